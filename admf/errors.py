@@ -1,0 +1,73 @@
+"""The one exception family of admf.
+
+Every error admf raises on purpose is an :class:`AdmfError`; foreign errors
+(OS, parser, library) are translated at the boundary where they enter, with the
+original chained as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+__all__ = (
+    "AdmfError",
+    "ConfigError",
+    "TopologyError",
+    "ContainerError",
+    "IllegalTransition",
+    "DataError",
+    "PluginError",
+)
+
+
+class AdmfError(Exception):
+    """Base class of every error admf raises on purpose."""
+
+
+class ConfigError(AdmfError):
+    """Raised when a configuration is malformed: unknown key, wrong type,
+    missing value, or a value outside its allowed set. The message names the
+    file (when there is one), the key path and what was expected."""
+
+
+class TopologyError(AdmfError):
+    """Raised when a topology is invalid before it runs: duplicate container
+    names, unknown ports, message types that disagree across a route,
+    unconnected required inputs, or a cycle not marked as feedback."""
+
+
+class IllegalTransition(AdmfError):
+    """Raised when a container is driven through a lifecycle stage its
+    current state does not allow (e.g. ``start`` before ``initialize``)."""
+
+
+class ContainerError(AdmfError):
+    """Raised when a container fails in one of its lifecycle stages.
+
+    ``container`` and ``stage`` name where; the original exception is chained
+    as ``__cause__`` and kept in ``cause``.
+    """
+
+    def __init__(self, container: str, stage: str, cause: BaseException) -> None:
+        self.container = container
+        self.stage = stage
+        self.cause = cause
+        detail = str(cause) or type(cause).__name__
+        super().__init__(
+            f"container {container!r} failed in stage {stage!r}: "
+            f"{type(cause).__name__}: {detail}"
+        )
+
+    def __reduce__(self):  # keep picklable across process pools
+        return (type(self), (self.container, self.stage, self.cause))
+
+
+class DataError(AdmfError):
+    """Raised when input data is unusable: a missing file or column, an
+    unparsable value, timestamps out of order or duplicated, NaN, non-positive
+    prices, high below low, or an empty selection. The message names the file
+    and the row."""
+
+
+class PluginError(AdmfError):
+    """Raised when a component cannot be found or loaded by name
+    (registry name or ``"package.module:Name"``), or two components claim the
+    same name."""

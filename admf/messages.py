@@ -1,0 +1,134 @@
+"""Every message type admf sends between containers.
+
+Messages are frozen, tagged :class:`msgspec.Struct` values. Each carries its
+event time ``ts`` as int64 nanoseconds since the epoch, UTC. Market data and
+signals travel as *columnar batches* (numpy arrays of thousands of rows), so
+the cost of an await is paid once per batch, not once per bar; for a batch,
+``ts`` is the event time of its first row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import numpy as np
+
+__all__ = (
+    "Message",
+    "Bar",
+    "BarBatch",
+    "SignalBatch",
+    "Fill",
+    "EquityBatch",
+    "Progress",
+    "PhaseOutput",
+)
+
+
+class Message(msgspec.Struct, frozen=True, tag=True, kw_only=True):
+    """Base of every message: ``ts`` is event time in int64 ns UTC."""
+
+    ts: int
+
+
+class Bar(Message, frozen=True, tag=True, kw_only=True):
+    """One OHLCV bar (the per-bar view; the hot path uses :class:`BarBatch`)."""
+
+    symbol: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class BarBatch(Message, frozen=True, tag=True, kw_only=True):
+    """Consecutive bars of one symbol as parallel numpy arrays.
+
+    ``timestamp`` is int64 ns UTC, strictly increasing; prices and volume are
+    float64. All arrays have the same length (at least one row).
+    """
+
+    symbol: str
+    timestamp: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.timestamp)
+
+    def slice(self, start: int, stop: int) -> BarBatch:
+        """Rows ``start:stop`` as a new batch (views, no copy)."""
+        ts = self.timestamp[start:stop]
+        return BarBatch(
+            ts=int(ts[0]),
+            symbol=self.symbol,
+            timestamp=ts,
+            open=self.open[start:stop],
+            high=self.high[start:stop],
+            low=self.low[start:stop],
+            close=self.close[start:stop],
+            volume=self.volume[start:stop],
+        )
+
+
+class SignalBatch(Message, frozen=True, tag=True, kw_only=True):
+    """A strategy's target position for every bar of ``bars``.
+
+    ``target`` is float64, one value per bar: +1 long, -1 short, 0 flat
+    (fractions scale the sizing); NaN means "no opinion, keep what you hold".
+    A target computed from bar *t* is acted on according to the fill
+    convention (by default at bar *t+1*'s open).
+    """
+
+    strategy: str
+    bars: BarBatch
+    target: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+
+class Fill(Message, frozen=True, tag=True, kw_only=True):
+    """One execution booked by a portfolio."""
+
+    portfolio: str
+    symbol: str
+    quantity: float  # signed: + buy, - sell
+    price: float  # after slippage
+    commission: float
+    slippage: float  # cost of slippage in currency, >= 0
+    reason: str  # signal | stop_loss | take_profit | trailing_stop | end_of_data | risk
+
+
+class EquityBatch(Message, frozen=True, tag=True, kw_only=True):
+    """A portfolio's marked-to-market state, one row per bar."""
+
+    portfolio: str
+    timestamp: np.ndarray
+    equity: np.ndarray
+    cash: np.ndarray
+    exposure: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.timestamp)
+
+
+class Progress(Message, frozen=True, tag=True, kw_only=True):
+    """How far a source has got: rows emitted so far (and of how many, if known)."""
+
+    source: str
+    done: int
+    total: int | None = None
+
+
+class PhaseOutput(Message, frozen=True, tag=True, kw_only=True):
+    """What a workflow phase produced, stored for later phases to read."""
+
+    workflow_id: str
+    phase: str
+    outputs: dict[str, Any]

@@ -1,0 +1,1 @@
+"""The actor kernel: containers, topology, sequencer. Knows no finance."""
