@@ -1,0 +1,68 @@
+"""One bounded anyio memory stream with the counters a route reports."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, NamedTuple
+
+import anyio
+from anyio import BrokenResourceError
+
+# A producer that never blocks (say, a filter dropping everything) must still
+# yield to the scheduler so the run stays cancellable.
+CHECKPOINT_EVERY = 1024
+
+
+class RouteStatistics(NamedTuple):
+    """What went through a route. Counts are messages (a batch counts once)."""
+
+    sent: int
+    """Messages accepted by the route from its producers."""
+    received: int
+    """Messages taken by consumers (a broadcast counts each consumer's copy)."""
+    buffered: int
+    """Messages waiting in the route's buffers right now."""
+    capacity: int
+    """Buffer capacity of each of the route's streams."""
+    blocked_seconds: float
+    """Total time producers spent waiting for buffer space."""
+    dropped: int
+    """Messages offered after their consumer had finished and closed its input."""
+
+
+class Channel:
+    """A bounded stream from one producer port to one consumer port.
+
+    The fast path is ``send_nowait``; a producer awaits only when the buffer is
+    full, and that wait is timed. Messages taken are counted by the consumer's
+    port, so ``sent`` is derived (taken + buffered + dropped) and the
+    producer's fast path pays for no counter.
+    """
+
+    __slots__ = ("send_stream", "receive_stream", "capacity", "dropped",
+                 "blocked_seconds", "blocked_count")
+
+    def __init__(self, capacity: int) -> None:
+        self.send_stream, self.receive_stream = anyio.create_memory_object_stream[Any](capacity)
+        self.capacity = capacity
+        self.dropped = 0
+        self.blocked_seconds = 0.0
+        self.blocked_count = 0
+
+    async def send_blocking(self, message: Any) -> None:
+        """The slow path: wait for buffer space (or drop if the consumer is gone)."""
+        start = time.perf_counter()
+        try:
+            await self.send_stream.send(message)
+        except BrokenResourceError:
+            self.dropped += 1
+        finally:
+            self.blocked_seconds += time.perf_counter() - start
+            self.blocked_count += 1
+
+    def buffered(self) -> int:
+        return self.send_stream.statistics().current_buffer_used
+
+    def close(self) -> None:
+        self.send_stream.close()
+        self.receive_stream.close()

@@ -1,0 +1,172 @@
+"""Typed ports: where a container's messages leave and arrive.
+
+An :class:`OutputPort` sends through the routes attached to it; an
+:class:`InputPort` receives from the one route feeding it. Both take the
+non-blocking path first and await only when a buffer is full or empty, so a
+message that does not need to wait costs no scheduler round trip.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from anyio import EndOfStream, WouldBlock
+from anyio.lowlevel import checkpoint
+
+from ._channel import CHECKPOINT_EVERY
+
+__all__ = ("InputPort", "OutputPort", "message_types", "type_name")
+
+Send = Callable[[Any], Awaitable[None]]
+
+
+def message_types(declared: Any) -> tuple[type, ...]:
+    """The classes a port or route type admits: ``A``, ``A | B``, ``Union[A, B]``;
+    ``object`` or ``Any`` admit everything."""
+    if declared is Any:
+        return (object,)
+    if isinstance(declared, types.UnionType) or typing.get_origin(declared) is typing.Union:
+        return tuple(t for arg in typing.get_args(declared) for t in message_types(arg))
+    if isinstance(declared, type):
+        return (declared,)
+    raise TypeError(f"not a message type: {declared!r}")
+
+
+def type_name(types_: tuple[type, ...]) -> str:
+    return " | ".join(t.__name__ for t in types_)
+
+
+def admits(accepting: tuple[type, ...], offered: tuple[type, ...]) -> bool:
+    """Whether every offered class is a subclass of some accepted class."""
+    return all(any(issubclass(o, a) for a in accepting) for o in offered)
+
+
+class OutputPort:
+    """A container's named, typed output.
+
+    ``await port.send(message)`` delivers to every attached route; with no
+    route attached the message is discarded. The sequencer closes the port
+    when its container's ``execute`` ends, which ends the stream downstream.
+    """
+
+    def __init__(self, owner: str, name: str, type_: Any) -> None:
+        self.owner = owner
+        self.name = name
+        self.types = message_types(type_)
+        self._senders: list[Send] = []
+        self._closers: list[Callable[[], None]] = []
+        self._budget = CHECKPOINT_EVERY
+        self.send: Send = self._discard
+
+    @property
+    def address(self) -> str:
+        return f"{self.owner}.{self.name}"
+
+    def __repr__(self) -> str:
+        return f"<OutputPort {self.address}: {type_name(self.types)}>"
+
+    def attach(self, send: Send, close: Callable[[], None]) -> None:
+        """Called by a route when it opens: add a destination."""
+        self._senders.append(send)
+        self._closers.append(close)
+        self.send = self._senders[0] if len(self._senders) == 1 else self._fan_out
+
+    async def _fan_out(self, message: Any) -> None:
+        for send in self._senders:
+            await send(message)
+
+    async def _discard(self, message: Any) -> None:
+        self._budget -= 1
+        if not self._budget:
+            self._budget = CHECKPOINT_EVERY
+            await checkpoint()
+
+    def close(self) -> None:
+        """End of stream for every route this port feeds (idempotent)."""
+        for close in self._closers:
+            close()
+
+
+class InputPort:
+    """A container's named, typed input; iterate it with ``async for``.
+
+    Iteration ends when every producer feeding the port has closed. An
+    optional input that nothing feeds ends at once. ``received`` counts the
+    messages taken.
+    """
+
+    def __init__(self, owner: str, name: str, type_: Any, *, required: bool = True) -> None:
+        self.owner = owner
+        self.name = name
+        self.types = message_types(type_)
+        self.required = required
+        self.received = 0
+        self._receive_nowait: Callable[[], Any] = _ended
+        self._receive: Callable[[], Awaitable[Any]] = _ended_async
+        self._budget = CHECKPOINT_EVERY
+        self._closers: list[Callable[[], None]] = []
+
+    @property
+    def address(self) -> str:
+        return f"{self.owner}.{self.name}"
+
+    def __repr__(self) -> str:
+        return f"<InputPort {self.address}: {type_name(self.types)}>"
+
+    def bind(self, receive_nowait: Callable[[], Any],
+             receive: Callable[[], Awaitable[Any]], close: Callable[[], None]) -> None:
+        """Called by the route feeding this port when it opens."""
+        self._receive_nowait = receive_nowait
+        self._receive = receive
+        self._closers.append(close)
+
+    def receive_nowait(self) -> Any:
+        """The next message, or raise ``WouldBlock`` (none buffered) or
+        ``EndOfStream`` (every producer closed and the buffer is empty)."""
+        message = self._receive_nowait()
+        self.received += 1
+        return message
+
+    async def receive(self) -> Any:
+        """The next message, waiting if none is buffered; ``EndOfStream`` at the end."""
+        try:
+            return await self.__anext__()
+        except StopAsyncIteration:
+            raise EndOfStream from None
+
+    def __aiter__(self) -> InputPort:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            message = self._receive_nowait()
+        except WouldBlock:
+            try:
+                message = await self._receive()
+            except EndOfStream:
+                raise StopAsyncIteration from None
+        except EndOfStream:
+            raise StopAsyncIteration from None
+        else:
+            self._budget -= 1
+            if not self._budget:
+                self._budget = CHECKPOINT_EVERY
+                await checkpoint()
+        self.received += 1
+        return message
+
+    def close(self) -> None:
+        """Stop receiving; producers still sending drop their messages (idempotent)."""
+        for close in self._closers:
+            close()
+
+
+def _ended() -> Any:
+    raise EndOfStream
+
+
+async def _ended_async() -> Any:
+    raise EndOfStream
