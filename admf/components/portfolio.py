@@ -1,0 +1,555 @@
+"""The portfolio engine: turns targets into fills, marks to market every bar.
+
+Conventions (the defaults a user expects; DESIGN.md §6):
+
+- A target computed from bar *t* is an order. ``next_open`` (default) fills it
+  at bar *t+1*'s open, ``next_close`` at bar *t+1*'s close, ``same_close`` at
+  bar *t*'s close (look-ahead-prone: opt in only if you trade the close).
+  Orders act on *changes* of the target (NaN = keep); after a stop-out the
+  portfolio stays flat until the target changes again.
+- Within one bar: fills at the open, then intrabar stop-loss / trailing-stop /
+  take-profit checks on high and low (a stop beats a target in the same bar:
+  the bar's path is unknown, so assume the worse), then fills at the close.
+  A gap through a level fills at the open. A trailing stop trails the highest
+  high (lowest low for shorts) of the bars *before* the one being checked.
+- A reversal is two fills: close, then open the other way; each pays costs.
+- Equity is marked at every bar's close: ``cash + sum(quantity * close)``,
+  closes carried forward for symbols without a bar at that time.
+- Risk: ``max_position`` (units per symbol), ``max_exposure`` (gross exposure /
+  equity after the fill), ``max_drawdown`` (once the equity falls this far
+  from its peak, no new entries for the rest of the run), ``daily_loss_limit``
+  (no new entries for the rest of a UTC day once equity is this far below
+  the day's opening equity). Limits cut or refuse entries; exits always run.
+
+The engine processes *frames*: for each symbol, consecutive bars and targets,
+all symbols covering the same span of time. Fills are booked in event-time
+order across symbols (they share cash) by one scalar loop over the sparse
+events; everything per bar is vectorised once per frame.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+import numpy as np
+
+from ..messages import BarBatch
+from .ledger import Ledger
+
+__all__ = ("RiskLimits", "PortfolioEngine", "FrameResult", "FILL_MODES")
+
+FILL_MODES = ("next_open", "next_close", "same_close")
+DAY_NS = 86_400 * 10**9
+OPEN, INTRABAR, CLOSE = 0, 1, 2
+
+
+class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Optional risk settings; ``None`` means not set."""
+
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    trailing_stop: float | None = None
+    max_position: float | None = None
+    max_exposure: float | None = None
+    max_drawdown: float | None = None
+    daily_loss_limit: float | None = None
+
+
+class FrameResult(msgspec.Struct, frozen=True):
+    """One frame's marked-to-market rows and its target changes."""
+
+    timestamp: np.ndarray
+    equity: np.ndarray
+    cash: np.ndarray
+    exposure: np.ndarray
+    signal_time: np.ndarray
+    signal_symbol: np.ndarray
+    signal_target: np.ndarray
+
+
+@dataclass(slots=True)
+class _Symbol:
+    """Per-symbol state carried from frame to frame."""
+
+    rank: int
+    target: float = 0.0  # last target seen (forward-filled)
+    pending: float | None = None  # order decided on a previous frame's last bar
+    last_close: float = math.nan
+    last_time: int = 0
+    bars: int = 0  # bars seen before this frame (global bar index offset)
+    stop_epoch: int = 0
+    peak: float = math.nan  # trailing extreme since entry
+    log_tail: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+@dataclass(slots=True)
+class _FrameSymbol:
+    """One symbol's arrays within a frame."""
+
+    state: _Symbol
+    name: str
+    bars: BarBatch
+    union_index: np.ndarray  # bar i of this symbol is row union_index[i] of the frame
+    fill_bars: list[int]  # local bars with a signal fill, ascending
+    volatility: np.ndarray | None
+
+
+class PortfolioEngine:
+    """One isolated portfolio: it books only its own targets' orders and fills."""
+
+    def __init__(self, name: str, symbols: Sequence[str], *, initial_cash: float, sizer: object,
+                 commission: object, slippage: object, risk: RiskLimits = RiskLimits(),
+                 fill: str = "next_open", periods_per_year: float = 252.0) -> None:
+        if fill not in FILL_MODES:
+            raise ValueError(f"fill must be one of {', '.join(FILL_MODES)}, got {fill!r}")
+        self.name = name
+        self.ledger = Ledger(initial_cash)
+        self.initial_cash = float(initial_cash)
+        self.sizer = sizer
+        self.commission = commission
+        self.slippage = slippage
+        self.risk = risk
+        self.fill = fill
+        self.periods_per_year = periods_per_year
+        self.symbols = {s: _Symbol(rank=i) for i, s in enumerate(symbols)}
+        self.has_stops = any(v is not None for v in (risk.stop_loss, risk.take_profit,
+                                                     risk.trailing_stop))
+        self.tracks_equity = risk.max_drawdown is not None or risk.daily_loss_limit is not None
+        self.halted = False
+        self.peak_equity = self.initial_cash
+        self.day = -1
+        self.day_open_equity = self.initial_cash
+        self.day_halted = -1
+        self.last_equity = self.initial_cash
+        self._marked_row = 0
+        self._frame: tuple[list[_FrameSymbol], list[np.ndarray], np.ndarray] = ([], [], np.empty(0))
+
+    # -- frames ------------------------------------------------------------------
+
+    def process(self, frame: Sequence[tuple[str, BarBatch, np.ndarray]], *,
+                last: bool = False, close_at_end: bool = False) -> FrameResult:
+        """Book every order and stop in ``frame`` and mark each of its bars.
+        On the ``last`` frame with ``close_at_end``, open positions are closed
+        at their symbol's last close (reason ``end_of_data``)."""
+        times = _union_times([bars.timestamp for _, bars, _ in frame])
+        symbols, events, sig = [], [], ([], [], [])
+        for name, bars, target in frame:
+            fs, symbol_events = self._prepare(name, bars, target, times, sig)
+            symbols.append(fs)
+            events.extend(symbol_events)
+            if last and close_at_end:
+                end = len(bars) - 1
+                events.append((int(fs.union_index[end]), CLOSE, fs.state.rank, end, 0.0,
+                               "end_of_data"))
+        if len(frame) > 1 or (last and close_at_end):
+            events.sort()
+        closes = [self._carried_close(fs, len(times)) for fs in symbols]
+        self._frame = (symbols, closes, times)
+        self._marked_row = 0
+        fills = self._run_events(events, symbols)
+        result = self._mark(times, symbols, closes, fills)
+        for fs, close in zip(symbols, closes):
+            st = fs.state
+            st.last_close = float(close[-1])
+            st.last_time = int(fs.bars.timestamp[-1])
+            st.bars += len(fs.bars)
+        sig_t, sig_s, sig_v = sig
+        return FrameResult(result[0], result[1], result[2], result[3],
+                           np.concatenate(sig_t) if sig_t else np.empty(0, np.int64),
+                           np.concatenate(sig_s) if sig_s else np.empty(0, object),
+                           np.concatenate(sig_v) if sig_v else np.empty(0))
+
+    def _prepare(self, name: str, bars: BarBatch, target: np.ndarray, times: np.ndarray,
+                 sig: tuple[list, list, list]) -> tuple[_FrameSymbol, list[tuple]]:
+        st = self.symbols[name]
+        n = len(bars)
+        union_index = (np.arange(n) if len(times) == n
+                       else np.searchsorted(times, bars.timestamp))
+        filled = _forward_fill(target, st.target)
+        previous = np.empty(n)
+        previous[0] = st.target
+        previous[1:] = filled[:-1]
+        changed = np.flatnonzero(filled != previous)
+        st.target = float(filled[-1])
+        if len(changed):
+            sig[0].append(bars.timestamp[changed])
+            sig[1].append(np.full(len(changed), name, dtype=object))
+            sig[2].append(filled[changed])
+        decisions = changed.tolist()
+        values = filled[changed].tolist()
+        if self.fill == "same_close":
+            fill_bars, phase = decisions, CLOSE
+        else:
+            fill_bars = [d + 1 for d in decisions]
+            phase = OPEN if self.fill == "next_open" else CLOSE
+        pending, st.pending = st.pending, None
+        if fill_bars and fill_bars[-1] == n:
+            st.pending = values.pop()
+            fill_bars.pop()
+        if pending is not None:
+            fill_bars.insert(0, 0)
+            values.insert(0, pending)
+        uidx = union_index.tolist() if len(times) != n else None
+        events = [((uidx[b] if uidx else b), phase, st.rank, b, v, "signal")
+                  for b, v in zip(fill_bars, values)]
+        volatility = self._volatility(st, bars) if getattr(self.sizer, "needs_volatility", False) else None
+        return _FrameSymbol(st, name, bars, union_index, fill_bars, volatility), events
+
+    def _volatility(self, st: _Symbol, bars: BarBatch) -> np.ndarray:
+        """Annualised volatility of log returns over the sizer's lookback, at each bar."""
+        lookback = self.sizer.lookback  # type: ignore[attr-defined]
+        logs = np.log(bars.close)
+        series = np.concatenate([st.log_tail, logs])
+        st.log_tail = series[-(lookback + 1):]
+        returns = np.diff(series)
+        out = np.full(len(bars), np.nan)
+        if len(returns) >= lookback:
+            windows = np.lib.stride_tricks.sliding_window_view(returns, lookback)
+            vol = windows.std(axis=1, ddof=1) * math.sqrt(self.periods_per_year)
+            out[len(out) - len(vol):] = vol[-len(out):]
+        return out
+
+    def _carried_close(self, fs: _FrameSymbol, rows: int) -> np.ndarray:
+        """This symbol's close at every frame row, carried forward."""
+        if len(fs.union_index) == rows:
+            return fs.bars.close
+        out = np.full(rows, fs.state.last_close)
+        marks = np.zeros(rows, dtype=bool)
+        marks[fs.union_index] = True
+        idx = np.where(marks, np.arange(rows), -1)
+        np.maximum.accumulate(idx, out=idx)
+        have = idx >= 0
+        local = np.cumsum(marks) - 1
+        out[have] = fs.bars.close[local[have]]
+        return out
+
+    # -- the event loop ------------------------------------------------------------
+
+    def _run_events(self, events: list[tuple], symbols: list[_FrameSymbol]) -> list[tuple]:
+        """Book the frame's fills in time order; returns (row, rank, dq, dcash)."""
+        fills: list[tuple] = []
+        stops: list[tuple] = []
+        if self.has_stops:  # positions carried in from the previous frame
+            for fs in symbols:
+                if fs.name in self.ledger.positions:
+                    self._search_stop(fs, 0, -1, stops)
+        i, n = 0, len(events)
+        while i < n or stops:
+            if stops and (i >= n or stops[0][:3] < events[i][:3]):
+                row, _, rank, bar, epoch, price, reason = heapq.heappop(stops)
+                fs = _by_rank(symbols, rank)
+                if epoch == fs.state.stop_epoch:
+                    self._order(fs, row, bar, 0.0, price, reason, fills)
+                continue
+            row, phase, rank, bar, target, reason = events[i]
+            i += 1
+            fs = _by_rank(symbols, rank)
+            price = float(fs.bars.open[bar] if phase == OPEN else fs.bars.close[bar])
+            epoch = fs.state.stop_epoch
+            self._order(fs, row, bar, target, price, reason, fills)
+            if self.has_stops and fs.name in self.ledger.positions:
+                if fs.state.stop_epoch != epoch:  # the position changed: new levels
+                    fs.state.peak = self.ledger.positions[fs.name].price
+                self._search_stop(fs, bar if phase == OPEN else bar + 1, bar, stops)
+        return fills
+
+    def _order(self, fs: _FrameSymbol, row: int, bar: int, target: float, price: float,
+               reason: str, fills: list[tuple]) -> None:
+        """Move ``fs`` towards ``target`` (signed weight) with a fill at ``price``."""
+        ledger = self.ledger
+        name = fs.name
+        held = ledger.quantity(name)
+        if held and (target == 0.0 or (held > 0) != (target > 0)):
+            self._fill(fs, row, bar, -held, price, reason, fills)
+            held = 0.0
+            fs.state.stop_epoch += 1
+        if target == 0.0:
+            return
+        equity = self._equity_at(row, fs, price)
+        wanted = self.sizer.size(equity, price, abs(target), self._vol(fs, bar))  # type: ignore[attr-defined]
+        wanted = math.copysign(wanted, target)
+        delta = wanted - held
+        if delta and (held == 0.0 or (delta > 0) == (held > 0)):  # an entry or an increase
+            delta = self._limit_entry(fs, row, bar, held, delta, price, equity)
+        if delta:
+            self._fill(fs, row, bar, delta, price, reason, fills)
+            fs.state.stop_epoch += 1
+
+    def _fill(self, fs: _FrameSymbol, row: int, bar: int, quantity: float, reference: float,
+              reason: str, fills: list[tuple]) -> None:
+        if self.tracks_equity:  # mark earlier bars at the holdings before this fill
+            self._equity_path_until(row)
+        volume = float(fs.bars.volume[bar])
+        price = self.slippage.price(reference, quantity, volume)  # type: ignore[attr-defined]
+        commission = self.commission(abs(quantity), price)  # type: ignore[operator]
+        time = int(fs.bars.timestamp[bar])
+        self.ledger.buy_or_sell(fs.name, quantity, price, commission,
+                                abs(price - reference) * abs(quantity), time,
+                                fs.state.bars + bar, reason)
+        fills.append((row, fs.state.rank, quantity, -(quantity * price + commission)))
+
+    def _limit_entry(self, fs: _FrameSymbol, row: int, bar: int, held: float, delta: float,
+                     price: float, equity: float) -> float:
+        """Cut an entry to what cash and the risk limits allow (0 = refuse)."""
+        risk = self.risk
+        if self.tracks_equity and self._entries_halted(row, fs):
+            return 0.0
+        size = abs(delta)
+        if risk.max_position is not None:
+            size = min(size, max(risk.max_position - abs(held), 0.0))
+        if risk.max_exposure is not None:
+            room = risk.max_exposure * equity - self._gross_exposure(row, fs) - abs(held) * price
+            size = min(size, max(room, 0.0) / price)
+        limit = getattr(self.slippage, "limit", None)
+        if limit is not None:
+            size = min(size, limit * float(fs.bars.volume[bar]))
+        if delta > 0:
+            size = self._affordable(size, price, delta)
+        whole = getattr(self.sizer, "whole_units", False)
+        if whole:
+            size = math.floor(size + 1e-9)
+        return math.copysign(size, delta) if size > 0 else 0.0
+
+    def _affordable(self, size: float, price: float, delta: float) -> float:
+        """Largest buy of at most ``size`` whose cost and commission fit in cash."""
+        cash = self.ledger.cash
+        whole = getattr(self.sizer, "whole_units", False)
+        for _ in range(64):
+            fill = self.slippage.price(price, size, math.inf)  # type: ignore[attr-defined]
+            if size <= 0 or size * fill + self.commission(size, fill) <= cash + 1e-9:  # type: ignore[operator]
+                return size
+            fee = self.commission(size, fill)  # type: ignore[operator]
+            smaller = max(cash - fee, 0.0) / fill
+            size = math.floor(smaller) if whole else smaller
+            if whole and size * fill + self.commission(size, fill) > cash + 1e-9:  # type: ignore[operator]
+                size -= 1
+        return max(size, 0.0)
+
+    def _vol(self, fs: _FrameSymbol, bar: int) -> float:
+        if fs.volatility is None:
+            return math.nan
+        decision = bar if self.fill == "same_close" else bar - 1
+        return float(fs.volatility[decision]) if decision >= 0 else math.nan
+
+    # -- marks and risk state --------------------------------------------------------
+
+    def _mark_price(self, row: int, fs: _FrameSymbol) -> float:
+        """The latest close of ``fs`` strictly before frame row ``row``."""
+        symbols, closes, _ = self._frame
+        close = closes[symbols.index(fs)] if len(symbols) > 1 else closes[0]
+        return float(close[row - 1]) if row > 0 else fs.state.last_close
+
+    def _equity_at(self, row: int, trading: _FrameSymbol, price: float) -> float:
+        """Equity at a fill: the traded symbol at the fill's reference price,
+        every other open position at its latest close."""
+        ledger = self.ledger
+        equity = ledger.cash
+        for name, position in ledger.positions.items():
+            if name == trading.name:
+                equity += position.quantity * price
+            else:
+                other = self._frame_symbol(name)
+                mark = self._mark_price(row, other) if other else self.symbols[name].last_close
+                equity += position.quantity * mark
+        return equity
+
+    def _gross_exposure(self, row: int, trading: _FrameSymbol) -> float:
+        gross = 0.0
+        for name, position in self.ledger.positions.items():
+            if name != trading.name:
+                other = self._frame_symbol(name)
+                mark = self._mark_price(row, other) if other else self.symbols[name].last_close
+                gross += abs(position.quantity) * mark
+        return gross
+
+    def _frame_symbol(self, name: str) -> _FrameSymbol | None:
+        return next((fs for fs in self._frame[0] if fs.name == name), None)
+
+    def _entries_halted(self, row: int, fs: _FrameSymbol) -> bool:
+        """Drawdown and daily-loss checks on the equity marked up to the last close."""
+        if self.halted:
+            return True
+        equity, peak, day_open = self._equity_path_until(row)
+        risk = self.risk
+        if risk.max_drawdown is not None and peak > 0 and 1 - equity / peak >= risk.max_drawdown:
+            self.halted = True
+            return True
+        if risk.daily_loss_limit is not None:
+            day = int(self._frame[2][row]) // DAY_NS
+            if self.day_halted == day:
+                return True
+            if day_open > 0 and 1 - equity / day_open >= risk.daily_loss_limit:
+                self.day_halted = day
+                return True
+        return False
+
+    def _equity_path_until(self, row: int) -> tuple[float, float, float]:
+        """Mark bars before ``row`` at the current holdings (unchanged since the
+        last fill): latest equity, running peak, and the current day's opening equity."""
+        symbols, closes, times = self._frame
+        start = self._marked_row
+        if row > start:
+            equity = np.full(row - start, self.ledger.cash)
+            for fs, close in zip(symbols, closes):
+                held = self.ledger.quantity(fs.name)
+                if held:
+                    equity += held * close[start:row]
+            self.peak_equity = max(self.peak_equity, float(equity.max()))
+            days = times[start:row] // DAY_NS
+            for i in np.flatnonzero(np.diff(days, prepend=self.day)).tolist():
+                self.day = int(days[i])
+                self.day_open_equity = self.last_equity if i == 0 else float(equity[i - 1])
+            self.last_equity = float(equity[-1])
+            self._marked_row = row
+        current_day = int(times[row]) // DAY_NS
+        if current_day != self.day:  # the fill bar opens a new day
+            self.day, self.day_open_equity = current_day, self.last_equity
+        return self.last_equity, self.peak_equity, self.day_open_equity
+
+    # -- stops -------------------------------------------------------------------------
+
+    def _search_stop(self, fs: _FrameSymbol, start: int, after: int, stops: list[tuple]) -> None:
+        """Schedule the first trigger of the open position's stop or target in
+        bars ``start..`` up to the symbol's next signal fill after bar ``after``."""
+        position = self.ledger.positions[fs.name]
+        st = fs.state
+        nxt = bisect_right(fs.fill_bars, after)
+        end = fs.fill_bars[nxt] if nxt < len(fs.fill_bars) else len(fs.bars)
+        if self.fill != "next_open" and end < len(fs.bars):
+            end += 1  # a close fill comes after that bar's intrabar checks
+        if start >= end:
+            return
+        hit = _first_trigger(fs.bars, start, end, position.quantity > 0, position.price,
+                             st.peak, self.risk)
+        if hit is None:
+            st.peak = _extreme(fs.bars, start, end, position.quantity > 0, st.peak)
+            return
+        offset, price, reason = hit
+        bar = start + offset
+        row = int(fs.union_index[bar])
+        heapq.heappush(stops, (row, INTRABAR, st.rank, bar, st.stop_epoch, price, reason))
+
+    # -- marking -------------------------------------------------------------------------
+
+    def _mark(self, times: np.ndarray, symbols: list[_FrameSymbol], closes: list[np.ndarray],
+              fills: list[tuple]) -> tuple[np.ndarray, ...]:
+        rows = len(times)
+        cash_start = self.ledger.cash - sum(f[3] for f in fills)
+        cash = np.full(rows, cash_start)
+        positions = [np.full(rows, 0.0) for _ in symbols]
+        if fills:
+            fill_rows = np.fromiter((f[0] for f in fills), np.int64, len(fills))
+            dcash = np.zeros(rows)
+            np.add.at(dcash, fill_rows, [f[3] for f in fills])
+            cash += np.cumsum(dcash)
+        for k, fs in enumerate(symbols):
+            end_qty = self.ledger.quantity(fs.name)
+            mine = [(f[0], f[2]) for f in fills if f[1] == fs.state.rank]
+            start_qty = end_qty - sum(q for _, q in mine)
+            positions[k] += start_qty
+            if mine:
+                dq = np.zeros(rows)
+                np.add.at(dq, [r for r, _ in mine], [q for _, q in mine])
+                positions[k] += np.cumsum(dq)
+        equity = cash.copy()
+        gross = np.zeros(rows)
+        for position, close in zip(positions, closes):
+            value = position * close
+            equity += value
+            gross += np.abs(value)
+        exposure = np.divide(gross, equity, out=np.zeros(rows), where=equity > 0)
+        if len(equity):
+            self.last_equity = float(equity[-1])
+        return times, equity, cash, exposure
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """The trade table: closed trades, then positions still open valued at
+        their symbol's last close (``open`` true, no exit commission)."""
+        marks = {s: (st.last_close, st.last_time, st.bars - 1) for s, st in self.symbols.items()}
+        rows = self.ledger.rows + self.ledger.open_rows(marks)
+        return self.ledger.trade_table(rows)
+
+    def final_equity(self) -> float:
+        equity = self.ledger.cash
+        for symbol, position in self.ledger.positions.items():
+            equity += position.quantity * self.symbols[symbol].last_close
+        return equity
+
+
+def _by_rank(symbols: list[_FrameSymbol], rank: int) -> _FrameSymbol:
+    if len(symbols) == 1:
+        return symbols[0]
+    return next(fs for fs in symbols if fs.state.rank == rank)
+
+
+def _union_times(stamps: list[np.ndarray]) -> np.ndarray:
+    if len(stamps) == 1:
+        return stamps[0]
+    return np.unique(np.concatenate(stamps))
+
+
+def _forward_fill(values: np.ndarray, carried: float) -> np.ndarray:
+    """NaN means "keep": replace each NaN with the last value before it."""
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    idx = np.where(missing, -1, np.arange(len(values)))
+    np.maximum.accumulate(idx, out=idx)
+    return np.where(idx >= 0, values[np.maximum(idx, 0)], carried)
+
+
+def _first_trigger(bars: BarBatch, start: int, end: int, long: bool, entry: float, peak: float,
+                   risk: RiskLimits) -> tuple[int, float, str] | None:
+    """First bar in ``[start, end)`` where a stop or target triggers, with its
+    fill price and reason; None if none does."""
+    high, low, open_ = bars.high[start:end], bars.low[start:end], bars.open[start:end]
+    sign = 1.0 if long else -1.0
+    stop = None
+    reason = None
+    if risk.stop_loss is not None:
+        stop = np.full(end - start, entry * (1 - sign * risk.stop_loss))
+    if risk.trailing_stop is not None:
+        favourable = high if long else low
+        extreme = np.empty(end - start)
+        extreme[0] = peak
+        if end - start > 1:
+            acc = (np.maximum if long else np.minimum).accumulate(favourable[:-1])
+            extreme[1:] = np.maximum(acc, peak) if long else np.minimum(acc, peak)
+        trail = extreme * (1 - sign * risk.trailing_stop)
+        if stop is None:
+            stop, reason = trail, "trailing_stop"
+        else:
+            tighter = trail > stop if long else trail < stop
+            stop = np.where(tighter, trail, stop)
+            reason = np.where(tighter, "trailing_stop", "stop_loss")
+    hits = []
+    if stop is not None:
+        stop_hit = np.flatnonzero(low <= stop if long else high >= stop)
+        if len(stop_hit):
+            k = int(stop_hit[0])
+            level = float(stop[k])
+            price = min(float(open_[k]), level) if long else max(float(open_[k]), level)
+            why = reason if isinstance(reason, str) else (str(reason[k]) if reason is not None else "stop_loss")
+            hits.append((k, 0, price, why))
+    if risk.take_profit is not None:
+        level = entry * (1 + sign * risk.take_profit)
+        target_hit = np.flatnonzero(high >= level if long else low <= level)
+        if len(target_hit):
+            k = int(target_hit[0])
+            price = max(float(open_[k]), level) if long else min(float(open_[k]), level)
+            hits.append((k, 1, price, "take_profit"))
+    if not hits:
+        return None
+    k, _, price, why = min(hits)
+    return k, price, why
+
+
+def _extreme(bars: BarBatch, start: int, end: int, long: bool, peak: float) -> float:
+    if long:
+        return max(peak, float(bars.high[start:end].max()))
+    return min(peak, float(bars.low[start:end].min()))
