@@ -1,0 +1,82 @@
+"""The Python entry points: ``await admf.run(config)`` and ``admf.run_sync(config)``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from .errors import AdmfError
+from .runtime.config import StudyConfig, load_config
+from .study import StudyResult, run_study
+
+__all__ = ("run", "run_sync", "load")
+
+ConfigLike = StudyConfig | Mapping[str, Any] | str | Path
+
+
+def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> Any:
+    """A validated config from a path, a YAML string's file, a dict or a config object."""
+    if isinstance(config, StudyConfig) and not overrides:
+        return config
+    if isinstance(config, StudyConfig):
+        from .runtime.config import to_dict
+
+        config = to_dict(config)
+    return load_config(config, overrides=overrides)
+
+
+async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True) -> Any:
+    """Run a study or workflow and return its result.
+
+    ``config`` is a path to a YAML file, a plain dict, or a config object;
+    ``overrides`` are ``"key.path=value"`` strings applied on top. With
+    ``write`` (the default) results go to ``results.dir`` as CONFIG.md lays out.
+    """
+    loaded = load(config, overrides=overrides)
+    return await _dispatch(loaded, write=write)
+
+
+async def _dispatch(loaded: Any, *, write: bool) -> Any:
+    if isinstance(loaded, StudyConfig):
+        if loaded.sequence.type == "single_pass":
+            return await run_study(loaded, write=write)
+        from .runtime.sequences import run_sequence
+
+        return await run_sequence(loaded, write=write)
+    from .runtime.coordinator import run_workflow
+
+    return await run_workflow(loaded, write=write)
+
+
+def run_sync(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True) -> Any:
+    """:func:`run` for scripts. Refuses to start inside a running event loop,
+    where it would block that loop: there, ``await admf.run(...)`` instead."""
+    if _inside_event_loop():
+        raise AdmfError("admf.run_sync() was called inside a running event loop, which it "
+                        "would block; use `await admf.run(config)` there instead")
+    return anyio.run(partial(run, config, overrides=overrides, write=write))
+
+
+def _inside_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        pass
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_trio_token()
+            return True
+        except RuntimeError:
+            pass
+    return False
+
+
+__all__ += ("StudyResult",)

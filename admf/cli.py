@@ -1,0 +1,175 @@
+"""The ``admf`` command line: run, demo, validate, list.
+
+Bad input ends with a one-paragraph error and exit status 2 (no traceback
+unless ``--debug``); a failure inside a run exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import AdmfError, ConfigError, DataError, PluginError
+
+__all__ = ("main",)
+
+TABLE_METRICS = ("total_return", "cagr", "sharpe_ratio", "sortino_ratio", "max_drawdown",
+                 "win_rate", "profit_factor", "trade_count", "exposure", "final_equity")
+PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure"}
+
+DEMO_CONFIG: dict[str, Any] = {
+    "name": "demo",
+    "seed": 7,
+    "data": {"source": "synthetic", "symbols": ["DEMO"], "timeframe": "1h", "bars": 50_000,
+             "start": "2015-01-01", "start_price": 100.0, "volatility": 0.004, "drift": 0.00002},
+    "strategies": [
+        {"type": "sma_crossover", "params": {"fast": [20, 50], "slow": [100, 200]}},
+        {"type": "donchian_breakout", "params": {"period": 100, "exit_period": 50},
+         "direction": "long_short"},
+    ],
+    "portfolio": {"initial_cash": 100_000, "sizing": {"type": "percent_equity", "percent": 95}},
+    "execution": {"commission": {"type": "percentage", "rate": 0.0005},
+                  "slippage": {"type": "fixed_bps", "bps": 1}},
+    "risk": {"stop_loss": 0.05},
+}
+"""The built-in study `admf demo` runs: synthetic hourly bars, a small grid."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except (ConfigError, DataError, PluginError) as exc:
+        return _fail(args, exc, status=2)
+    except AdmfError as exc:
+        return _fail(args, exc, status=1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, *, status: int) -> int:
+    if getattr(args, "debug", False):
+        raise exc
+    cause = exc.__cause__
+    detail = f" (caused by {type(cause).__name__}: {cause})" if cause and str(cause) not in str(exc) else ""
+    print(f"admf: error: {exc}{detail}", file=sys.stderr)
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="admf", description="Event-driven backtesting and research workflows.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run a study or workflow from a YAML file")
+    run.add_argument("config", type=Path)
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config key, e.g. --set risk.stop_loss=0.03 (repeatable)")
+    run.add_argument("--no-write", action="store_true", help="keep results in memory only")
+    run.set_defaults(handler=_cmd_run)
+
+    demo = sub.add_parser("demo", help="run the built-in study on generated data")
+    demo.add_argument("--dir", default="results", help="results directory (default: results)")
+    demo.add_argument("--bars", type=int, default=None, help="bars to generate")
+    demo.set_defaults(handler=_cmd_demo)
+
+    validate = sub.add_parser("validate", help="check a config without running it")
+    validate.add_argument("config", type=Path)
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    validate.set_defaults(handler=_cmd_validate)
+    for name in (run, demo, validate):
+        name.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help=argparse.SUPPRESS)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .api import run_sync
+
+    started = time.perf_counter()
+    result = run_sync(args.config, overrides=args.overrides, write=not args.no_write)
+    _report(result, time.perf_counter() - started)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .api import run_sync
+
+    config = {**DEMO_CONFIG, "results": {"dir": args.dir, "storage": "hybrid"}}
+    if args.bars is not None:
+        config["data"] = {**config["data"], "bars": args.bars}
+    started = time.perf_counter()
+    print(f"admf demo: {config['data']['bars']:,} synthetic {config['data']['timeframe']} bars, "
+          f"{_points(config)} portfolios", flush=True)
+    result = run_sync(config)
+    _report(result, time.perf_counter() - started)
+    return 0
+
+
+def _points(config: dict[str, Any]) -> int:
+    from .runtime.config import expand_grid
+
+    return sum(len(expand_grid(s.get("params", {}))) for s in config["strategies"])
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .api import load
+    from .study import build_backtest, strategy_points
+    from .runtime.config import StudyConfig
+
+    config = load(args.config, overrides=args.overrides)
+    studies = [config] if isinstance(config, StudyConfig) else []
+    for study in studies:
+        build_backtest(study, strategy_points(study)).topology.validate()
+    print(f"{args.config}: ok")
+    return 0
+
+
+def _report(result: Any, seconds: float) -> None:
+    rows = getattr(result, "table", None)
+    if rows is not None:
+        print(format_table(result.table()))
+        bars = getattr(result, "bars", 0)
+        rate = f", {bars / seconds:,.0f} bars/s" if bars and seconds > 0 else ""
+        print(f"\n{bars:,} bars in {seconds:.2f} s{rate}")
+    path = getattr(result, "path", None)
+    if path is not None:
+        print(f"results: {path}")
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Portfolios as rows, the headline metrics as columns."""
+    header = ["portfolio", *TABLE_METRICS]
+    body = [[str(row["portfolio"]), *(_fmt(m, row.get(m)) for m in TABLE_METRICS)] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in body:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(lines)
+
+
+def _fmt(metric: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if metric in PERCENT:
+        return f"{value * 100:.2f}%"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if metric == "final_equity":
+        return f"{value:,.2f}"
+    return f"{value:.3f}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The portfolio container: books one strategy's signals, marks every bar,
+and collects metrics, trades, the equity curve and the sparse signals.
+
+Several symbols arrive interleaved (merged by event time). The container
+keeps a *watermark* — the earliest of each symbol's latest bar time — and
+hands the engine a frame of every symbol's bars up to it, so fills across
+symbols are booked in time order. One frame is held back until the next
+arrives, so the engine knows which frame is the last (``close_at_end``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import msgspec
+import numpy as np
+
+from ..components.metrics import Metrics, RunningMetrics
+from ..components.portfolio import FrameResult, PortfolioEngine
+from ..messages import BarBatch, SignalBatch
+from ..runtime.container import Container
+
+__all__ = ("PortfolioContainer", "PortfolioResult", "CurveSink", "MemorySink")
+
+Frame = list[tuple[str, BarBatch, np.ndarray]]
+EQUITY_COLUMNS = ("timestamp", "equity", "cash", "exposure", "drawdown")
+SIGNAL_COLUMNS = ("timestamp", "symbol", "target")
+
+
+class CurveSink(Protocol):
+    """Where chunks of a curve go: memory, or a streaming Parquet writer."""
+
+    def write(self, columns: dict[str, np.ndarray]) -> None: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class MemorySink:
+    """Keeps the chunks and concatenates them at the end."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        self._chunks: list[dict[str, np.ndarray]] = []
+        self.columns: dict[str, np.ndarray] | None = None
+
+    def write(self, columns: dict[str, np.ndarray]) -> None:
+        self._chunks.append(columns)
+
+    def close(self) -> None:
+        chunks = self._chunks
+        self.columns = {n: (np.concatenate([c[n] for c in chunks]) if chunks else np.empty(0))
+                        for n in self.names}
+        self._chunks = []
+
+    def abort(self) -> None:
+        self._chunks = []
+
+
+class PortfolioResult(msgspec.Struct, kw_only=True):
+    """What one portfolio produced."""
+
+    name: str
+    metrics: Metrics
+    trades: dict[str, np.ndarray] | None
+    equity: dict[str, np.ndarray] | None
+    signals: dict[str, np.ndarray] | None
+    fills: int
+    final_equity: float
+
+
+class PortfolioContainer(Container):
+    """Signals in; a :class:`PortfolioResult` collected."""
+
+    def __init__(self, name: str, engine: PortfolioEngine, *, close_at_end: bool,
+                 equity_sink: CurveSink | None, signal_sink: CurveSink | None) -> None:
+        super().__init__(name)
+        self.signals = self.add_input("signals", SignalBatch)
+        self.engine = engine
+        self.close_at_end = close_at_end
+        self.equity_sink = equity_sink
+        self.signal_sink = signal_sink
+        self.metrics = RunningMetrics(initial_equity=engine.initial_cash)
+        self._symbols = list(engine.symbols)
+        self._pending: dict[str, list[SignalBatch]] = {s: [] for s in self._symbols}
+        self._latest: dict[str, int] = {}
+        self._held: Frame | None = None
+        self._peak = engine.initial_cash
+        self.result: PortfolioResult | None = None
+
+    async def on_execute(self) -> None:
+        single = len(self._symbols) == 1
+        async for batch in self.signals:
+            if single:
+                self._advance([(batch.bars.symbol, batch.bars, batch.target)])
+                continue
+            self._pending[batch.bars.symbol].append(batch)
+            self._latest[batch.bars.symbol] = int(batch.bars.timestamp[-1])
+            if len(self._latest) == len(self._symbols):
+                frame = self._cut(min(self._latest.values()))
+                if frame:
+                    self._advance(frame)
+        rest = self._cut(None) if not single else []
+        if rest:
+            self._advance(rest)
+        if self._held is not None:
+            self._book(self._held, last=True)
+            self._held = None
+
+    def _advance(self, frame: Frame) -> None:
+        if self._held is not None:
+            self._book(self._held, last=False)
+        self._held = frame
+
+    def _cut(self, watermark: int | None) -> Frame:
+        """Every symbol's pending rows with time <= ``watermark`` (all if None)."""
+        frame: Frame = []
+        for symbol in self._symbols:
+            pending = self._pending[symbol]
+            if not pending:
+                continue
+            bars, target = _concat(pending)
+            stop = len(target) if watermark is None else int(
+                np.searchsorted(bars.timestamp, watermark, side="right"))
+            if stop:
+                frame.append((symbol, bars.slice(0, stop), target[:stop]))
+            rest = (bars.slice(stop, len(target)), target[stop:]) if stop < len(target) else None
+            self._pending[symbol] = ([SignalBatch(ts=int(rest[0].ts), strategy="", bars=rest[0],
+                                                  target=rest[1])] if rest else [])
+        return frame
+
+    def _book(self, frame: Frame, *, last: bool) -> None:
+        result = self.engine.process(frame, last=last, close_at_end=self.close_at_end)
+        self.metrics.update(result.timestamp, result.equity, result.exposure)
+        if self.equity_sink is not None:
+            self.equity_sink.write(self._equity_columns(result))
+        if self.signal_sink is not None and len(result.signal_time):
+            self.signal_sink.write({"timestamp": result.signal_time,
+                                    "symbol": result.signal_symbol,
+                                    "target": result.signal_target})
+
+    def _equity_columns(self, result: FrameResult) -> dict[str, np.ndarray]:
+        peak = np.maximum.accumulate(np.maximum(result.equity, self._peak))
+        if len(peak):
+            self._peak = float(peak[-1])
+        return {"timestamp": result.timestamp, "equity": result.equity, "cash": result.cash,
+                "exposure": result.exposure, "drawdown": 1.0 - result.equity / peak}
+
+    async def on_collect(self) -> PortfolioResult:
+        engine = self.engine
+        trades = engine.finish()
+        metrics = self.metrics.finish(trades=trades, traded_notional=engine.ledger.traded_notional,
+                                      periods_per_year=engine.periods_per_year)
+        for sink in (self.equity_sink, self.signal_sink):
+            if sink is not None:
+                sink.close()
+        self.result = PortfolioResult(
+            name=self.name, metrics=metrics, trades=trades,
+            equity=_columns_of(self.equity_sink), signals=_columns_of(self.signal_sink),
+            fills=engine.ledger.fills, final_equity=engine.final_equity(),
+        )
+        return self.result
+
+    async def on_cleanup(self) -> None:
+        if self.result is None:  # failed or cancelled: leave nothing that looks complete
+            for sink in (self.equity_sink, self.signal_sink):
+                if sink is not None:
+                    sink.abort()
+
+
+def _columns_of(sink: Any) -> dict[str, np.ndarray] | None:
+    return sink.columns if isinstance(sink, MemorySink) else None
+
+
+def _concat(batches: list[SignalBatch]) -> tuple[BarBatch, np.ndarray]:
+    if len(batches) == 1:
+        return batches[0].bars, batches[0].target
+    bars = [b.bars for b in batches]
+    joined = BarBatch(
+        ts=bars[0].ts, symbol=bars[0].symbol,
+        **{f: np.concatenate([getattr(b, f) for b in bars])
+           for f in ("timestamp", "open", "high", "low", "close", "volume")},
+    )
+    return joined, np.concatenate([b.target for b in batches])

@@ -1,0 +1,347 @@
+"""Run one study: build the backtest topology from a config, run it, keep results.
+
+The topology (DESIGN.md §5, ``backtest``)::
+
+    source[SYM] ─┐ (merge by event time when several symbols)
+    source[SYM] ─┴─> strategies ──(partition by strategy)──> portfolio[i]
+
+Every point of every strategy's parameter grid feeds its own isolated
+portfolio; the strategy container computes each distinct indicator once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from .components.metrics import Metrics, periods_per_year
+from .components.per_bar import BarStrategy, PerBarStrategy
+from .components.portfolio import PortfolioEngine, RiskLimits
+from .components.strategies import Strategy
+from .containers.data import BarSource
+from .containers.portfolio import MemorySink, PortfolioContainer, PortfolioResult
+from .containers.strategy import StrategyContainer
+from .data.readers import iter_bars
+from .data.synthetic import synthetic_bars
+from .data.timeparse import parse_duration, parse_time
+from .errors import ConfigError, PluginError
+from .messages import BarBatch
+from .runtime.config import StudyConfig, dump_yaml, expand_grid
+from .runtime.registry import instantiate, registry
+from .runtime.results import ResultStore, make_run_id
+from .runtime.sequencer import RunResult, run_topology
+from .runtime.topology import Topology
+
+__all__ = ("StrategyPoint", "StudyResult", "strategy_points", "build_backtest", "run_study")
+
+# make the built-in components register themselves
+from .components import costs as _costs, sizing as _sizing, strategies as _strategies  # noqa: E402,F401
+
+
+class StrategyPoint(msgspec.Struct, frozen=True, kw_only=True):
+    """One strategy with one set of parameters: one portfolio."""
+
+    id: str
+    type: str
+    params: dict[str, Any]
+    direction: str
+    where: str  # config key path, for errors
+
+
+class StudyResult(msgspec.Struct, kw_only=True):
+    """Everything one study produced."""
+
+    name: str
+    run_id: str | None
+    path: Path | None
+    portfolios: dict[str, PortfolioResult]
+    points: dict[str, StrategyPoint]
+    seconds: float
+    bars: int
+
+    @property
+    def metrics(self) -> Metrics:
+        """The metrics of the only portfolio (see :attr:`portfolios` for several)."""
+        return self._only().metrics
+
+    @property
+    def trades(self) -> dict[str, np.ndarray] | None:
+        return self._only().trades
+
+    @property
+    def equity(self) -> dict[str, np.ndarray] | None:
+        return self._only().equity
+
+    def _only(self) -> PortfolioResult:
+        if len(self.portfolios) != 1:
+            raise ValueError(f"this study has {len(self.portfolios)} portfolios; "
+                             f"pick one from .portfolios")
+        return next(iter(self.portfolios.values()))
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per portfolio: its parameters and metrics."""
+        return [{"portfolio": pid, **self.points[pid].params, **res.metrics.to_dict()}
+                for pid, res in self.portfolios.items()]
+
+    def to_pandas(self) -> Any:
+        """The metrics table as a pandas DataFrame (needs pandas installed)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.table()).set_index("portfolio")
+
+
+def strategy_points(config: StudyConfig) -> list[StrategyPoint]:
+    """Every (strategy, parameter set) of the config, grids expanded in order."""
+    points: list[StrategyPoint] = []
+    for i, strategy in enumerate(config.strategies):
+        if not isinstance(strategy.params, dict):
+            raise ConfigError(f"strategies[{i}].params: {strategy.params!r} is a reference to "
+                              "a workflow phase's output; only a workflow can resolve it")
+        grid = expand_grid(strategy.params)
+        base = strategy.name or strategy.type.rsplit(":", 1)[-1]
+        for params in grid:
+            suffix = ",".join(f"{k}={v}" for k, v in params.items())
+            pid = base if len(grid) == 1 and strategy.name else f"{base}({suffix})" if suffix else base
+            points.append(StrategyPoint(id=pid, type=strategy.type, params=params,
+                                        direction=strategy.direction, where=f"strategies[{i}]"))
+    ids = [p.id for p in points]
+    duplicate = next((x for x in ids if ids.count(x) > 1), None)
+    if duplicate:
+        raise ConfigError(f"two strategies resolve to the same portfolio {duplicate!r}; "
+                          "give them distinct names")
+    return points
+
+
+def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
+    """A function making fresh instances of ``point``'s strategy (one per symbol);
+    the parameters are checked now."""
+    try:
+        cls = registry.get("strategy", point.type)
+    except PluginError as exc:
+        raise ConfigError(f"{point.where}.type: {exc}") from None
+    if isinstance(cls, type) and issubclass(cls, Strategy):
+        try:
+            params = msgspec.convert(point.params, cls.Params)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
+        cls(params, direction=point.direction)  # validate cross-parameter rules now
+        return lambda: cls(params, direction=point.direction)
+    if isinstance(cls, type) and issubclass(cls, BarStrategy):
+        try:
+            cls(**point.params)
+        except TypeError as exc:
+            raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
+        return lambda: PerBarStrategy(cls(**point.params), direction=point.direction)
+    raise ConfigError(f"{point.where}.type: {point.type!r} is neither an admf Strategy nor a "
+                      "BarStrategy subclass")
+
+
+def bar_stream(config: StudyConfig, symbol: str) -> Callable[[], Iterator[BarBatch]]:
+    """The function that opens ``symbol``'s bars as the config says."""
+    data = config.data
+    if data.source == "synthetic":
+        end = parse_time(data.end, end=True, tz=data.tz) if data.end else None
+
+        def synthetic() -> Iterator[BarBatch]:
+            bars = synthetic_bars(symbol=symbol, bars=int(data.bars), seed=config.seed,
+                                  start_price=data.start_price, volatility=data.volatility,
+                                  drift=data.drift, start=data.start or "2020-01-01",
+                                  timeframe=data.timeframe, batch_rows=data.batch_rows)
+            return _until(bars, end) if end is not None else bars
+
+        return synthetic
+    path = str(data.path).replace("{symbol}", symbol).replace("{timeframe}", data.timeframe)
+    return lambda: iter_bars(path, symbol=symbol, fmt=data.source, start=data.start,
+                             end=data.end, batch_rows=data.batch_rows, tz=data.tz)
+
+
+def _until(batches: Iterator[BarBatch], end: int) -> Iterator[BarBatch]:
+    for batch in batches:
+        stop = int(np.searchsorted(batch.timestamp, end, side="right"))
+        if stop:
+            yield batch.slice(0, stop) if stop < len(batch) else batch
+        if stop < len(batch):
+            return
+
+
+_EQUITY_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("equity", pa.float64()),
+                            ("cash", pa.float64()), ("exposure", pa.float64()),
+                            ("drawdown", pa.float64())])
+_SIGNAL_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("symbol", pa.string()),
+                            ("target", pa.float64())])
+
+
+def run_key(point_id: str) -> str:
+    """A directory-safe name for a portfolio."""
+    return re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", point_id).strip("._") or "portfolio"
+
+
+class _Backtest(msgspec.Struct, kw_only=True):
+    topology: Topology
+    portfolios: dict[str, PortfolioContainer]
+    sources: list[BarSource]
+
+
+def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
+                   store_runs: dict[str, Any] | None = None) -> _Backtest:
+    """The backtest topology for ``points``; ``store_runs`` maps point ids to
+    result-store run directories for curves streamed to disk."""
+    factories = [(p.id, strategy_factory(p)) for p in points]
+    ppy = periods_per_year(parse_duration(config.data.timeframe), "24/7")
+    sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
+    commission = instantiate("commission", config.execution.commission, "execution.commission")
+    slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")
+    risk = msgspec.convert(msgspec.structs.asdict(config.risk), RiskLimits)
+    topo = Topology(config.name)
+    sources = [BarSource(f"source_{s}", bar_stream(config, s),
+                         threaded=config.data.source != "synthetic")
+               for s in config.data.symbols]
+    strategies = StrategyContainer("strategies", factories)
+    topo.add(*sources, strategies)
+    if len(sources) == 1:
+        topo.pipe(sources[0].bars, strategies.bars)
+    else:
+        topo.merge([s.bars for s in sources], strategies.bars)
+    portfolios: dict[str, PortfolioContainer] = {}
+    for point in points:
+        engine = PortfolioEngine(point.id, config.data.symbols,
+                                 initial_cash=config.portfolio.initial_cash, sizer=sizer,
+                                 commission=commission, slippage=slippage, risk=risk,
+                                 fill=config.execution.fill, periods_per_year=ppy)
+        equity_sink, signal_sink = _sinks(config, store_runs.get(point.id) if store_runs else None)
+        portfolios[point.id] = PortfolioContainer(
+            f"portfolio_{len(portfolios)}", engine, close_at_end=config.portfolio.close_at_end,
+            equity_sink=equity_sink, signal_sink=signal_sink,
+        )
+    topo.add(*portfolios.values())
+    inputs = [p.signals for p in portfolios.values()]
+    if len(inputs) == 1:
+        topo.pipe(strategies.signals, inputs[0])
+    else:
+        topo.partition(strategies.signals, inputs, key="strategy",
+                       assign={pid: i for i, pid in enumerate(portfolios)})
+    return _Backtest(topology=topo, portfolios=portfolios, sources=sources)
+
+
+def _sinks(config: StudyConfig, run: Any) -> tuple[Any, Any]:
+    storage = config.results.storage
+    keep_equity = config.results.keep_equity_curves
+    if run is None or storage == "memory":
+        equity = MemorySink(("timestamp", "equity", "cash", "exposure", "drawdown")) if keep_equity else None
+        return equity, MemorySink(("timestamp", "symbol", "target"))
+    equity = run.table_writer("equity", _EQUITY_SCHEMA) if keep_equity else None
+    signals = (run.table_writer("signals", _SIGNAL_SCHEMA) if storage == "disk"
+               else MemorySink(("timestamp", "symbol", "target")))
+    return equity, signals
+
+
+async def run_study(config: StudyConfig, *, write: bool = True,
+                    instruments: Sequence[Any] = ()) -> StudyResult:
+    """Run ``config`` once over its data (every grid point in one pass)."""
+    started = time.perf_counter()
+    points = strategy_points(config)
+    store = phase = None
+    runs: dict[str, Any] = {}
+    if write:
+        store = _new_store(config)
+        phase = store.phase("main")
+        runs = {p.id: phase.run(run_key(p.id)) for p in points}
+    backtest = build_backtest(config, points, runs)
+    outcome: RunResult = await run_topology(backtest.topology, instruments=instruments)
+    results = {pid: outcome.collected[c.name] for pid, c in backtest.portfolios.items()}
+    bars = sum(s.rows for s in backtest.sources)
+    seconds = time.perf_counter() - started
+    if store is None or phase is None:
+        return StudyResult(name=config.name, run_id=None, path=None, portfolios=results,
+                           points={p.id: p for p in points}, seconds=seconds, bars=bars)
+    for point in points:
+        _write_run(runs[point.id], point, results[point.id], config)
+    phase.write_summary({
+        "portfolios": {pid: {"params": points_by_id(points)[pid].params,
+                             "metrics": res.metrics.to_json_dict()} for pid, res in results.items()},
+        "bars": bars, "seconds": seconds,
+    })
+    store.write_config(dump_yaml(config))
+    store.finish({"name": config.name, "fingerprint": config.fingerprint,
+                  "data_digest": data_digest(config), "admf_version": _version(),
+                  "seed": config.seed, "phases": ["main"]})
+    if config.results.storage == "disk":  # summaries only: tables stay on disk
+        results = {pid: msgspec.structs.replace(res, trades=None) for pid, res in results.items()}
+    return StudyResult(name=config.name, run_id=store.run_id, path=store.path,
+                       portfolios=results, points={p.id: p for p in points},
+                       seconds=seconds, bars=bars)
+
+
+def _new_store(config: StudyConfig) -> ResultStore:
+    """A store under a fresh run id (a suffix keeps ids unique within a second)."""
+    base = make_run_id(config.name, config.fingerprint)
+    for attempt in range(1, 1000):
+        run_id = base if attempt == 1 else f"{base}-{attempt}"
+        if not (Path(config.results.dir) / run_id).exists():
+            return ResultStore(config.results.dir, run_id)
+    raise ConfigError(f"too many runs named {base!r} in {config.results.dir}")
+
+
+def points_by_id(points: Sequence[StrategyPoint]) -> dict[str, StrategyPoint]:
+    return {p.id: p for p in points}
+
+
+def _write_run(run: Any, point: StrategyPoint, result: PortfolioResult, config: StudyConfig) -> None:
+    if config.results.storage == "memory" and result.equity is not None:
+        run.write_table("equity", pa.table(_timestamps(result.equity), schema=_EQUITY_SCHEMA))
+    if result.signals is not None:
+        run.write_table("signals", pa.table(_timestamps(result.signals), schema=_SIGNAL_SCHEMA))
+    run.write_table("trades", _trade_table(result))
+    run.write_metrics({"portfolio": point.id, "strategy": point.type, "params": point.params,
+                       "direction": point.direction, "fills": result.fills,
+                       "metrics": result.metrics.to_json_dict()})
+
+
+def _timestamps(columns: dict[str, np.ndarray]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(columns)
+    out["timestamp"] = pa.array(columns["timestamp"].astype("datetime64[ns]"),
+                                type=pa.timestamp("ns", tz="UTC"))
+    return out
+
+
+def _trade_table(result: PortfolioResult) -> pa.Table:
+    trades = dict(result.trades or {})
+    for name in ("entry_time", "exit_time"):
+        if name in trades:
+            trades[name] = pa.array(trades[name].astype("datetime64[ns]"),
+                                    type=pa.timestamp("ns", tz="UTC"))
+    return pa.table({k: (pa.array(v.tolist()) if getattr(v, "dtype", None) == object else v)
+                     for k, v in trades.items()})
+
+
+def data_digest(config: StudyConfig) -> str:
+    """sha256 over the input files' bytes, or over the synthetic source's settings."""
+    digest = hashlib.sha256()
+    data = config.data
+    if data.source == "synthetic":
+        digest.update(msgspec.json.encode([data.bars, data.start_price, data.volatility,
+                                           data.drift, data.start, data.timeframe, config.seed]))
+        return digest.hexdigest()
+    for symbol in data.symbols:
+        path = Path(str(data.path).replace("{symbol}", symbol).replace("{timeframe}", data.timeframe))
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("admf")
+    except PackageNotFoundError:
+        return "0+unknown"
