@@ -190,5 +190,7 @@ def _find_cycle(edges: dict[str, list[str]], candidates: list[str]) -> list[str]
         if prev in walk:
             cycle = walk[walk.index(prev):]
             cycle.reverse()
+            first = min(range(len(cycle)), key=lambda i: candidates.index(cycle[i]))
+            cycle = cycle[first:] + cycle[:first]  # start at the earliest-added container
             return cycle + [cycle[0]]
         walk.append(prev)
