@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from anyio import WouldBlock
+
 from ..messages import BarBatch, SignalBatch
 from ..runtime.container import Container
 
@@ -60,14 +62,18 @@ class StrategyContainer(Container):
         self.distinct_indicators = len(probe.indicators)
 
     async def on_execute(self) -> None:
-        send = self.signals.send
+        send_nowait, send = self.signals.send_nowait, self.signals.send
         banks = self._banks
         async for batch in self.bars:
             bank = banks.get(batch.symbol)
             if bank is None:
                 bank = banks[batch.symbol] = _SymbolBank(self._factories)
             for sid, target in bank.run(batch):
-                await send(SignalBatch(ts=batch.ts, strategy=sid, bars=batch, target=target))
+                signal = SignalBatch(ts=batch.ts, strategy=sid, bars=batch, target=target)
+                try:  # a grid sends one message per point: skip the await when there is room
+                    send_nowait(signal)
+                except WouldBlock:
+                    await send(signal)
 
     async def on_collect(self) -> dict[str, int]:
         return {"distinct_indicators": self.distinct_indicators, "symbols": len(self._banks)}

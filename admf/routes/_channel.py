@@ -60,6 +60,11 @@ class Channel:
             self.blocked_seconds += time.perf_counter() - start
             self.blocked_count += 1
 
+    def has_room(self) -> bool:
+        """Whether a message can be sent now without waiting."""
+        stats = self.send_stream.statistics()
+        return stats.current_buffer_used < stats.max_buffer_size or stats.tasks_waiting_receive > 0
+
     def buffered(self) -> int:
         return self.send_stream.statistics().current_buffer_used
 

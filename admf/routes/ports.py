@@ -47,19 +47,31 @@ def admits(accepting: tuple[type, ...], offered: tuple[type, ...]) -> bool:
 class OutputPort:
     """A container's named, typed output.
 
-    ``await port.send(message)`` delivers to every attached route; with no
-    route attached the message is discarded. The sequencer closes the port
-    when its container's ``execute`` ends, which ends the stream downstream.
+    ``await port.send(message)`` delivers to every attached route, waiting
+    while a buffer is full; ``port.send_nowait(message)`` delivers without
+    waiting or raises ``WouldBlock`` (having delivered to no one). The fastest
+    loop tries ``send_nowait`` and awaits ``send`` only on ``WouldBlock``.
+    With no route attached messages are discarded. The sequencer closes the
+    port when its container's ``execute`` ends, ending the stream downstream.
+
+    ``send`` and ``send_nowait`` are installed when the routes open: look them
+    up in ``on_execute``, not earlier.
     """
+
+    __slots__ = ("owner", "name", "types", "_senders", "_nowaits", "_rooms", "_closers",
+                 "_budget", "send", "send_nowait")
 
     def __init__(self, owner: str, name: str, type_: Any) -> None:
         self.owner = owner
         self.name = name
         self.types = message_types(type_)
         self._senders: list[Send] = []
+        self._nowaits: list[Callable[[Any], None]] = []
+        self._rooms: list[Callable[[], bool]] = []
         self._closers: list[Callable[[], None]] = []
         self._budget = CHECKPOINT_EVERY
         self.send: Send = self._discard
+        self.send_nowait: Callable[[Any], None] = _drop
 
     @property
     def address(self) -> str:
@@ -68,15 +80,27 @@ class OutputPort:
     def __repr__(self) -> str:
         return f"<OutputPort {self.address}: {type_name(self.types)}>"
 
-    def attach(self, send: Send, close: Callable[[], None]) -> None:
+    def attach(self, send: Send, send_nowait: Callable[[Any], None],
+               has_room: Callable[[], bool], close: Callable[[], None]) -> None:
         """Called by a route when it opens: add a destination."""
         self._senders.append(send)
+        self._nowaits.append(send_nowait)
+        self._rooms.append(has_room)
         self._closers.append(close)
-        self.send = self._senders[0] if len(self._senders) == 1 else self._fan_out
+        if len(self._senders) == 1:
+            self.send, self.send_nowait = send, send_nowait
+        else:
+            self.send, self.send_nowait = self._fan_out, self._fan_out_nowait
 
     async def _fan_out(self, message: Any) -> None:
         for send in self._senders:
             await send(message)
+
+    def _fan_out_nowait(self, message: Any) -> None:
+        if not all(room() for room in self._rooms):
+            raise WouldBlock
+        for send_nowait in self._nowaits:
+            send_nowait(message)
 
     async def _discard(self, message: Any) -> None:
         self._budget -= 1
@@ -95,8 +119,12 @@ class InputPort:
 
     Iteration ends when every producer feeding the port has closed. An
     optional input that nothing feeds ends at once. ``received`` counts the
-    messages taken.
+    messages taken. The fastest loop tries ``receive_nowait`` and awaits
+    ``receive`` only on ``WouldBlock``.
     """
+
+    __slots__ = ("owner", "name", "types", "required", "received", "_receive_nowait",
+                 "_receive", "_budget", "_closers")
 
     def __init__(self, owner: str, name: str, type_: Any, *, required: bool = True) -> None:
         self.owner = owner
@@ -162,6 +190,10 @@ class InputPort:
         """Stop receiving; producers still sending drop their messages (idempotent)."""
         for close in self._closers:
             close()
+
+
+def _drop(message: Any) -> None:
+    """send_nowait of a port no route reads: the message goes nowhere."""
 
 
 def _ended() -> Any:

@@ -28,6 +28,20 @@ DEFAULT_CAPACITY = 64
 few dozen in flight keep every container busy while bounding memory."""
 
 
+def channel_nowait(channel: Channel) -> Callable[[Any], None]:
+    """Deliver without waiting, or raise ``WouldBlock``; a consumer that has
+    finished makes the message count as dropped."""
+    send_nowait = channel.send_stream.send_nowait
+
+    def send(message: Any) -> None:
+        try:
+            send_nowait(message)
+        except BrokenResourceError:
+            channel.dropped += 1
+
+    return send
+
+
 def channel_sender(channel: Channel) -> Send:
     """A send function for one channel: non-blocking first, awaiting only on a
     full buffer, yielding to the scheduler every CHECKPOINT_EVERY messages."""
@@ -134,7 +148,8 @@ class Pipe(Route):
     def open(self) -> None:
         channel = Channel(self.capacity)
         self.channels = [channel]
-        self.producers[0].attach(channel_sender(channel), channel.send_stream.close)
+        self.producers[0].attach(channel_sender(channel), channel_nowait(channel),
+                                 channel.has_room, channel.send_stream.close)
         self._bind_consumer(self.consumers[0], channel)
 
 
@@ -146,18 +161,28 @@ class Broadcast(Route):
     def open(self) -> None:
         self.channels = [Channel(self.capacity) for _ in self.consumers]
         senders = [channel_sender(ch) for ch in self.channels]
+        nowaits = [channel_nowait(ch) for ch in self.channels]
 
         async def send(message: Any) -> None:
             for sender in senders:
                 await sender(message)
 
-        self.producers[0].attach(send, self.close_senders)
+        def send_nowait(message: Any) -> None:
+            if not self.has_room():
+                raise WouldBlock  # all or nothing: no consumer gets it twice on retry
+            for nowait in nowaits:
+                nowait(message)
+
+        self.producers[0].attach(send, send_nowait, self.has_room, self.close_senders)
         for consumer, channel in zip(self.consumers, self.channels):
             self._bind_consumer(consumer, channel)
 
     def close_senders(self) -> None:
         for channel in self.channels:
             channel.send_stream.close()
+
+    def has_room(self) -> bool:
+        return all(ch.has_room() for ch in self.channels)
 
     def statistics(self) -> RouteStatistics:
         stats = super().statistics()
@@ -191,8 +216,15 @@ class Filter(Route):
         channel = Channel(self.capacity)
         self.channels = [channel]
         inner = channel_sender(channel)
+        inner_nowait = channel_nowait(channel)
         predicate = self.predicate
         budget = CHECKPOINT_EVERY
+
+        def send_nowait(message: Any) -> None:
+            if predicate(message):
+                inner_nowait(message)
+            else:
+                self.filtered += 1
 
         async def send(message: Any) -> None:
             nonlocal budget
@@ -205,7 +237,7 @@ class Filter(Route):
                 budget = CHECKPOINT_EVERY
                 await checkpoint()
 
-        self.producers[0].attach(send, channel.send_stream.close)
+        self.producers[0].attach(send, send_nowait, channel.has_room, channel.send_stream.close)
         self._bind_consumer(self.consumers[0], channel)
 
 
@@ -251,16 +283,23 @@ class Partition(Route):
     def open(self) -> None:
         self.channels = [Channel(self.capacity) for _ in self.consumers]
         senders = [channel_sender(ch) for ch in self.channels]
+        nowaits = [channel_nowait(ch) for ch in self.channels]
         index_of = self.index_of
 
         async def send(message: Any) -> None:
             await senders[index_of(message)](message)
 
+        def send_nowait(message: Any) -> None:
+            nowaits[index_of(message)](message)
+
+        def has_room() -> bool:
+            return all(ch.has_room() for ch in self.channels)
+
         def close() -> None:
             for channel in self.channels:
                 channel.send_stream.close()
 
-        self.producers[0].attach(send, close)
+        self.producers[0].attach(send, send_nowait, has_room, close)
         for consumer, channel in zip(self.consumers, self.channels):
             self._bind_consumer(consumer, channel)
 
@@ -287,7 +326,8 @@ class Merge(Route):
     def open(self) -> None:
         self.channels = [Channel(self.capacity) for _ in self.producers]
         for producer, channel in zip(self.producers, self.channels):
-            producer.attach(channel_sender(channel), channel.send_stream.close)
+            producer.attach(channel_sender(channel), channel_nowait(channel), channel.has_room,
+                            channel.send_stream.close)
         self._merger = _Merger(self.channels, self.key)
         self.consumers[0].bind(self._merger.receive_nowait, self._merger.receive,
                                self._merger.close)
