@@ -195,7 +195,7 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
     """The backtest topology for ``points``; ``store_runs`` maps point ids to
     result-store run directories for curves streamed to disk."""
     factories = [(p.id, strategy_factory(p)) for p in points]
-    ppy = periods_per_year(parse_duration(config.data.timeframe), "24/7")
+    ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
     sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
     commission = instantiate("commission", config.execution.commission, "execution.commission")
     slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")

@@ -1,0 +1,89 @@
+"""Parameter grids: a strategy parameter given as a list, or as
+``{range: [start, stop, step]}``, is a set of values to try.
+
+``{range: [5, 50, 5]}`` is 5, 10, ..., 50: both ends are included when the
+step lands on ``stop``. Integer ranges stay integers; float ranges are
+computed exactly in decimal (``{range: [0.1, 0.3, 0.1]}`` is exactly
+``[0.1, 0.2, 0.3]``), so no value drifts to ``0.30000000000000004``.
+
+A parameter whose real value is a list is written as a one-item grid,
+``[[0.5, 0.5]]``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from ...errors import ConfigError
+
+__all__ = ("MAX_RANGE_VALUES", "is_range_spec", "expand_range", "expand_values", "expand_grid")
+
+MAX_RANGE_VALUES = 1_000_000
+"""A range with more values than this is refused (usually a typo in ``step``)."""
+
+
+def is_range_spec(value: Any) -> bool:
+    """Whether ``value`` is a ``{range: [...]}`` mapping."""
+    return isinstance(value, Mapping) and "range" in value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def expand_range(start: float, stop: float, step: float) -> list[int] | list[float]:
+    """Every value ``start + i*step`` up to and including ``stop``.
+
+    Raises :class:`ConfigError` unless all three are numbers, ``step > 0`` and
+    ``start <= stop``."""
+    if not all(_is_number(v) for v in (start, stop, step)):
+        raise ConfigError(f"expected three numbers [start, stop, step], got "
+                          f"{[start, stop, step]!r}")
+    if step <= 0:
+        raise ConfigError(f"expected step > 0, got {step!r}")
+    if start > stop:
+        raise ConfigError(f"expected start <= stop, got start {start!r} > stop {stop!r}")
+    if isinstance(start, int) and isinstance(stop, int) and isinstance(step, int):
+        count = (stop - start) // step + 1
+        _check_count(count)
+        return list(range(start, stop + 1, step))
+    # Decimal of the shortest repr is the number the user wrote: 0.1 is exactly 0.1.
+    d_start, d_stop, d_step = (Decimal(repr(float(v))) for v in (start, stop, step))
+    count = int((d_stop - d_start) / d_step) + 1
+    _check_count(count)
+    return [float(d_start + i * d_step) for i in range(count)]
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_RANGE_VALUES:
+        raise ConfigError(f"the range has {count:,} values, more than {MAX_RANGE_VALUES:,}; "
+                          f"check the step")
+
+
+def expand_values(value: Any) -> list[Any]:
+    """The values one parameter takes: a list's items, a range's values, or
+    the value itself."""
+    if is_range_spec(value):
+        extra = sorted(set(value) - {"range"})
+        if extra:
+            raise ConfigError(f"a range takes only the key 'range', got also {', '.join(extra)}")
+        spec = value["range"]
+        if not isinstance(spec, list | tuple) or len(spec) != 3:
+            raise ConfigError(f"expected range: [start, stop, step], got {spec!r}")
+        return expand_range(*spec)
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def expand_grid(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every combination of the parameters' values, as a list of dicts.
+
+    Deterministic order: the first key varies slowest; keys and values keep
+    the order they were given in. ``{}`` is one empty combination."""
+    names = list(params)
+    choices = [expand_values(params[name]) for name in names]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]

@@ -1,0 +1,153 @@
+"""The workflow config: phases, each a full study merged over the file's
+``defaults``, with ``depends_on``, a ``when`` condition, ``else`` branches and
+``repeat``.
+
+Condition and ``repeat`` expressions are kept as text for the workflow
+engine's safe expression language; nothing here evaluates them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import msgspec
+
+from . import _checks as c
+from ._types import key_path_problem
+from .identity import config_fingerprint
+from .schema import StrategyConfig, StudyConfig
+
+__all__ = ("RepeatConfig", "PhaseConfig", "WorkflowConfig", "STUDY_KEYS")
+
+_PHASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+STUDY_KEYS: tuple[str, ...] = tuple(f.encode_name for f in msgspec.structs.fields(StudyConfig))
+"""The top-level keys of a study (and so of a phase and of ``defaults``)."""
+
+
+class RepeatConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Run the phase again while ``while`` holds, at most ``max`` times in all,
+    applying ``modify`` (study key path -> value or expression) before each
+    repeat."""
+
+    _section: ClassVar[str] = "repeat"
+
+    while_: str = msgspec.field(name="while")
+    max: int = 10
+    modify: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        c.check_name(self, "while", self.while_, "a condition expression")
+        if self.max < 1:
+            raise c.fail(self, "max", f"expected an integer >= 1, got {self.max!r}")
+        for key in self.modify:
+            problem = key_path_problem(StudyConfig, key)
+            if problem is not None:
+                raise c.fail(self, ("modify", key), f"expected a study key path: {problem}")
+
+
+class PhaseConfig(StudyConfig, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """One phase: a complete study (already merged over the workflow's
+    ``defaults``) plus how it fits in the workflow. ``strategies[].params``
+    may refer to an earlier phase's output, e.g. ``"{explore.best_params}"``;
+    a phase with no ``strategies`` (CONFIG.md's ``robustness``) runs those
+    its ``depends_on`` phases ended with."""
+
+    _section: ClassVar[str] = "phase"
+    _in_workflow: ClassVar[bool] = True
+
+    name: str
+    strategies: tuple[StrategyConfig, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    when: str | None = None
+    else_: tuple[str, ...] = msgspec.field(default=(), name="else")
+    repeat: RepeatConfig | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.name, str) or not _PHASE_NAME.match(self.name):
+            raise c.fail(self, "name", f"expected a phase name of letters, digits and _ "
+                                       f"(it is used in references like '{{name.best_params}}'), "
+                                       f"got {self.name!r}")
+        if self.name in STUDY_KEYS:
+            raise c.fail(self, "name", f"{self.name!r} is a config key, so '{{{self.name}.…}}' "
+                                       f"would be ambiguous; choose another phase name")
+        if not c.as_tuple(self, "depends_on") and not self.strategies:
+            raise c.fail(self, "strategies", "expected at least one strategy (a phase without "
+                                             "strategies must depend on one whose strategies it "
+                                             "reuses)")
+        c.as_tuple(self, "else_")
+        if self.when is not None:
+            c.check_name(self, "when", self.when, "a condition expression")
+        elif self.else_:
+            raise c.fail(self, "else", "only used with 'when' (the phases to run when the "
+                                       "condition is false)")
+
+
+class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Phases run in dependency order. ``defaults`` is kept as written (it is
+    already merged into every phase)."""
+
+    _section: ClassVar[str] = ""
+
+    name: str = "workflow"
+    defaults: dict[str, Any] = msgspec.field(default_factory=dict)
+    phases: tuple[PhaseConfig, ...]
+
+    def __post_init__(self) -> None:
+        c.check_name(self, "name", self.name)
+        for key in self.defaults:
+            if key not in STUDY_KEYS or key == "name":
+                raise c.fail(self, ("defaults", key), f"unknown study key {key!r} in defaults"
+                                                      + c.suggest(str(key), STUDY_KEYS))
+        phases = c.as_tuple(self, "phases")
+        if not phases:
+            raise c.fail(self, "phases", "expected at least one phase, got an empty list")
+        index: dict[str, int] = {}
+        for i, phase in enumerate(phases):
+            if phase.name in index:
+                raise c.fail(self, ("phases", i, "name"),
+                             f"{phase.name!r} is also the name of phases[{index[phase.name]}]")
+            index[phase.name] = i
+        for i, phase in enumerate(phases):
+            for field, key in (("depends_on", "depends_on"), ("else_", "else")):
+                for j, other in enumerate(getattr(phase, field)):
+                    if other == phase.name:
+                        raise c.fail(self, ("phases", i, key, j),
+                                     f"phase {other!r} cannot refer to itself")
+                    if other not in index:
+                        raise c.fail(self, ("phases", i, key, j),
+                                     f"unknown phase {other!r}" + c.suggest(other, index)
+                                     + f" (phases: {', '.join(index)})")
+        self._check_acyclic(index)
+
+    def _check_acyclic(self, index: dict[str, int]) -> None:
+        state: dict[str, int] = {}  # 1 visiting, 2 done
+
+        def visit(name: str, trail: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = " -> ".join([*trail[trail.index(name):], name])
+                raise c.fail(self, ("phases", index[name], "depends_on"),
+                             f"phases depend on each other in a cycle: {cycle}")
+            state[name] = 1
+            for other in self.phases[index[name]].depends_on:
+                visit(other, [*trail, name])
+            state[name] = 2
+
+        for name in index:
+            visit(name, [])
+
+    def phase(self, name: str) -> PhaseConfig:
+        """The phase called ``name``."""
+        for phase in self.phases:
+            if phase.name == name:
+                return phase
+        raise KeyError(name)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON of this workflow (see config_fingerprint)."""
+        return config_fingerprint(self)
