@@ -20,6 +20,7 @@ recursive indicator stays in its state until :meth:`Indicator.reset`.
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import math
 import numbers
@@ -29,8 +30,6 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
-from scipy.signal import lfilter
 
 from ..errors import ConfigError, PluginError
 from ..runtime.registry import register, registry
@@ -64,6 +63,22 @@ SOURCES = ("open", "high", "low", "close", "volume")
 """Bar fields a single-price indicator can read."""
 
 _NAN = float("nan")
+
+
+# scipy.signal and scipy.ndimage take ~0.6 s to import; only studies whose
+# indicators need them pay for it (an SMA study starts in a fraction of that).
+@functools.cache
+def _lfilter() -> Any:
+    from scipy.signal import lfilter
+
+    return lfilter
+
+
+@functools.cache
+def _filters() -> tuple[Any, Any]:
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    return maximum_filter1d, minimum_filter1d
 _Out = TypeVar("_Out", np.ndarray, dict[str, np.ndarray])
 
 
@@ -229,7 +244,7 @@ class _SeededEwm:
             out[need - 1] = self._last
             start = need
         if start < len(x):
-            y, _ = lfilter(self._b, self._a, x[start:], zi=np.array([self._decay * self._last]))
+            y, _ = _lfilter()(self._b, self._a, x[start:], zi=np.array([self._decay * self._last]))
             out[start:] = y
             self._last = float(y[-1])
         return out
@@ -612,8 +627,8 @@ class Stochastic(MultiOutputIndicator):
         self._d = _Sma(self.d_period)
 
     def _step(self, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, ...]:
-        hh = _rolling_extreme(self._highs.extend(high), self.k_period, maximum_filter1d)
-        ll = _rolling_extreme(self._lows.extend(low), self.k_period, minimum_filter1d)
+        hh = _rolling_extreme(self._highs.extend(high), self.k_period, _filters()[0])
+        ll = _rolling_extreme(self._lows.extend(low), self.k_period, _filters()[1])
         last = close[len(close) - len(hh) :]
         k = _fit(_ratio(100.0 * (last - ll), hh - ll, 50.0), len(close))
         i0 = self._first_valid(self.k_period - 1, len(close))
@@ -638,8 +653,8 @@ class Donchian(MultiOutputIndicator):
         self._lows = _Window(self.period)
 
     def _step(self, high: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, ...]:
-        upper = _fit(_rolling_extreme(self._highs.extend(high), self.period, maximum_filter1d), len(high))
-        lower = _fit(_rolling_extreme(self._lows.extend(low), self.period, minimum_filter1d), len(low))
+        upper = _fit(_rolling_extreme(self._highs.extend(high), self.period, _filters()[0]), len(high))
+        lower = _fit(_rolling_extreme(self._lows.extend(low), self.period, _filters()[1]), len(low))
         return upper, lower, (upper + lower) / 2
 
 
