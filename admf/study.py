@@ -202,7 +202,7 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
     risk = msgspec.convert(msgspec.structs.asdict(config.risk), RiskLimits)
     topo = Topology(config.name)
     sources = [BarSource(f"source_{s}", bar_stream(config, s),
-                         threaded=config.data.source != "synthetic")
+                         threaded=True)
                for s in config.data.symbols]
     strategies = StrategyContainer("strategies", factories)
     topo.add(*sources, strategies)

@@ -39,6 +39,7 @@ import msgspec
 import numpy as np
 
 from ..messages import BarBatch
+from ._plain import run_plain
 from .ledger import Ledger
 
 __all__ = ("RiskLimits", "PortfolioEngine", "FrameResult", "FILL_MODES")
@@ -117,10 +118,20 @@ class PortfolioEngine:
         self.fill = fill
         self.periods_per_year = periods_per_year
         self.symbols = {s: _Symbol(rank=i) for i, s in enumerate(symbols)}
+        self._slip = slippage.price  # type: ignore[attr-defined]
+        self._volume_limit = getattr(slippage, "limit", None)
+        self._whole = bool(getattr(sizer, "whole_units", False))
+        self._size = sizer.size  # type: ignore[attr-defined]
+        self._needs_vol = bool(getattr(sizer, "needs_volatility", False))
         self.has_stops = any(v is not None for v in (risk.stop_loss, risk.take_profit,
                                                      risk.trailing_stop))
         self.tracks_equity = risk.max_drawdown is not None or risk.daily_loss_limit is not None
+        self._limited = (self.tracks_equity or risk.max_position is not None
+                         or risk.max_exposure is not None or self._volume_limit is not None)
         self.halted = False
+        self.plain_allowed = True
+        """The specialised loop is used where it applies (tests turn it off to
+        check it books exactly what the general loop books)."""
         self.peak_equity = self.initial_cash
         self.day = -1
         self.day_open_equity = self.initial_cash
@@ -145,14 +156,16 @@ class PortfolioEngine:
             if last and close_at_end:
                 end = len(bars) - 1
                 events.append((int(fs.union_index[end]), CLOSE, fs.state.rank, end, 0.0,
-                               "end_of_data"))
+                               "end_of_data", float(bars.close[end]), float(bars.volume[end]),
+                               int(bars.timestamp[end])))
         if len(frame) > 1 or (last and close_at_end):
             events.sort()
         closes = [self._carried_close(fs, len(times)) for fs in symbols]
         self._frame = (symbols, closes, times)
         self._marked_row = 0
+        start = (self.ledger.cash, {fs.name: self.ledger.quantity(fs.name) for fs in symbols})
         fills = self._run_events(events, symbols)
-        result = self._mark(times, symbols, closes, fills)
+        result = self._mark(times, symbols, closes, fills, start)
         for fs, close in zip(symbols, closes):
             st = fs.state
             st.last_close = float(close[-1])
@@ -194,10 +207,14 @@ class PortfolioEngine:
         if pending is not None:
             fill_bars.insert(0, 0)
             values.insert(0, pending)
-        uidx = union_index.tolist() if len(times) != n else None
-        events = [((uidx[b] if uidx else b), phase, st.rank, b, v, "signal")
-                  for b, v in zip(fill_bars, values)]
-        volatility = self._volatility(st, bars) if getattr(self.sizer, "needs_volatility", False) else None
+        at = np.asarray(fill_bars, dtype=np.int64)
+        rows = (union_index[at] if len(times) != n else at).tolist()
+        prices = (bars.open if phase == OPEN else bars.close)[at].tolist()
+        volumes, stamps = bars.volume[at].tolist(), bars.timestamp[at].tolist()
+        rank = st.rank
+        events = [(row, phase, rank, b, v, "signal", p, vol, t)
+                  for row, b, v, p, vol, t in zip(rows, fill_bars, values, prices, volumes, stamps)]
+        volatility = self._volatility(st, bars) if self._needs_vol else None
         return _FrameSymbol(st, name, bars, union_index, fill_bars, volatility), events
 
     def _volatility(self, st: _Symbol, bars: BarBatch) -> np.ndarray:
@@ -230,72 +247,98 @@ class PortfolioEngine:
 
     # -- the event loop ------------------------------------------------------------
 
-    def _run_events(self, events: list[tuple], symbols: list[_FrameSymbol]) -> list[tuple]:
-        """Book the frame's fills in time order; returns (row, rank, dq, dcash)."""
-        fills: list[tuple] = []
+    def _run_events(self, events: list[tuple], symbols: list[_FrameSymbol]) -> Fills:
+        """Book the frame's fills (signals and stops) in event-time order."""
+        fills = Fills()
+        if self._plain(events, symbols):
+            run_plain(self, symbols[0], events, fills)
+            return fills
         stops: list[tuple] = []
         if self.has_stops:  # positions carried in from the previous frame
             for fs in symbols:
                 if fs.name in self.ledger.positions:
                     self._search_stop(fs, 0, -1, stops)
+        by_rank = {fs.state.rank: fs for fs in symbols}
+        order = self._order
+        has_stops = self.has_stops
         i, n = 0, len(events)
         while i < n or stops:
             if stops and (i >= n or stops[0][:3] < events[i][:3]):
                 row, _, rank, bar, epoch, price, reason = heapq.heappop(stops)
-                fs = _by_rank(symbols, rank)
+                fs = by_rank[rank]
                 if epoch == fs.state.stop_epoch:
-                    self._order(fs, row, bar, 0.0, price, reason, fills)
+                    order(fs, row, bar, 0.0, price, float(fs.bars.volume[bar]),
+                          int(fs.bars.timestamp[bar]), reason, fills)
                 continue
-            row, phase, rank, bar, target, reason = events[i]
+            row, phase, rank, bar, target, reason, price, volume, time = events[i]
             i += 1
-            fs = _by_rank(symbols, rank)
-            price = float(fs.bars.open[bar] if phase == OPEN else fs.bars.close[bar])
+            fs = by_rank[rank]
             epoch = fs.state.stop_epoch
-            self._order(fs, row, bar, target, price, reason, fills)
-            if self.has_stops and fs.name in self.ledger.positions:
+            order(fs, row, bar, target, price, volume, time, reason, fills)
+            if has_stops and fs.name in self.ledger.positions:
                 if fs.state.stop_epoch != epoch:  # the position changed: new levels
                     fs.state.peak = self.ledger.positions[fs.name].price
                 self._search_stop(fs, bar if phase == OPEN else bar + 1, bar, stops)
         return fills
 
+    def _plain(self, events: list[tuple], symbols: list[_FrameSymbol]) -> bool:
+        """Whether the frame fits the specialised loop (see :mod:`._plain`): one
+        symbol, whole targets, no stops, no limits, and no carried position
+        that the first order would add to."""
+        if (len(symbols) != 1 or self.has_stops or self._limited or self._needs_vol
+                or not self.plain_allowed):
+            return False
+        if any(e[4] not in (-1.0, 0.0, 1.0) for e in events):
+            return False
+        held = self.ledger.quantity(symbols[0].name)
+        return not (events and held and (held > 0) == (events[0][4] > 0) and events[0][4])
+
     def _order(self, fs: _FrameSymbol, row: int, bar: int, target: float, price: float,
-               reason: str, fills: list[tuple]) -> None:
-        """Move ``fs`` towards ``target`` (signed weight) with a fill at ``price``."""
-        ledger = self.ledger
-        name = fs.name
-        held = ledger.quantity(name)
+               volume: float, time: int, reason: str, fills: Fills) -> None:
+        """Move ``fs`` towards ``target`` (signed weight) with a fill at ``price``
+        (the reference price before slippage) on bar ``bar`` of ``volume``."""
+        position = self.ledger.positions.get(fs.name)
+        held = position.quantity if position is not None else 0.0
         if held and (target == 0.0 or (held > 0) != (target > 0)):
-            self._fill(fs, row, bar, -held, price, reason, fills)
+            self._fill(fs, row, bar, -held, price, volume, time, reason, fills)
             held = 0.0
-            fs.state.stop_epoch += 1
         if target == 0.0:
             return
-        equity = self._equity_at(row, fs, price)
-        wanted = self.sizer.size(equity, price, abs(target), self._vol(fs, bar))  # type: ignore[attr-defined]
-        wanted = math.copysign(wanted, target)
+        positions = self.ledger.positions
+        if not positions or (len(positions) == 1 and fs.name in positions):
+            equity = self.ledger.cash + held * price
+        else:
+            equity = self._equity_at(row, fs, price)
+        volatility = self._vol(fs, bar) if self._needs_vol else math.nan
+        wanted = math.copysign(self._size(equity, price, abs(target), volatility), target)
         delta = wanted - held
         if delta and (held == 0.0 or (delta > 0) == (held > 0)):  # an entry or an increase
-            delta = self._limit_entry(fs, row, bar, held, delta, price, equity)
+            delta = self._limit_entry(fs, row, held, delta, price, volume, equity)
         if delta:
-            self._fill(fs, row, bar, delta, price, reason, fills)
-            fs.state.stop_epoch += 1
+            self._fill(fs, row, bar, delta, price, volume, time, reason, fills)
 
     def _fill(self, fs: _FrameSymbol, row: int, bar: int, quantity: float, reference: float,
-              reason: str, fills: list[tuple]) -> None:
+              volume: float, time: int, reason: str, fills: Fills) -> None:
         if self.tracks_equity:  # mark earlier bars at the holdings before this fill
             self._equity_path_until(row)
-        volume = float(fs.bars.volume[bar])
-        price = self.slippage.price(reference, quantity, volume)  # type: ignore[attr-defined]
-        commission = self.commission(abs(quantity), price)  # type: ignore[operator]
-        time = int(fs.bars.timestamp[bar])
-        self.ledger.buy_or_sell(fs.name, quantity, price, commission,
-                                abs(price - reference) * abs(quantity), time,
-                                fs.state.bars + bar, reason)
-        fills.append((row, fs.state.rank, quantity, -(quantity * price + commission)))
+        price = self._slip(reference, quantity, volume)
+        size = abs(quantity)
+        commission = self.commission(size, price)  # type: ignore[operator]
+        st = fs.state
+        ledger = self.ledger
+        ledger.buy_or_sell(fs.name, quantity, price, commission,
+                           abs(price - reference) * size, time, st.bars + bar, reason)
+        fills.add(row, st.rank, ledger.quantity(fs.name), ledger.cash)
+        st.stop_epoch += 1
 
-    def _limit_entry(self, fs: _FrameSymbol, row: int, bar: int, held: float, delta: float,
-                     price: float, equity: float) -> float:
+    def _limit_entry(self, fs: _FrameSymbol, row: int, held: float, delta: float,
+                     price: float, volume: float, equity: float) -> float:
         """Cut an entry to what cash and the risk limits allow (0 = refuse)."""
+        if not self._limited:
+            size = self._affordable(delta, price, volume) if delta > 0 else -delta
+            if self._whole:
+                size = math.floor(size + 1e-9)
+            return math.copysign(size, delta) if size > 0 else 0.0
         risk = self.risk
         if self.tracks_equity and self._entries_halted(row, fs):
             return 0.0
@@ -305,30 +348,42 @@ class PortfolioEngine:
         if risk.max_exposure is not None:
             room = risk.max_exposure * equity - self._gross_exposure(row, fs) - abs(held) * price
             size = min(size, max(room, 0.0) / price)
-        limit = getattr(self.slippage, "limit", None)
-        if limit is not None:
-            size = min(size, limit * float(fs.bars.volume[bar]))
+        if self._volume_limit is not None:
+            size = min(size, self._volume_limit * volume)
         if delta > 0:
-            size = self._affordable(size, price, delta)
-        whole = getattr(self.sizer, "whole_units", False)
-        if whole:
+            size = self._affordable(size, price, volume)
+        if self._whole:
             size = math.floor(size + 1e-9)
         return math.copysign(size, delta) if size > 0 else 0.0
 
-    def _affordable(self, size: float, price: float, delta: float) -> float:
-        """Largest buy of at most ``size`` whose cost and commission fit in cash."""
-        cash = self.ledger.cash
-        whole = getattr(self.sizer, "whole_units", False)
-        for _ in range(64):
-            fill = self.slippage.price(price, size, math.inf)  # type: ignore[attr-defined]
-            if size <= 0 or size * fill + self.commission(size, fill) <= cash + 1e-9:  # type: ignore[operator]
-                return size
-            fee = self.commission(size, fill)  # type: ignore[operator]
-            smaller = max(cash - fee, 0.0) / fill
-            size = math.floor(smaller) if whole else smaller
-            if whole and size * fill + self.commission(size, fill) > cash + 1e-9:  # type: ignore[operator]
-                size -= 1
-        return max(size, 0.0)
+    def _affordable(self, size: float, price: float, volume: float) -> float:
+        """The largest buy of at most ``size`` units whose cost, slippage and
+        commission included, fits in cash (bisection: cost grows with size)."""
+        cash = self.ledger.cash + 1e-9
+
+        def cost(quantity: float) -> float:
+            fill = self._slip(price, quantity, volume)
+            return quantity * fill + self.commission(quantity, fill)  # type: ignore[operator]
+
+        if size <= 0 or cost(size) <= cash:
+            return size
+        if self._whole:
+            low, high = 0, math.floor(size)
+            while low < high:
+                middle = (low + high + 1) // 2
+                if cost(middle) <= cash:
+                    low = middle
+                else:
+                    high = middle - 1
+            return float(low)
+        low_f, high_f = 0.0, size
+        for _ in range(60):
+            middle_f = (low_f + high_f) / 2
+            if cost(middle_f) <= cash:
+                low_f = middle_f
+            else:
+                high_f = middle_f
+        return low_f
 
     def _vol(self, fs: _FrameSymbol, bar: int) -> float:
         if fs.volatility is None:
@@ -437,28 +492,19 @@ class PortfolioEngine:
     # -- marking -------------------------------------------------------------------------
 
     def _mark(self, times: np.ndarray, symbols: list[_FrameSymbol], closes: list[np.ndarray],
-              fills: list[tuple]) -> tuple[np.ndarray, ...]:
+              fills: Fills, start: tuple[float, dict[str, float]]) -> tuple[np.ndarray, ...]:
+        """Cash, positions and equity at every frame row: each row carries the
+        state after the last fill at or before it. Values are the ledger's own
+        running numbers, so the curve is the same however the data is batched."""
         rows = len(times)
-        cash_start = self.ledger.cash - sum(f[3] for f in fills)
-        cash = np.full(rows, cash_start)
-        positions = [np.full(rows, 0.0) for _ in symbols]
-        if fills:
-            fill_rows = np.fromiter((f[0] for f in fills), np.int64, len(fills))
-            dcash = np.zeros(rows)
-            np.add.at(dcash, fill_rows, [f[3] for f in fills])
-            cash += np.cumsum(dcash)
-        for k, fs in enumerate(symbols):
-            end_qty = self.ledger.quantity(fs.name)
-            mine = [(f[0], f[2]) for f in fills if f[1] == fs.state.rank]
-            start_qty = end_qty - sum(q for _, q in mine)
-            positions[k] += start_qty
-            if mine:
-                dq = np.zeros(rows)
-                np.add.at(dq, [r for r, _ in mine], [q for _, q in mine])
-                positions[k] += np.cumsum(dq)
+        at = np.array(fills.rows, dtype=np.int64)
+        cash = _carried(np.array(fills.cash), at, rows, start[0])
         equity = cash.copy()
         gross = np.zeros(rows)
-        for position, close in zip(positions, closes):
+        ranks, quantities = np.array(fills.ranks, dtype=np.int64), np.array(fills.quantities)
+        for fs, close in zip(symbols, closes):
+            mine = ranks == fs.state.rank
+            position = _carried(quantities[mine], at[mine], rows, start[1][fs.name])
             value = position * close
             equity += value
             gross += np.abs(value)
@@ -481,10 +527,34 @@ class PortfolioEngine:
         return equity
 
 
-def _by_rank(symbols: list[_FrameSymbol], rank: int) -> _FrameSymbol:
-    if len(symbols) == 1:
-        return symbols[0]
-    return next(fs for fs in symbols if fs.state.rank == rank)
+def _carried(values: np.ndarray, at: np.ndarray, rows: int, initial: float) -> np.ndarray:
+    """For each of ``rows`` rows, the value recorded by the last entry with
+    ``at <= row``, or ``initial`` before the first."""
+    if not len(at):
+        return np.full(rows, initial)
+    last = np.full(rows, -1)
+    np.maximum.at(last, at, np.arange(len(at)))
+    np.maximum.accumulate(last, out=last)
+    return np.where(last >= 0, values[np.maximum(last, 0)], initial)
+
+
+class Fills:
+    """The frame's fills as parallel columns: row, symbol rank, the symbol's
+    quantity after the fill, cash after the fill."""
+
+    __slots__ = ("rows", "ranks", "quantities", "cash")
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.ranks: list[int] = []
+        self.quantities: list[float] = []
+        self.cash: list[float] = []
+
+    def add(self, row: int, rank: int, quantity: float, cash: float) -> None:
+        self.rows.append(row)
+        self.ranks.append(rank)
+        self.quantities.append(quantity)
+        self.cash.append(cash)
 
 
 def _union_times(stamps: list[np.ndarray]) -> np.ndarray:

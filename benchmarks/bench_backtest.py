@@ -1,0 +1,194 @@
+"""How fast is one real backtest, end to end, and how much memory does it hold?
+
+The study: SMA 10/30 crossover, long only, on seeded synthetic one-minute bars,
+percent-of-equity whole-unit sizing, next-open fills (the admf defaults).
+
+Measured in one run:
+
+* ``pipeline``: ``admf.run`` over 1M bars — the whole actor pipeline: the
+  synthetic source generating batches, the strategy container computing both
+  SMAs and the crossings, the portfolio booking every fill and marking every
+  bar, metrics. Results kept in memory (nothing written).
+* ``numpy_baseline``: the same rule written as plain vectorised numpy on the
+  same generated bars (generation included, as in the pipeline): SMAs by
+  cumulative sums, crossings, the position carried forward, next-open
+  returns compounded, Sharpe and max drawdown. It has no whole units, no
+  trade list and no per-trade accounting, so it is a generous ceiling.
+* ``on_bar``: the same rule as a per-bar ``BarStrategy.on_bar`` over 1M bars.
+* ``process_seconds_100k``: a fresh ``python -c`` process running the study on
+  100k bars, interpreter start and imports included.
+* ``rss_mb_1m`` / ``rss_mb_10m``: peak resident memory of a fresh process
+  running 1M and 10M bars with ``results.storage: disk`` (equity curve and
+  signals streamed to Parquet while the run goes).
+
+Targets on a 2-core machine: pipeline >= 4M bars/s and >= 0.6x the numpy
+baseline; on_bar >= 750k bars/s; 100k bars in < 1 s per process; 10M-bar RSS
+<= 1.2x the 1M-bar RSS. The last line printed is one JSON object.
+
+    python benchmarks/bench_backtest.py          # ~1 min
+    python benchmarks/bench_backtest.py --quick  # smaller, no 10M run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import admf
+from admf.components.per_bar import BarStrategy
+from admf.data.synthetic import synthetic_bars
+
+SEED = 7
+PERIODS_PER_YEAR = 365.25 * 24 * 60
+
+
+def study(bars: int, *, strategy: str = "sma_crossover", storage: str = "memory",
+          results_dir: str = "results") -> dict[str, Any]:
+    params = {"fast": 10, "slow": 30} if strategy == "sma_crossover" else {}
+    return {
+        "name": "bench", "seed": SEED,
+        "data": {"source": "synthetic", "symbols": ["BENCH"], "timeframe": "1m", "bars": bars,
+                 "volatility": 0.001},
+        "strategies": [{"type": strategy, "params": params}],
+        "results": {"dir": results_dir, "storage": storage},
+    }
+
+
+class SmaCrossOnBar(BarStrategy):
+    """SMA 10/30 crossover, long only, decided bar by bar."""
+
+    indicators = {"fast": ("sma", {"period": 10}), "slow": ("sma", {"period": 30})}
+
+    def __init__(self) -> None:
+        self.prev = float("nan")
+
+    def on_bar(self, bar: Any, ind: Any, position: float) -> float | None:
+        diff = ind.fast - ind.slow
+        prev, self.prev = self.prev, diff
+        if diff > 0 and prev <= 0:
+            return 1.0
+        if diff < 0 and prev >= 0:
+            return 0.0
+        return None
+
+
+def numpy_baseline(bars: int) -> float:
+    """Seconds for generation + the vectorised rule + Sharpe and drawdown."""
+    start = time.perf_counter()
+    batches = list(synthetic_bars(symbol="BENCH", bars=bars, seed=SEED, volatility=0.001))
+    close = np.concatenate([b.close for b in batches])
+    open_ = np.concatenate([b.open for b in batches])
+    csum = np.concatenate([[0.0], np.cumsum(close)])
+    fast = np.full(bars, np.nan)
+    slow = np.full(bars, np.nan)
+    fast[9:] = (csum[10:] - csum[:-10]) / 10
+    slow[29:] = (csum[30:] - csum[:-30]) / 30
+    diff = fast - slow
+    prev = np.concatenate([[np.nan], diff[:-1]])
+    event = np.where((diff > 0) & (prev <= 0), 1.0, np.where((diff < 0) & (prev >= 0), 0.0, np.nan))
+    idx = np.where(np.isnan(event), 0, np.arange(bars))
+    np.maximum.accumulate(idx, out=idx)
+    state = np.where(np.isnan(event[idx]), 0.0, event[idx])
+    held = np.concatenate([[0.0], state[:-1]])  # decided at t, held from t+1's open
+    open_ret = np.concatenate([open_[1:] / open_[:-1] - 1, [0.0]])
+    equity = np.cumprod(1 + np.concatenate([[0.0], held[1:]]) * np.concatenate([[0.0], open_ret[:-1]]))
+    ret = np.diff(equity) / equity[:-1]
+    sharpe = ret.mean() / ret.std(ddof=1) * np.sqrt(PERIODS_PER_YEAR)
+    drawdown = 1 - equity / np.maximum.accumulate(equity)
+    assert np.isfinite(sharpe) and drawdown.max() >= 0
+    return time.perf_counter() - start
+
+
+def best_of(repeats: int, fn: Any) -> float:
+    return min(fn() for _ in range(repeats))
+
+
+def pipeline_seconds(bars: int, strategy: str = "sma_crossover") -> float:
+    start = time.perf_counter()
+    result = admf.run_sync(study(bars, strategy=strategy), write=False)
+    elapsed = time.perf_counter() - start
+    assert result.metrics.bars == bars and result.metrics.trade_count > 0
+    return elapsed
+
+
+_CHILD = """
+import resource, sys, time
+t0 = time.perf_counter()
+import admf
+sys.path.insert(0, {bench_dir!r})
+from bench_backtest import study
+result = admf.run_sync(study({bars}, storage={storage!r}, results_dir={results!r}))
+assert result.portfolios
+print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def child(bars: int, storage: str) -> tuple[float, float, float]:
+    """(process wall seconds, in-process seconds, peak RSS MB) of a fresh process."""
+    with tempfile.TemporaryDirectory() as results:
+        code = _CHILD.format(bench_dir=str(Path(__file__).parent), bars=bars, storage=storage,
+                             results=results)
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    inner, rss = map(float, out.stdout.split())
+    return wall, inner, rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    n = 200_000 if args.quick else 1_000_000
+    repeats = 3
+    pipeline_seconds(50_000)  # warm caches and imports outside the timings
+    numpy_baseline(50_000)
+    pipe = best_of(repeats, lambda: pipeline_seconds(n))
+    base = best_of(repeats, lambda: numpy_baseline(n))
+    on_bar = best_of(repeats, lambda: pipeline_seconds(n, "bench_backtest:SmaCrossOnBar"))
+    process_100k = min(child(100_000, "memory")[0] for _ in range(repeats))
+    _, _, rss_1m = child(1_000_000, "disk")
+    rss_10m = child(10_000_000, "disk")[2] if not args.quick else float("nan")
+    report = {
+        "bars": n,
+        "pipeline_bars_per_s": n / pipe,
+        "numpy_baseline_bars_per_s": n / base,
+        "ratio_vs_numpy": base / pipe,
+        "on_bar_bars_per_s": n / on_bar,
+        "process_seconds_100k": process_100k,
+        "rss_mb_1m": rss_1m,
+        "rss_mb_10m": rss_10m,
+        "rss_ratio_10m_vs_1m": rss_10m / rss_1m,
+    }
+    targets = {
+        "pipeline_bars_per_s >= 4e6": report["pipeline_bars_per_s"] >= 4e6,
+        "ratio_vs_numpy >= 0.6": report["ratio_vs_numpy"] >= 0.6,
+        "on_bar_bars_per_s >= 7.5e5": report["on_bar_bars_per_s"] >= 7.5e5,
+        "process_seconds_100k < 1": process_100k < 1.0,
+        "rss_mb_10m <= 1.2 x rss_mb_1m": rss_10m <= 1.2 * rss_1m,
+    }
+    report["targets_met"] = targets
+    print(f"{'measure':<28}{'value':>16}")
+    print("-" * 44)
+    for key in ("pipeline_bars_per_s", "numpy_baseline_bars_per_s", "on_bar_bars_per_s"):
+        print(f"{key:<28}{report[key]:>16,.0f}")
+    print(f"{'ratio_vs_numpy':<28}{report['ratio_vs_numpy']:>16.2f}")
+    print(f"{'process_seconds_100k':<28}{process_100k:>16.2f}")
+    print(f"{'rss_mb_1m':<28}{rss_1m:>16.1f}")
+    print(f"{'rss_mb_10m':<28}{rss_10m:>16.1f}")
+    for name, met in targets.items():
+        print(f"[{'MET ' if met else 'MISS'}] {name}")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()
