@@ -1,0 +1,686 @@
+"""Topology patterns: a topology written in YAML, expanded against a context.
+
+A pattern lists containers (made by factories registered under kind
+``"container"``) and the routes between them. ``build(context)`` expands it
+into a validated :class:`~admf.runtime.topology.Topology`; the *context* is
+a mapping holding at least ``config`` (a nested mapping or msgspec Struct)
+and whatever lists the caller provides::
+
+    name: fan_in
+    description: one source per symbol, scaled, merged into one sink
+    containers:
+      - name: "source_{symbol}"            # a template
+        type: source                       # registry.get("container", "source")
+        foreach: {symbol: data.symbols}    # one entry per symbol
+        args: {symbol: "{symbol}", count: {from_config: data.bars, default: 10}}
+      - name: "scale_{symbol}_{point.id}"
+        type: scale
+        foreach: {symbol: data.symbols, point: points}   # cartesian, symbol slowest
+        args: {factor: "{point.factor}"}
+      - name: sink
+        type: sink
+        when: options.collect              # kept only when truthy ("not x" negates)
+    routes:
+      - connect: {from: "source_{symbol}.out", to: "scale_{symbol}_*.inp"}
+        foreach: {symbol: data.symbols}
+      - merge: {from: "scale_*.out", to: sink.inp,
+                capacity: {from_config: routes.capacity, default: 64}}
+        when: options.collect
+
+Containers: ``name`` and ``type`` (templates), optional ``foreach``, ``when``
+and ``args``. The factory is called ``factory(context, name=name, **args)``
+and must return a :class:`Container` with that name.
+
+Routes: exactly one kind key (``pipe``, ``broadcast``, ``filter``,
+``partition``, ``merge``, ``connect``) mapping to ``from``/``to`` (a
+``"container.port"`` template or a list of them) and options: ``capacity``,
+``feedback``, ``name``; ``symbols`` or ``predicate`` (``"pkg.mod:fn"``) for
+filter; ``key`` (attribute name) and ``assign`` (key -> consumer index or
+container name) for partition; ``key`` for merge. A glob (``*``, ``?``,
+``[...]``) in the container part expands to every matching container in
+build order. ``connect`` is a pipe for one source and one target, a merge
+for N sources and one target, a broadcast for one source and N targets
+(``key`` applies when it becomes a merge). Routes take ``foreach`` and
+``when`` too.
+
+Values: ``"{name.path}"`` alone is the looked-up value with its type; inside
+a longer string it is its text (``{{`` and ``}}`` are literal braces). A
+name is a loop variable, else a context key; dots go into mappings, list
+indexes and attributes. ``{from_config: a.b, default: x}`` reads
+``context["config"]``; ``{from_context: a.b, default: x}`` reads the
+context; without ``default`` a missing key is an error. A ``foreach`` value
+is a dotted name, a template, a literal list or one of those mappings; a
+later loop variable may use an earlier one.
+
+Every error names the pattern, its file and line, the entry
+(``containers[2]``, ``routes[1]``) and the loop values, and suggests the
+closest name when one was misspelled. Containers are cheap and single-use,
+so :meth:`Pattern.check` builds them to validate the graph; nothing runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import fnmatch
+import operator
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from ..errors import AdmfError, ConfigError, TopologyError
+from .container import Container
+from .registry import Registry, load_object
+from .registry import registry as default_registry
+from .topology import Topology
+
+__all__ = ("Pattern", "load_pattern", "available_patterns", "ROUTE_KINDS")
+
+_COMMON = ("from", "to", "capacity", "feedback", "name")
+ROUTE_KINDS: dict[str, tuple[str, ...]] = {
+    "pipe": _COMMON,
+    "broadcast": _COMMON,
+    "filter": (*_COMMON, "symbols", "predicate"),
+    "partition": (*_COMMON, "key", "assign"),
+    "merge": (*_COMMON, "key"),
+    "connect": (*_COMMON, "key"),
+}
+"""Route kinds a pattern may use, with the options each accepts."""
+
+_ARITY = {"pipe": (False, False), "filter": (False, False), "broadcast": (False, True),
+          "partition": (False, True), "merge": (True, False)}  # (many sources, many targets)
+_TOP_KEYS = ("name", "description", "containers", "routes")
+_CONTAINER_KEYS = ("name", "type", "foreach", "when", "args")
+_LOOKUPS = ("from_config", "from_context")
+_NAME = r"[A-Za-z_][\w-]*(?:\.[\w-]+)*"
+_WHOLE = re.compile(r"\{(" + _NAME + r")\}")
+_TEMPLATE = re.compile(r"\{\{|\}\}|\{(" + _NAME + r")\}")
+_DOTTED = re.compile(_NAME)
+_WHEN = re.compile(r"(not\s+)?\{?(" + _NAME + r")\}?")
+_VARIABLE = re.compile(r"[A-Za-z_]\w*")
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _hint(word: str, known: Any) -> str:
+    close = difflib.get_close_matches(word, [str(k) for k in known], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# -- looking names up ---------------------------------------------------------------
+
+
+class _Missing(Exception):
+    """A dotted lookup that found nothing; the text says where it stopped."""
+
+
+def _names_of(node: Any) -> list[str]:
+    if isinstance(node, Mapping):
+        return [str(k) for k in node]
+    if isinstance(node, msgspec.Struct):
+        return list(node.__struct_fields__)
+    return [a for a in dir(node) if not a.startswith("_")]
+
+
+def _child(node: Any, part: str) -> tuple[bool, Any]:
+    if part.startswith("_"):
+        return False, None
+    if isinstance(node, Mapping):
+        return (part in node), node.get(part)
+    if isinstance(node, list | tuple):
+        index = int(part) if part.isdigit() else len(node)
+        return (index < len(node)), (node[index] if index < len(node) else None)
+    if isinstance(node, str | int | float | bool) or node is None:
+        return False, None
+    return hasattr(node, part), getattr(node, part, None)
+
+
+def _descend(node: Any, parts: list[str], label: str) -> Any:
+    for part in parts:
+        found, child = _child(node, part)
+        if not found:
+            known = _names_of(node)
+            listing = f" (has: {', '.join(known)})" if known and len(known) <= 12 else ""
+            raise _Missing(f"{label!r} has no {part!r}{_hint(part, known) or listing}")
+        node, label = child, f"{label}.{part}"
+    return node
+
+
+class _Scope:
+    """Loop variables over the build context: what names and templates see."""
+
+    def __init__(self, context: Mapping[str, Any], variables: Mapping[str, Any]) -> None:
+        self.context = context
+        self.variables = variables
+
+    def lookup(self, dotted: str) -> Any:
+        head, *rest = dotted.split(".")
+        if head in self.variables:
+            root = self.variables[head]
+        elif head in self.context:
+            root = self.context[head]
+        else:
+            known = sorted({*self.variables, *self.context})
+            raise ConfigError(f"unknown name {head!r}{_hint(head, known)} "
+                              f"(known: {', '.join(known) or 'none'})")
+        try:
+            return _descend(root, rest, head)
+        except _Missing as exc:
+            raise ConfigError(f"unknown name {dotted!r}: {exc}") from None
+
+    def render(self, value: Any, path: str = "") -> Any:
+        """``value`` with every template and lookup mapping resolved; errors
+        name ``path``, where the value sits in the entry."""
+        if isinstance(value, Mapping) and not any(k in value for k in _LOOKUPS):
+            return {key: self.render(item, f"{path}.{key}" if path else str(key))
+                    for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.render(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        try:
+            if isinstance(value, str):
+                return self._text(value)
+            return self._lookup_mapping(value) if isinstance(value, Mapping) else value
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
+
+    def _text(self, value: str) -> Any:
+        whole = _WHOLE.fullmatch(value)
+        if whole:
+            return self.lookup(whole.group(1))
+
+        def one(match: re.Match[str]) -> str:
+            if match.group(1) is None:
+                return match.group(0)[0]
+            found = self.lookup(match.group(1))
+            if isinstance(found, Mapping | list | tuple):
+                raise ConfigError(f"'{{{match.group(1)}}}' is a {type(found).__name__} "
+                                  f"and cannot be part of the string {value!r}")
+            return str(found)
+
+        return _TEMPLATE.sub(one, value)
+
+    def _lookup_mapping(self, value: Mapping[str, Any]) -> Any:
+        kind = next(k for k in _LOOKUPS if k in value)
+        for key in value:
+            if key not in (kind, "default"):
+                raise ConfigError(f"unknown key {key!r} in a {kind} lookup"
+                                  f"{_hint(key, (kind, 'default'))}; it takes {kind} and default")
+        path = self.render(value[kind])
+        if not isinstance(path, str) or not _DOTTED.fullmatch(path):
+            raise ConfigError(f"{kind} must be a dotted key such as 'routes.capacity', got {path!r}")
+        try:
+            if kind == "from_context":
+                head, *rest = path.split(".")
+                if head not in self.context:
+                    raise _Missing(f"the build context has no {head!r}"
+                                   f"{_hint(head, self.context)}")
+                return _descend(self.context[head], rest, head)
+            if "config" not in self.context:
+                raise _Missing("the build context has no 'config'")
+            return _descend(self.context["config"], path.split("."), "config")
+        except _Missing as exc:
+            if "default" in value:
+                return self.render(value["default"])
+            raise ConfigError(f"{kind} {path!r}: {exc}, and no default is given") from None
+
+    def truthy(self, condition: Any) -> bool:
+        if isinstance(condition, str):
+            match = _WHEN.fullmatch(condition.strip())
+            assert match is not None  # checked when the pattern was parsed
+            value = bool(self.lookup(match.group(2)))
+            return not value if match.group(1) else value
+        return bool(self.render(condition))
+
+    def values(self, variable: str, expression: Any) -> list[Any]:
+        try:
+            found = (self.lookup(expression) if isinstance(expression, str) and "{" not in expression
+                     else self.render(expression))
+        except ConfigError as exc:
+            raise ConfigError(f"foreach {variable}: {exc}") from None
+        if not isinstance(found, list | tuple | range):
+            raise ConfigError(f"foreach {variable}: {expression!r} is a {type(found).__name__}, "
+                              f"expected a list")
+        return list(found)
+
+
+def _bindings(context: Mapping[str, Any], foreach: Mapping[str, Any],
+              bound: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every combination of the loop variables, the first one slowest."""
+    if not foreach:
+        yield bound
+        return
+    variable, expression = next(iter(foreach.items()))
+    rest = {k: v for k, v in foreach.items() if k != variable}
+    for value in _Scope(context, bound).values(variable, expression):
+        yield from _bindings(context, rest, {**bound, variable: value})
+
+
+# -- the parsed pattern ---------------------------------------------------------------
+
+
+class _Entry(msgspec.Struct, frozen=True, kw_only=True):
+    section: str
+    """``"containers"`` or ``"routes"``."""
+    index: int
+    line: int | None
+    foreach: dict[str, Any]
+    when: Any
+    name: str = ""
+    type: str = ""
+    args: dict[str, Any] = {}
+    kind: str = ""
+    body: dict[str, Any] = {}
+
+
+def _refuse_unknown(entry: Mapping[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    for key in entry:
+        if key not in allowed:
+            raise ConfigError(f"unknown key {key!r} in {what}{_hint(str(key), allowed)} "
+                              f"(allowed: {', '.join(allowed)})")
+
+
+def _common(entry: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+    foreach = entry.get("foreach") or {}
+    if not isinstance(foreach, Mapping):
+        raise ConfigError(f"foreach must map loop variables to lists, got {foreach!r}")
+    for variable in foreach:
+        if not isinstance(variable, str) or not _VARIABLE.fullmatch(variable):
+            raise ConfigError(f"foreach variable {variable!r} is not an identifier")
+    when = entry.get("when", True)
+    if isinstance(when, str) and not _WHEN.fullmatch(when.strip()):
+        raise ConfigError(f"when must be a dotted name, 'not <name>', a boolean or a "
+                          f"from_config/from_context lookup, got {when!r}")
+    if not isinstance(when, str | bool | Mapping):
+        raise ConfigError(f"when must be a name or a boolean, got {when!r}")
+    return dict(foreach), when
+
+
+def _parse_container(entry: Mapping[str, Any], index: int, line: int | None) -> _Entry:
+    _refuse_unknown(entry, _CONTAINER_KEYS, "a container entry")
+    for key in ("name", "type"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise ConfigError(f"a container entry needs a {key!r} string, got {entry.get(key)!r}")
+    args = entry.get("args") or {}
+    if not isinstance(args, Mapping):
+        raise ConfigError(f"args must be a mapping, got {args!r}")
+    if "name" in args:
+        raise ConfigError("args may not set 'name'; the entry's name is passed to the factory")
+    foreach, when = _common(entry)
+    return _Entry(section="containers", index=index, line=line, foreach=foreach, when=when,
+                  name=entry["name"], type=entry["type"], args=dict(args))
+
+
+def _parse_route(entry: Mapping[str, Any], index: int, line: int | None) -> _Entry:
+    kinds = [key for key in entry if key in ROUTE_KINDS]
+    _refuse_unknown(entry, (*ROUTE_KINDS, "foreach", "when"), "a route entry")
+    if len(kinds) != 1:
+        given = " and ".join(repr(k) for k in kinds) if kinds else "none"
+        raise ConfigError(f"a route entry takes exactly one kind of {', '.join(ROUTE_KINDS)} "
+                          f"(given: {given})")
+    kind = kinds[0]
+    body = entry[kind]
+    if not isinstance(body, Mapping):
+        raise ConfigError(f"{kind} must map to {{from: ..., to: ...}}, got {body!r}")
+    _refuse_unknown(body, ROUTE_KINDS[kind], f"a {kind} route")
+    for end in ("from", "to"):
+        if end not in body:
+            raise ConfigError(f"a {kind} route needs {end!r}")
+    foreach, when = _common(entry)
+    return _Entry(section="routes", index=index, line=line, foreach=foreach, when=when,
+                  kind=kind, body=dict(body))
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, int], int]]:
+    """The document and the line of each containers[i] / routes[i] item."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        _refuse_duplicates(node, source)
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from exc
+    finally:
+        loader.dispose()
+    lines: dict[tuple[str, int], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(value, yaml.SequenceNode):
+                for i, item in enumerate(value.value):
+                    lines[(key.value, i)] = item.start_mark.line + 1
+    return data, lines
+
+
+def _refuse_duplicates(node: yaml.Node | None, source: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    line = key.start_mark.line + 1
+                    raise ConfigError(f"{source}:{line}: duplicate key {key.value!r}")
+                seen.add(key.value)
+            _refuse_duplicates(value, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_duplicates(item, source)
+
+
+class Pattern:
+    """A parsed topology pattern; :meth:`build` expands it against a context."""
+
+    def __init__(self, name: str, entries: list[_Entry], *, description: str = "",
+                 source: str = "<pattern>") -> None:
+        self.name = name
+        self.description = description
+        self.source = source
+        self.containers = [e for e in entries if e.section == "containers"]
+        self.routes = [e for e in entries if e.section == "routes"]
+
+    def __repr__(self) -> str:
+        return f"<Pattern {self.name!r} from {self.source}>"
+
+    # -- loading ------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, source: str | os.PathLike[str] | Mapping[str, Any]) -> Pattern:
+        """A pattern from a mapping, a ``.yaml``/``.yml`` path, or YAML text."""
+        if isinstance(source, Mapping):
+            return cls.from_dict(source)
+        if isinstance(source, os.PathLike) or (
+                "\n" not in source and source.strip().endswith((".yaml", ".yml"))):
+            return cls.from_file(source)
+        return cls.from_text(source)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Pattern:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read pattern file {str(path)!r}: {exc.strerror}") from exc
+        return cls.from_text(text, source=str(path), default_name=path.stem)
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "<text>",
+                  default_name: str | None = None) -> Pattern:
+        data, lines = _read_yaml(text, source)
+        return cls.from_dict(data, source=source, lines=lines, default_name=default_name)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "<dict>",
+                  lines: Mapping[tuple[str, int], int] | None = None,
+                  default_name: str | None = None) -> Pattern:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: a pattern is a mapping with name, containers and "
+                              f"routes, got {type(data).__name__}")
+        label = data.get("name", default_name)
+        try:
+            _refuse_unknown(data, _TOP_KEYS, "a pattern")
+            if not isinstance(label, str) or not label:
+                raise ConfigError(f"a pattern needs a 'name' string, got {label!r}")
+            for section in ("containers", "routes"):
+                if not isinstance(data.get(section) or [], list):
+                    raise ConfigError(f"{section!r} must be a list")
+            if not data.get("containers"):
+                raise ConfigError("a pattern needs a non-empty 'containers' list")
+        except ConfigError as exc:
+            raise ConfigError(f"pattern {label or '?'!r} ({source}): {exc}") from None
+        entries: list[_Entry] = []
+        for section, parse in (("containers", _parse_container), ("routes", _parse_route)):
+            for index, entry in enumerate(data.get(section) or []):
+                line = (lines or {}).get((section, index))
+                where = _where(label, source, section, index, line, {})
+                if not isinstance(entry, Mapping):
+                    raise ConfigError(f"{where}: an entry is a mapping, got {entry!r}")
+                try:
+                    entries.append(parse(entry, index, line))
+                except ConfigError as exc:
+                    raise ConfigError(f"{where}: {exc}") from None
+        return cls(label, entries, description=str(data.get("description") or ""), source=source)
+
+    # -- building -----------------------------------------------------------------
+
+    def build(self, context: Mapping[str, Any], *, registry: Registry | None = None) -> Topology:
+        """Make every container, add every route, validate; return the topology.
+
+        Raises ConfigError (bad lookup, unknown type, factory refusal) or
+        TopologyError (unknown container or port, glob matching nothing, wrong
+        arity, disagreeing types), each naming the pattern and the entry."""
+        registry = default_registry if registry is None else registry
+        topology = Topology(self.name)
+        for entry in self.containers:
+            for scope in self._expand(entry, context):
+                with self._located(entry, scope):
+                    topology.add(_make(entry, scope, registry))
+        for entry in self.routes:
+            for scope in self._expand(entry, context):
+                with self._located(entry, scope):
+                    _add_route(topology, entry, scope)
+        try:
+            topology.validate()
+        except TopologyError as exc:
+            raise TopologyError(f"pattern {self.name!r} ({self.source}): {exc}") from exc
+        return topology
+
+    def check(self, context: Mapping[str, Any], *, registry: Registry | None = None) -> list[str]:
+        """Build (containers are cheap and single-use) and validate, running
+        nothing; return the container names in run order."""
+        return [c.name for c in self.build(context, registry=registry).validate()]
+
+    def _expand(self, entry: _Entry, context: Mapping[str, Any]) -> Iterator[_Scope]:
+        """One scope per combination whose ``when`` holds. A ``when`` naming
+        no loop variable is decided first, so a dropped entry's lists need
+        not exist."""
+        with self._located(entry, None):
+            early = not _uses_loop_variable(entry)
+            if early and not _Scope(context, {}).truthy(entry.when):
+                return
+            bindings = list(_bindings(context, entry.foreach, {}))
+        for bound in bindings:
+            scope = _Scope(context, bound)
+            with self._located(entry, scope):
+                keep = early or scope.truthy(entry.when)
+            if keep:
+                yield scope
+
+    def _located(self, entry: _Entry,
+                 scope: _Scope | None) -> contextlib.AbstractContextManager[None]:
+        variables = scope.variables if scope is not None else {}
+        where = _where(self.name, self.source, entry.section, entry.index, entry.line, variables)
+        return _prefixed(where)
+
+
+def _where(name: str | None, source: str, section: str, index: int, line: int | None,
+           variables: Mapping[str, Any]) -> str:
+    location = f"{source}:{line}" if line else source
+    text = f"pattern {name or '?'!r} ({location}), {section}[{index}]"
+    if variables:
+        text += " with " + ", ".join(f"{k}={_short(v)}" for k, v in variables.items())
+    return text
+
+
+@contextlib.contextmanager
+def _prefixed(where: str) -> Iterator[None]:
+    """Prefix an admf error raised inside with the pattern location."""
+    try:
+        yield
+    except AdmfError as exc:
+        cls = TopologyError if isinstance(exc, TopologyError) else ConfigError
+        raise cls(f"{where}: {exc}") from exc
+
+
+def _uses_loop_variable(entry: _Entry) -> bool:
+    condition = entry.when
+    if isinstance(condition, str):
+        match = _WHEN.fullmatch(condition.strip())
+        return match is not None and match.group(2).split(".")[0] in entry.foreach
+    return isinstance(condition, Mapping) and bool(entry.foreach)
+
+
+def _make(entry: _Entry, scope: _Scope, registry: Registry) -> Container:
+    name, type_name = scope.render(entry.name, "name"), scope.render(entry.type, "type")
+    if not isinstance(name, str) or not isinstance(type_name, str):
+        raise ConfigError(f"name and type must render to strings, got {name!r} and {type_name!r}")
+    known = registry.names("container")
+    if ":" not in type_name and type_name not in known:
+        raise ConfigError(f"unknown container type {type_name!r}{_hint(type_name, known)} "
+                          f"(registered: {', '.join(known) or 'none'})")
+    factory = registry.get("container", type_name)
+    args = scope.render(entry.args, "args")
+    try:
+        container = factory(scope.context, name=name, **args)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"container type {type_name!r} refused {name!r}: {exc}") from exc
+    if not isinstance(container, Container):
+        raise ConfigError(f"container type {type_name!r} returned {type(container).__name__}, "
+                          f"not a Container")
+    if container.name != name:
+        raise ConfigError(f"container type {type_name!r} named its container "
+                          f"{container.name!r}, not {name!r}")
+    return container
+
+
+# -- routes ---------------------------------------------------------------------------
+
+
+def _add_route(topology: Topology, entry: _Entry, scope: _Scope) -> None:
+    body = scope.render(entry.body, entry.kind)
+    sources = _endpoints(topology, body["from"], "from")
+    targets = _endpoints(topology, body["to"], "to")
+    kind = _kind(entry.kind, sources, targets)
+    options = _options(kind, body, targets)
+    connect = getattr(topology, kind)
+    many_sources, many_targets = _ARITY[kind]
+    connect(sources if many_sources else sources[0],
+            targets if many_targets else targets[0], **options)
+
+
+def _endpoints(topology: Topology, value: Any, end: str) -> list[str]:
+    found: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, str) or "." not in item:
+            raise ConfigError(f"{end!r} must be 'container.port' or a list of them, got {item!r}")
+        owner, _, port = item.partition(".")
+        if _GLOB.search(owner):
+            matched = [n for n in topology.containers if fnmatch.fnmatchcase(n, owner)]
+            if not matched:
+                known = ", ".join(topology.containers) or "none"
+                raise TopologyError(f"{end} {item!r} matches no container (containers: {known})")
+            found += [f"{name}.{port}" for name in matched]
+        elif owner not in topology.containers:
+            known = list(topology.containers)
+            raise TopologyError(f"{end} {item!r}: unknown container {owner!r}"
+                                f"{_hint(owner, known)} (containers: {', '.join(known) or 'none'})")
+        else:
+            found.append(item)
+    return found
+
+
+def _kind(kind: str, sources: list[str], targets: list[str]) -> str:
+    def listing(ends: list[str]) -> str:
+        return f"{len(ends)} ({', '.join(ends)})"
+
+    if kind == "connect":
+        if len(sources) > 1 and len(targets) > 1:
+            raise TopologyError(f"connect joins one to one, many to one or one to many; 'from' "
+                                f"gives {listing(sources)} and 'to' gives {listing(targets)}")
+        kind = "merge" if len(sources) > 1 else "broadcast" if len(targets) > 1 else "pipe"
+    many_sources, many_targets = _ARITY[kind]
+    if not many_sources and len(sources) != 1:
+        raise TopologyError(f"a {kind} route takes exactly one source; 'from' gives "
+                            f"{listing(sources)}")
+    if not many_targets and len(targets) != 1:
+        raise TopologyError(f"a {kind} route takes exactly one target; 'to' gives "
+                            f"{listing(targets)}")
+    return kind
+
+
+def _options(kind: str, body: Mapping[str, Any], targets: list[str]) -> dict[str, Any]:
+    options = {k: v for k, v in body.items() if k in ROUTE_KINDS[kind] and k not in ("from", "to")}
+    capacity = options.get("capacity", 1)
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+        raise ConfigError(f"capacity must be a positive integer, got {capacity!r}")
+    if not isinstance(options.get("feedback", False), bool):
+        raise ConfigError(f"feedback must be true or false, got {options['feedback']!r}")
+    key = options.get("key")
+    if key is not None and not (isinstance(key, str) or callable(key)):
+        raise ConfigError(f"key must be an attribute name, got {key!r}")
+    if kind == "merge" and isinstance(key, str):
+        options["key"] = operator.attrgetter(key)
+    if isinstance(options.get("predicate"), str):
+        options["predicate"] = load_object(options["predicate"])
+    if "assign" in options:
+        options["assign"] = _assignment(options["assign"], targets)
+    return options
+
+
+def _assignment(assign: Any, targets: list[str]) -> dict[Any, int]:
+    """Partition keys -> consumer index; a string value names a target
+    container (or ``container.port``) instead of an index."""
+    if not isinstance(assign, Mapping):
+        raise ConfigError(f"assign must map keys to consumer indexes or names, got {assign!r}")
+    owners = [t.partition(".")[0] for t in targets]
+    result: dict[Any, int] = {}
+    for key, value in assign.items():
+        if isinstance(value, str):
+            if value in targets or value in owners:
+                value = (targets if value in targets else owners).index(value)
+            else:
+                raise TopologyError(f"assign {key!r}: {value!r} is not a target of this route"
+                                    f"{_hint(value, owners)} (targets: {', '.join(targets)})")
+        result[key] = value
+    return result
+
+
+# -- finding patterns by name ------------------------------------------------------------
+
+
+def _builtin_dir() -> Any:
+    return resources.files("admf") / "patterns"
+
+
+def available_patterns(search_paths: Sequence[str | os.PathLike[str]] = ()) -> dict[str, str]:
+    """Pattern name -> file, user directories shadowing the built-ins (and an
+    earlier directory shadowing a later one)."""
+    found: dict[str, str] = {}
+    builtin = _builtin_dir()
+    places: list[Any] = [Path(p) for p in search_paths] + [builtin]
+    for place in places:
+        if not place.is_dir():
+            continue
+        for item in sorted(place.iterdir(), key=lambda t: t.name):
+            if item.name.endswith(".yaml") and item.is_file():
+                found.setdefault(item.name[:-len(".yaml")], str(item))
+    return found
+
+
+def load_pattern(name: str, search_paths: Sequence[str | os.PathLike[str]] = ()) -> Pattern:
+    """The pattern ``<name>.yaml`` from the first of ``search_paths`` holding
+    it, else from the built-in ``admf/patterns/``; a path is loaded as is."""
+    if name.endswith((".yaml", ".yml")) or os.sep in name or "/" in name:
+        return Pattern.from_file(name)
+    for directory in search_paths:
+        candidate = Path(directory) / f"{name}.yaml"
+        if candidate.is_file():
+            return Pattern.from_file(candidate)
+    builtin = _builtin_dir() / f"{name}.yaml"
+    if builtin.is_file():
+        return Pattern.from_text(builtin.read_text(encoding="utf-8"), source=str(builtin),
+                                 default_name=name)
+    known = available_patterns(search_paths)
+    places = ", ".join([str(p) for p in search_paths] + ["admf/patterns (built-in)"])
+    raise ConfigError(f"unknown pattern {name!r}{_hint(name, known)} (looked in: {places}; "
+                      f"known: {', '.join(sorted(known)) or 'none'})")
+
