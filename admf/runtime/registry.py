@@ -4,20 +4,87 @@ Built-ins register with the :func:`register` decorator under a *kind*
 (``"strategy"``, ``"indicator"``, ``"commission"`` ...); any component can also
 be named ``"package.module:Name"``. A second registration of the same
 ``(kind, name)`` is an error naming both places.
+
+Third-party packages add components through the entry-point group
+``admf.plugins``: an entry point names either a module (importing it runs its
+``@register`` decorators) or a callable ``register_plugins(registry)``::
+
+    [project.entry-points."admf.plugins"]
+    mine = "my_package.admf_components"
+    other = "other_package.plugin:register_plugins"
+
+Plugins are loaded once, lazily: the first time :meth:`Registry.get` misses,
+or :meth:`Registry.names`, :meth:`Registry.kinds` or :meth:`Registry.describe`
+is called (see :meth:`Registry.load_plugins`), so importing admf stays fast.
+
+:meth:`Registry.describe` lists a component's parameters with their types and
+defaults, for ``admf list``.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
+import re
+import types
+import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..errors import PluginError
 
-__all__ = ("Registry", "registry", "register", "load_object", "instantiate")
+__all__ = (
+    "PLUGIN_GROUP", "REQUIRED", "Param", "Registry", "registry", "register", "load_object",
+    "instantiate", "summary_of",
+)
 
 T = TypeVar("T")
+
+PLUGIN_GROUP = "admf.plugins"
+"""The entry-point group third-party packages register their components in."""
+
+
+class _Required:
+    """The default of a parameter that has none."""
+
+    _instance: _Required | None = None
+
+    def __new__(cls) -> _Required:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+    def __reduce__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+""":attr:`Param.default` of a parameter that must be given."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a component: its name, its type as text, its default
+    (:data:`REQUIRED` when it has none) and a description when one is known."""
+
+    name: str
+    type: str
+    default: Any = REQUIRED
+    doc: str | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def __str__(self) -> str:
+        text = f"{self.name}: {self.type}" if self.type else self.name
+        text += " (required)" if self.required else f" = {self.default!r}"
+        return f"{text}  -- {self.doc}" if self.doc else text
 
 
 def _origin(obj: Any) -> str:
@@ -42,20 +109,45 @@ def load_object(spec: str) -> Any:
 
 
 class Registry:
-    """Named components, grouped by kind."""
+    """Named components, grouped by kind.
 
-    def __init__(self) -> None:
+    ``plugin_group`` is the entry-point group whose plugins are loaded (once,
+    lazily); ``None`` (the default for new registries) loads none. The shared
+    :data:`registry` uses ``"admf.plugins"``.
+    """
+
+    def __init__(self, *, plugin_group: str | None = None) -> None:
         self._kinds: dict[str, dict[str, Any]] = {}
+        self._where: dict[tuple[str, str], str] = {}  # (kind, name) -> the plugin that added it
+        self.plugin_group = plugin_group
+        self._plugins_loaded = plugin_group is None
+        self._loaded_entry_points: set[tuple[str, str]] = set()
+        self._loading: str | None = None  # the entry point being loaded, for messages
+
+    # ------------------------------------------------------------ registering
 
     def add(self, kind: str, name: str, obj: Any) -> None:
-        """Register ``obj`` as ``name`` of ``kind``; a duplicate raises PluginError."""
+        """Register ``obj`` as ``name`` of ``kind``; a duplicate raises PluginError.
+
+        Registering the same object again, or an object from the same
+        ``module:qualname`` (a reloaded module), is not a duplicate.
+        """
         entries = self._kinds.setdefault(kind, {})
-        if name in entries and entries[name] is not obj:
+        key = (kind, name)
+        if name in entries and entries[name] is not obj and _origin(entries[name]) != _origin(obj):
             raise PluginError(
-                f"{kind} {name!r} is registered twice: by {_origin(entries[name])} "
+                f"{kind} {name!r} is registered twice: by {self._describe_origin(key, entries[name])} "
                 f"and by {_origin(obj)}"
             )
         entries[name] = obj
+        if self._loading is not None:
+            self._where[key] = self._loading
+        else:
+            self._where.pop(key, None)
+
+    def _describe_origin(self, key: tuple[str, str], obj: Any) -> str:
+        where = self._where.get(key)
+        return f"{_origin(obj)} ({where})" if where else _origin(obj)
 
     def register(self, kind: str, name: str | None = None) -> Callable[[T], T]:
         """Decorator: register the decorated object under ``name`` (default: its
@@ -67,11 +159,62 @@ class Registry:
 
         return decorate
 
+    # ---------------------------------------------------------------- plugins
+
+    def load_plugins(self) -> list[str]:
+        """Load every entry point of :attr:`plugin_group` not loaded yet.
+
+        An entry point naming a module is imported (its ``@register``
+        decorators run); one naming a callable is called with this registry.
+        Returns the names of the entry points loaded by this call. A failing
+        plugin raises :class:`PluginError` naming the entry point and its
+        distribution (the original error chained); the plugins loaded before
+        it stay loaded and the next call retries the rest.
+        """
+        if self.plugin_group is None or self._loading is not None:
+            return []
+        from importlib.metadata import entry_points
+
+        loaded: list[str] = []
+        for ep in sorted(entry_points(group=self.plugin_group), key=lambda e: (e.name, e.value)):
+            key = (ep.name, ep.value)
+            if key in self._loaded_entry_points:
+                continue
+            label = _entry_point_label(ep)
+            self._loading = label
+            try:
+                target = ep.load()
+                if not isinstance(target, types.ModuleType):
+                    if not callable(target):
+                        raise PluginError(f"{ep.value!r} is neither a module nor a callable "
+                                          f"register_plugins(registry)")
+                    target(self)
+            except Exception as exc:
+                detail = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+                raise PluginError(f"{label} failed to load: {detail}") from exc
+            finally:
+                self._loading = None
+            self._loaded_entry_points.add(key)
+            loaded.append(ep.name)
+        self._plugins_loaded = True
+        return loaded
+
+    def _ensure_plugins(self) -> None:
+        if not self._plugins_loaded:
+            self.load_plugins()
+
+    # ---------------------------------------------------------------- looking up
+
     def get(self, kind: str, name: str) -> Any:
-        """The component ``name`` of ``kind``, or the object at ``"pkg.mod:Name"``."""
+        """The component ``name`` of ``kind``, or the object at ``"pkg.mod:Name"``.
+
+        A name not registered (yet) loads the plugins before giving up."""
         if ":" in name:
             return load_object(name)
         entries = self._kinds.get(kind, {})
+        if name not in entries and not self._plugins_loaded:
+            self.load_plugins()
+            entries = self._kinds.get(kind, {})
         try:
             return entries[name]
         except KeyError:
@@ -81,14 +224,140 @@ class Registry:
             raise PluginError(f"unknown {kind} {name!r}{hint} (known: {known})") from None
 
     def names(self, kind: str) -> list[str]:
-        """Registered names of ``kind``, sorted."""
+        """Registered names of ``kind`` (plugins included), sorted."""
+        self._ensure_plugins()
         return sorted(self._kinds.get(kind, {}))
 
     def kinds(self) -> list[str]:
-        return sorted(self._kinds)
+        """Kinds with at least one registered component (plugins included), sorted."""
+        self._ensure_plugins()
+        return sorted(kind for kind, entries in self._kinds.items() if entries)
+
+    def where(self, kind: str, name: str) -> str:
+        """Where the component comes from: ``module:Name``, plus the plugin
+        entry point and distribution when a plugin registered it."""
+        obj = self.get(kind, name)
+        return self._describe_origin((kind, name), obj) if ":" not in name else _origin(obj)
+
+    def describe(self, kind: str, name: str) -> list[Param]:
+        """The parameters of component ``name`` of ``kind``, in declaration order.
+
+        msgspec Structs: their fields; classes with a ``Params`` Struct
+        (strategies): its fields; other classes: the keyword parameters of
+        ``__init__``; functions: their parameters. ``*args``/``**kwargs`` are
+        left out. A field annotated ``Annotated[T, msgspec.Meta(description=...)]``
+        has that description as its ``doc``.
+        """
+        self._ensure_plugins()
+        return describe_object(self.get(kind, name))
+
+    def summary(self, kind: str, name: str) -> str:
+        """The first sentence of the component's own docstring ("" if none)."""
+        self._ensure_plugins()
+        return summary_of(self.get(kind, name))
 
 
-registry = Registry()
+def _entry_point_label(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    if dist is not None:
+        version = getattr(dist, "version", None)
+        dist_text = f"distribution {dist.name} {version}" if version else f"distribution {dist.name}"
+    else:
+        dist_text = "unknown distribution"
+    return f"plugin entry point {ep.name!r} = {ep.value!r} of {dist_text}"
+
+
+# ------------------------------------------------------------------ describing
+
+
+def describe_object(obj: Any) -> list[Param]:
+    """The parameters of a component object (see :meth:`Registry.describe`)."""
+    import msgspec
+
+    params_cls = getattr(obj, "Params", None)
+    if isinstance(params_cls, type) and issubclass(params_cls, msgspec.Struct):
+        return _struct_params(params_cls)
+    if isinstance(obj, type) and issubclass(obj, msgspec.Struct):
+        return _struct_params(obj)
+    return _signature_params(obj)
+
+
+def _struct_params(cls: type) -> list[Param]:
+    import msgspec
+
+    out = []
+    for field in msgspec.structs.fields(cls):
+        annotation, doc = _unannotate(field.type)
+        if field.default is not msgspec.NODEFAULT:
+            default = field.default
+        elif field.default_factory is not msgspec.NODEFAULT:
+            default = field.default_factory()
+        else:
+            default = REQUIRED
+        out.append(Param(field.name, _type_text(annotation), default, doc))
+    return out
+
+
+def _signature_params(obj: Any) -> list[Param]:
+    if isinstance(obj, type):
+        init = obj.__init__  # type: ignore[misc]
+        if init is object.__init__:
+            return []
+        target, skip_first = init, True
+    elif callable(obj):
+        target, skip_first = obj, False
+    else:
+        return []
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):
+        return []
+    parameters = list(signature.parameters.values())[1 if skip_first else 0:]
+    out = []
+    for p in parameters:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        annotation, doc = _unannotate(p.annotation)
+        default = REQUIRED if p.default is p.empty else p.default
+        text = "" if annotation is p.empty else _type_text(annotation)
+        out.append(Param(p.name, text, default, doc))
+    return out
+
+
+def _unannotate(annotation: Any) -> tuple[Any, str | None]:
+    """``Annotated[T, Meta(description=...)]`` -> ``(T, description)``."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        base, *extras = typing.get_args(annotation)
+        doc = next((getattr(e, "description", None) for e in extras
+                    if getattr(e, "description", None)), None)
+        return base, doc
+    return annotation, None
+
+
+def _type_text(annotation: Any) -> str:
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        module = annotation.__module__
+        return annotation.__qualname__ if module == "builtins" else f"{module}.{annotation.__qualname__}"
+    return re.sub(r"\btyping\.", "", repr(annotation))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(`])")
+
+
+def summary_of(obj: Any) -> str:
+    """The first sentence of ``obj``'s *own* docstring (not an inherited one),
+    on one line, ````literal```` markup removed; "" without a docstring."""
+    doc = obj.__dict__.get("__doc__") if isinstance(obj, type) else getattr(obj, "__doc__", None)
+    if not isinstance(doc, str) or not doc.strip():
+        return ""
+    paragraph = inspect.cleandoc(doc).split("\n\n", 1)[0]
+    text = " ".join(paragraph.split()).replace("``", "")
+    return _SENTENCE_END.split(text, 1)[0]
+
+
+registry = Registry(plugin_group=PLUGIN_GROUP)
 register = registry.register
 
 
