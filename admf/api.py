@@ -46,7 +46,7 @@ async def _dispatch(loaded: Any, *, write: bool) -> Any:
     if isinstance(loaded, StudyConfig):
         if loaded.sequence.type == "single_pass":
             return await run_study(loaded, write=write)
-        from .runtime.sequences import run_sequence
+        from .research import run_sequence
 
         return await run_sequence(loaded, write=write)
     from .runtime.coordinator import run_workflow

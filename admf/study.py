@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,9 @@ class StudyResult(msgspec.Struct, kw_only=True):
     seconds: float
     bars: int
 
+    def __repr__(self) -> str:  # results hold large arrays: keep repr short
+        return f"StudyResult({self.name!r}, {len(self.portfolios)} portfolios, run_id={self.run_id!r})"
+
     @property
     def metrics(self) -> Metrics:
         """The metrics of the only portfolio (see :attr:`portfolios` for several)."""
@@ -99,25 +102,49 @@ class StudyResult(msgspec.Struct, kw_only=True):
 
 
 def strategy_points(config: StudyConfig) -> list[StrategyPoint]:
-    """Every (strategy, parameter set) of the config, grids expanded in order."""
+    """The valid (strategy, parameter set) points of the config, grids expanded
+    in order (see :func:`expand_points` for the ones left out)."""
+    return expand_points(config)[0]
+
+
+def expand_points(config: StudyConfig) -> tuple[list[StrategyPoint], list[dict[str, str]]]:
+    """Every point of every strategy's grid, and the grid points the strategy
+    itself rejects (say fast >= slow), each with the reason. A grid whose
+    every point is rejected, or a single point that is, raises the error."""
     points: list[StrategyPoint] = []
+    skipped: list[dict[str, str]] = []
     for i, strategy in enumerate(config.strategies):
         if not isinstance(strategy.params, dict):
             raise ConfigError(f"strategies[{i}].params: {strategy.params!r} is a reference to "
                               "a workflow phase's output; only a workflow can resolve it")
         grid = expand_grid(strategy.params)
         base = strategy.name or strategy.type.rsplit(":", 1)[-1]
+        valid: list[StrategyPoint] = []
+        first_error: ConfigError | None = None
         for params in grid:
             suffix = ",".join(f"{k}={v}" for k, v in params.items())
             pid = base if len(grid) == 1 and strategy.name else f"{base}({suffix})" if suffix else base
-            points.append(StrategyPoint(id=pid, type=strategy.type, params=params,
-                                        direction=strategy.direction, where=f"strategies[{i}]"))
-    ids = [p.id for p in points]
-    duplicate = next((x for x in ids if ids.count(x) > 1), None)
-    if duplicate:
-        raise ConfigError(f"two strategies resolve to the same portfolio {duplicate!r}; "
-                          "give them distinct names")
-    return points
+            point = StrategyPoint(id=pid, type=strategy.type, params=params,
+                                  direction=strategy.direction, where=f"strategies[{i}]")
+            if len(grid) > 1:
+                try:
+                    strategy_factory(point)
+                except ConfigError as exc:
+                    first_error = first_error or exc
+                    skipped.append({"portfolio": pid, "reason": str(exc)})
+                    continue
+            valid.append(point)
+        if not valid and first_error is not None:
+            raise ConfigError(f"strategies[{i}]: every point of the grid is invalid, "
+                              f"e.g. {first_error}") from None
+        points.extend(valid)
+    seen: set[str] = set()
+    for point in points:
+        if point.id in seen:
+            raise ConfigError(f"two strategies resolve to the same portfolio {point.id!r}; "
+                              "give them distinct names")
+        seen.add(point.id)
+    return points, skipped
 
 
 def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
@@ -144,31 +171,50 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
                       "BarStrategy subclass")
 
 
-def bar_stream(config: StudyConfig, symbol: str) -> Callable[[], Iterator[BarBatch]]:
-    """The function that opens ``symbol``'s bars as the config says."""
+Window = tuple[int, int]
+"""First and last bar time (int64 ns, both inclusive) a run may see."""
+
+
+def bar_stream(config: StudyConfig, symbol: str,
+               window: Window | None = None) -> Callable[[], Iterator[BarBatch]]:
+    """The function that opens ``symbol``'s bars as the config says, further
+    restricted to ``window`` (a sequence's train or test span).
+
+    A synthetic series starts at ``data.start`` (default 2020-01-01) and has
+    ``data.bars`` bars, cut at ``data.end``; windows select within it."""
     data = config.data
     if data.source == "synthetic":
         end = parse_time(data.end, end=True, tz=data.tz) if data.end else None
+        first, last = window if window is not None else (None, end)
+        if end is not None and last is not None:
+            last = min(last, end)
 
         def synthetic() -> Iterator[BarBatch]:
             bars = synthetic_bars(symbol=symbol, bars=int(data.bars), seed=config.seed,
                                   start_price=data.start_price, volatility=data.volatility,
                                   drift=data.drift, start=data.start or "2020-01-01",
                                   timeframe=data.timeframe, batch_rows=data.batch_rows)
-            return _until(bars, end) if end is not None else bars
+            return _between(bars, first, last)
 
         return synthetic
     path = str(data.path).replace("{symbol}", symbol).replace("{timeframe}", data.timeframe)
-    return lambda: iter_bars(path, symbol=symbol, fmt=data.source, start=data.start,
-                             end=data.end, batch_rows=data.batch_rows, tz=data.tz)
+    start: Any = data.start
+    end_: Any = data.end
+    if window is not None:  # the window lies inside the data's own start/end
+        start, end_ = window
+    return lambda: iter_bars(path, symbol=symbol, fmt=data.source, start=start,
+                             end=end_, batch_rows=data.batch_rows, tz=data.tz)
 
 
-def _until(batches: Iterator[BarBatch], end: int) -> Iterator[BarBatch]:
+def _between(batches: Iterator[BarBatch], first: int | None, last: int | None) -> Iterator[BarBatch]:
+    """The rows of ``batches`` with ``first <= time <= last`` (None: unbounded)."""
     for batch in batches:
-        stop = int(np.searchsorted(batch.timestamp, end, side="right"))
-        if stop:
-            yield batch.slice(0, stop) if stop < len(batch) else batch
-        if stop < len(batch):
+        ts = batch.timestamp
+        start = int(np.searchsorted(ts, first, side="left")) if first is not None else 0
+        stop = int(np.searchsorted(ts, last, side="right")) if last is not None else len(ts)
+        if start < stop:
+            yield batch if (start, stop) == (0, len(ts)) else batch.slice(start, stop)
+        if stop < len(ts):
             return
 
 
@@ -191,9 +237,11 @@ class _Backtest(msgspec.Struct, kw_only=True):
 
 
 def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
-                   store_runs: dict[str, Any] | None = None) -> _Backtest:
-    """The backtest topology for ``points``; ``store_runs`` maps point ids to
-    result-store run directories for curves streamed to disk."""
+                   store_runs: Mapping[str, Any] | None = None,
+                   window: Window | None = None) -> _Backtest:
+    """The backtest topology for ``points`` over ``window`` of the data;
+    ``store_runs`` maps point ids to result-store run directories for curves
+    streamed to disk."""
     factories = [(p.id, strategy_factory(p)) for p in points]
     ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
     sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
@@ -201,7 +249,7 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
     slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")
     risk = msgspec.convert(msgspec.structs.asdict(config.risk), RiskLimits)
     topo = Topology(config.name)
-    sources = [BarSource(f"source_{s}", bar_stream(config, s),
+    sources = [BarSource(f"source_{s}", bar_stream(config, s, window),
                          threaded=True)
                for s in config.data.symbols]
     strategies = StrategyContainer("strategies", factories)
@@ -243,44 +291,66 @@ def _sinks(config: StudyConfig, run: Any) -> tuple[Any, Any]:
     return equity, signals
 
 
-async def run_study(config: StudyConfig, *, write: bool = True,
-                    instruments: Sequence[Any] = ()) -> StudyResult:
-    """Run ``config`` once over its data (every grid point in one pass)."""
-    started = time.perf_counter()
-    points = strategy_points(config)
-    store = phase = None
-    runs: dict[str, Any] = {}
-    if write:
-        store = _new_store(config)
-        phase = store.phase("main")
-        runs = {p.id: phase.run(run_key(p.id)) for p in points}
-    backtest = build_backtest(config, points, runs)
+async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
+                     runs: Mapping[str, Any] | None = None, *, window: Window | None = None,
+                     tables: bool = True, instruments: Sequence[Any] = ()
+                     ) -> tuple[dict[str, PortfolioResult], int]:
+    """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
+    with ``runs`` (point id -> result-store run directory) write each
+    portfolio's files there (only ``metrics.json`` without ``tables``)."""
+    backtest = build_backtest(config, points, runs if tables else None, window)
     outcome: RunResult = await run_topology(backtest.topology, instruments=instruments)
     results = {pid: outcome.collected[c.name] for pid, c in backtest.portfolios.items()}
-    bars = sum(s.rows for s in backtest.sources)
+    if runs:
+        for point in points:
+            write_run(runs[point.id], point, results[point.id], config, tables=tables)
+    return results, sum(s.rows for s in backtest.sources)
+
+
+async def run_study(config: StudyConfig, *, write: bool = True, store: ResultStore | None = None,
+                    phase: str = "main", instruments: Sequence[Any] = ()) -> StudyResult:
+    """Run ``config`` once over its data (every grid point in one pass).
+
+    With ``write``, results go to a new run directory, or to phase ``phase``
+    of ``store`` when a workflow passes its own store (the workflow then
+    writes the manifest)."""
+    started = time.perf_counter()
+    points = strategy_points(config)
+    owner = store is None and write
+    if owner:
+        store = new_store(config)
+    phase_store = store.phase(phase) if store is not None else None
+    runs = {p.id: phase_store.run(run_key(p.id)) for p in points} if phase_store else None
+    results, bars = await run_points(config, points, runs, instruments=instruments)
     seconds = time.perf_counter() - started
-    if store is None or phase is None:
-        return StudyResult(name=config.name, run_id=None, path=None, portfolios=results,
-                           points={p.id: p for p in points}, seconds=seconds, bars=bars)
-    for point in points:
-        _write_run(runs[point.id], point, results[point.id], config)
-    phase.write_summary({
-        "portfolios": {pid: {"params": points_by_id(points)[pid].params,
-                             "metrics": res.metrics.to_json_dict()} for pid, res in results.items()},
-        "bars": bars, "seconds": seconds,
-    })
-    store.write_config(dump_yaml(config))
-    store.finish({"name": config.name, "fingerprint": config.fingerprint,
-                  "data_digest": data_digest(config), "admf_version": _version(),
-                  "seed": config.seed, "phases": ["main"]})
-    if config.results.storage == "disk":  # summaries only: tables stay on disk
+    if phase_store is not None:
+        phase_store.write_summary({
+            "portfolios": {pid: {"params": points_by_id(points)[pid].params,
+                                 "metrics": res.metrics.to_json_dict()}
+                           for pid, res in results.items()},
+            "bars": bars, "seconds": seconds,
+        })
+    if owner and store is not None:
+        finish_store(store, config, [phase])
+    if store is not None and config.results.storage == "disk":  # summaries only
         results = {pid: msgspec.structs.replace(res, trades=None) for pid, res in results.items()}
-    return StudyResult(name=config.name, run_id=store.run_id, path=store.path,
-                       portfolios=results, points={p.id: p for p in points},
-                       seconds=seconds, bars=bars)
+    return StudyResult(name=config.name, run_id=store.run_id if store else None,
+                       path=store.path if store else None, portfolios=results,
+                       points={p.id: p for p in points}, seconds=seconds, bars=bars)
 
 
-def _new_store(config: StudyConfig) -> ResultStore:
+def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
+                 extra: Mapping[str, Any] | None = None) -> None:
+    """Write the merged config, then the manifest (last: the run is complete)."""
+    store.write_config(dump_yaml(config))
+    studies = [config] if isinstance(config, StudyConfig) else list(getattr(config, "phases", []))
+    store.finish({"name": config.name, "fingerprint": config.fingerprint,
+                  "data_digest": data_digest(studies[0]) if studies else None,
+                  "admf_version": _version(), "seed": getattr(studies[0], "seed", None) if studies else None,
+                  "phases": list(phases), **(extra or {})})
+
+
+def new_store(config: Any) -> ResultStore:
     """A store under a fresh run id (a suffix keeps ids unique within a second)."""
     base = make_run_id(config.name, config.fingerprint)
     for attempt in range(1, 1000):
@@ -294,12 +364,15 @@ def points_by_id(points: Sequence[StrategyPoint]) -> dict[str, StrategyPoint]:
     return {p.id: p for p in points}
 
 
-def _write_run(run: Any, point: StrategyPoint, result: PortfolioResult, config: StudyConfig) -> None:
-    if config.results.storage == "memory" and result.equity is not None:
+def write_run(run: Any, point: StrategyPoint, result: PortfolioResult, config: StudyConfig,
+              *, tables: bool = True) -> None:
+    """Write one portfolio's tables, then its metrics.json (completing the run)."""
+    if tables and config.results.storage == "memory" and result.equity is not None:
         run.write_table("equity", pa.table(_timestamps(result.equity), schema=_EQUITY_SCHEMA))
-    if result.signals is not None:
+    if tables and result.signals is not None:
         run.write_table("signals", pa.table(_timestamps(result.signals), schema=_SIGNAL_SCHEMA))
-    run.write_table("trades", _trade_table(result))
+    if tables:
+        run.write_table("trades", _trade_table(result))
     run.write_metrics({"portfolio": point.id, "strategy": point.type, "params": point.params,
                        "direction": point.direction, "fills": result.fills,
                        "metrics": result.metrics.to_json_dict()})

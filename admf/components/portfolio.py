@@ -529,13 +529,13 @@ class PortfolioEngine:
 
 def _carried(values: np.ndarray, at: np.ndarray, rows: int, initial: float) -> np.ndarray:
     """For each of ``rows`` rows, the value recorded by the last entry with
-    ``at <= row``, or ``initial`` before the first."""
+    ``at <= row`` (``at`` ascending), or ``initial`` before the first."""
     if not len(at):
         return np.full(rows, initial)
-    last = np.full(rows, -1)
-    np.maximum.at(last, at, np.arange(len(at)))
-    np.maximum.accumulate(last, out=last)
-    return np.where(last >= 0, values[np.maximum(last, 0)], initial)
+    last_of_row = np.append(at[1:] != at[:-1], True)
+    starts = at[last_of_row]
+    lengths = np.diff(np.concatenate(([0], starts, [rows])))
+    return np.repeat(np.concatenate(([initial], values[last_of_row])), lengths)
 
 
 class Fills:

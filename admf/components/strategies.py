@@ -132,6 +132,25 @@ class _Crossover(Strategy):
         up, down = crossings(values["fast"] - values["slow"], self._lag)
         return up, down, down, up
 
+    def targets(self, bars: Any, values: Values) -> np.ndarray:
+        # A crossing sets the position outright (up: long, or flat when short
+        # only; down: flat, or short), so the state machine reduces to
+        # carrying the last crossing forward.
+        up, down = crossings(values["fast"] - values["slow"], self._lag)
+        return self._carry(up, down)
+
+    def _carry(self, up: np.ndarray, down: np.ndarray) -> np.ndarray:
+        on_up = 0.0 if self.direction == "short_only" else 1.0
+        on_down = 0.0 if self.direction == "long_only" else -1.0
+        n = len(up)
+        last = np.where(up | down, np.arange(n), -1)
+        np.maximum.accumulate(last, out=last)
+        value = np.where(up, on_up, on_down)
+        target = np.where(last >= 0, value[np.maximum(last, 0)], self.state)
+        if n:
+            self.state = float(target[-1])
+        return target
+
 
 class _FastSlow(_Params, frozen=True):
     fast: int = 10
@@ -192,6 +211,9 @@ class MacdCrossover(Strategy):
         macd = values["macd"]
         up, down = crossings(macd["macd"] - macd["signal"], self._lag)
         return up, down, down, up
+
+    targets = _Crossover.targets
+    _carry = _Crossover._carry
 
 
 class _RsiParams(_Params, frozen=True):

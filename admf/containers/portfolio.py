@@ -70,6 +70,9 @@ class PortfolioResult(msgspec.Struct, kw_only=True):
     fills: int
     final_equity: float
 
+    def __repr__(self) -> str:  # the tables are large; asyncio may repr a task's result
+        return f"PortfolioResult({self.name!r}, fills={self.fills}, final_equity={self.final_equity:.2f})"
+
 
 class PortfolioContainer(Container):
     """Signals in; a :class:`PortfolioResult` collected."""

@@ -183,6 +183,7 @@ class ResultStore:
         self.run_id = _component("run id", run_id)
         self.path = Path(root) / run_id
         self.fsync = fsync
+        self._worker = False
         self._finished = False
         self._open_writers: dict[Path, TableWriter] = {}
 
@@ -205,6 +206,18 @@ class ResultStore:
         store._attach(root, run_id, fsync)
         return store
 
+    @classmethod
+    def for_worker(cls, root: Path | str, run_id: str, *, fsync: bool = True) -> ResultStore:
+        """A handle on a store another process created, for a worker writing its
+        own run directories. It deletes nothing and cannot write the manifest:
+        only the creating process finishes the store."""
+        store = cls.__new__(cls)
+        store._attach(root, run_id, fsync)
+        store._worker = True
+        if not store.path.is_dir():
+            raise ConfigError(f"results directory {store.path} does not exist")
+        return store
+
     def phase(self, name: str) -> PhaseStore:
         """The directory of phase ``name`` (created if needed)."""
         return PhaseStore(self, self.path / _component("phase", name))
@@ -221,6 +234,8 @@ class ResultStore:
         keys win). Open table writers are an error; later writes raise.
         """
         self._check_writable()
+        if self._worker:
+            raise AdmfError(f"a worker's handle cannot finish {self.path}; its creator does")
         if self._open_writers:
             names = ", ".join(str(p.relative_to(self.path)) for p in self._open_writers)
             raise AdmfError(f"cannot finish {self.path}: table writers still open: {names}")

@@ -1,0 +1,467 @@
+"""Run a study's sequence: parameter sweep, train/test, walk-forward, k-fold,
+Monte Carlo. Every number comes from real runs over the right bars.
+
+A *task* is one pass of the backtest over one span of the data for a chunk of
+strategy points (the strategy container shares indicators across them); tasks
+are independent and go to the executor. A window, fold or split restricts
+the bars its runs read (``study.bar_stream``): a train run never sees a test
+bar. Indicators warm up inside each window (cold start), so no bar outside
+the window leaks in through an indicator either.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import anyio
+import msgspec
+import numpy as np
+
+from .components.metrics import Metrics, compute_metrics, periods_per_year
+from .data.timeparse import format_ns, parse_duration
+from .errors import ConfigError
+from .runtime.config import StudyConfig
+from .runtime.executors import Executor, make_executor
+from .runtime.results import ResultStore
+from .runtime.sequences import (
+    Span, Window, bootstrap_paths, k_fold_windows, percentiles, rank_points, split_train_test,
+    walk_forward_windows,
+)
+from .study import (
+    StrategyPoint, bar_stream, expand_points, finish_store, new_store, run_key, run_points,
+    strategy_points,
+)
+
+__all__ = ("SequenceResult", "PointSummary", "run_sequence", "timeline")
+
+
+class PointSummary(msgspec.Struct, kw_only=True):
+    """What one task returns for one point: compact, picklable."""
+
+    id: str
+    params: dict[str, Any]
+    metrics: Metrics
+    bars: int
+    equity: tuple[np.ndarray, np.ndarray] | None = None  # (timestamp, equity)
+    trades: dict[str, np.ndarray] | None = None
+
+    def __repr__(self) -> str:
+        return f"PointSummary({self.id!r}, bars={self.bars})"
+
+
+class Task(msgspec.Struct, kw_only=True):
+    """One backtest pass: ``points`` over ``span`` (bar times, inclusive)."""
+
+    config: StudyConfig
+    points: list[StrategyPoint]
+    span: tuple[int, int] | None
+    store: tuple[str, str] | None  # (results root, run id) for a worker's own writes
+    phase: str
+    keys: dict[str, str]  # point id -> run key
+    tables: bool  # write trades/equity/signals, or only metrics.json
+    curves: bool  # return the equity curve and trades
+
+
+def execute(task: Task) -> list[PointSummary]:
+    """Run one task in a fresh event loop (called in a worker)."""
+    return anyio.run(_execute, task)
+
+
+async def _execute(task: Task) -> list[PointSummary]:
+    config = task.config
+    if task.curves:  # curves must come back in memory (and still be written)
+        config = msgspec.structs.replace(config, results=msgspec.structs.replace(
+            config.results, storage="memory", keep_equity_curves=True))
+    runs = None
+    if task.store is not None:
+        phase = ResultStore.for_worker(*task.store).phase(task.phase)
+        runs = {p.id: phase.run(task.keys[p.id]) for p in task.points}
+    results, bars = await run_points(config, task.points, runs, window=task.span,
+                                     tables=task.tables)
+    out = []
+    for point in task.points:
+        res = results[point.id]
+        equity = (res.equity["timestamp"], res.equity["equity"]) if task.curves and res.equity else None
+        out.append(PointSummary(id=point.id, params=point.params, metrics=res.metrics, bars=bars,
+                                equity=equity, trades=res.trades if task.curves else None))
+    return out
+
+
+class SequenceResult(msgspec.Struct, kw_only=True):
+    """What a sequence produced. ``metrics`` is the headline (the best point's
+    for a sweep, out-of-sample for walk-forward, test for train/test, mean
+    test for k-fold, distributions for Monte Carlo)."""
+
+    name: str
+    type: str
+    run_id: str | None
+    path: Any
+    metrics: dict[str, Any]
+    best_params: dict[str, Any] | None
+    table: list[dict[str, Any]]
+    aggregate: dict[str, Any]
+    equity: dict[str, np.ndarray] | None
+    seconds: float
+
+    def __repr__(self) -> str:
+        return f"SequenceResult({self.name!r}, {self.type}, run_id={self.run_id!r})"
+
+    def outputs(self) -> dict[str, Any]:
+        """What a workflow phase exposes to later phases."""
+        return {"metrics": self.metrics, "best_params": self.best_params,
+                "aggregate": self.aggregate, "table": self.table}
+
+
+def timeline(config: StudyConfig) -> np.ndarray:
+    """Every bar time of the study's data (all symbols, sorted, unique)."""
+    stamps = []
+    for symbol in config.data.symbols:
+        stamps.extend(batch.timestamp for batch in bar_stream(config, symbol)())
+    if not stamps:
+        raise ConfigError("the data selects no bars")
+    joined = np.concatenate(stamps)
+    return joined if len(config.data.symbols) == 1 else np.unique(joined)
+
+
+class _Runner:
+    """Builds tasks, skips completed runs on resume, and runs them."""
+
+    def __init__(self, config: StudyConfig, executor: Executor, store: ResultStore | None,
+                 phase: str) -> None:
+        self.config = config
+        self.executor = executor
+        self.store = store
+        self.phase = phase
+        self.done = store.phase(phase).completed_runs() if store is not None else set()
+
+    def tasks(self, points: Sequence[StrategyPoint], span: tuple[int, int] | None, prefix: str,
+              *, tables: bool, curves: bool) -> list[Task]:
+        keys = {p.id: f"{prefix}{run_key(p.id)}" for p in points}
+        chunks = _chunks(list(points), self.executor.workers)
+        where = (str(self.store.path.parent), self.store.run_id) if self.store else None
+        return [Task(config=self.config, points=chunk, span=span, store=where, phase=self.phase,
+                     keys={p.id: keys[p.id] for p in chunk}, tables=tables, curves=curves)
+                for chunk in chunks if chunk]
+
+    async def run(self, tasks: list[Task]) -> list[list[PointSummary]]:
+        """Results per task, in order; runs already complete on disk are read back."""
+        pending, known = [], {}
+        for task in tasks:
+            finished = [p for p in task.points if task.keys[p.id] in self.done and not task.curves]
+            for point in finished:
+                known[task.keys[point.id]] = self._load(task, point)
+            left = [p for p in task.points if p not in finished]
+            if left:
+                pending.append(msgspec.structs.replace(task, points=left))
+        ran = await self.executor.map(execute, [(t,) for t in pending])
+        for task, summaries in zip(pending, ran):
+            for summary in summaries:
+                known[task.keys[summary.id]] = summary
+        return [[known[t.keys[p.id]] for p in t.points] for t in tasks]
+
+    def _load(self, task: Task, point: StrategyPoint) -> PointSummary:
+        from .runtime.results import read_json
+
+        path = self.store.phase(self.phase).run(task.keys[point.id]).path  # type: ignore[union-attr]
+        doc = read_json(path / "metrics.json")
+        metrics = Metrics(**{k: (math.nan if v is None else v) for k, v in doc["metrics"].items()})
+        return PointSummary(id=point.id, params=point.params, metrics=metrics, bars=doc.get("bars", 0))
+
+
+def _chunks(points: list[StrategyPoint], workers: int) -> list[list[StrategyPoint]]:
+    size = max(1, math.ceil(len(points) / max(workers, 1)))
+    return [points[i:i + size] for i in range(0, len(points), size)]
+
+
+def _flat(results: list[list[PointSummary]]) -> list[PointSummary]:
+    return [s for chunk in results for s in chunk]
+
+
+def _objective(summary: PointSummary, objective: str) -> float:
+    try:
+        return float(getattr(summary.metrics, objective))
+    except AttributeError:
+        raise ConfigError(f"sequence.objective: {objective!r} is not a metric; choose one of "
+                          f"{', '.join(Metrics.__struct_fields__)}") from None
+
+
+def _span(line: np.ndarray, span: Span) -> tuple[int, int]:
+    return int(line[span.first]), int(line[span.last])
+
+
+def _best(summaries: list[PointSummary], objective: str) -> tuple[PointSummary, list[str]]:
+    order = rank_points({s.id: _objective(s, objective) for s in summaries}, objective)
+    by_id = {s.id: s for s in summaries}
+    return by_id[order[0]], order
+
+
+def _row(summary: PointSummary, **extra: Any) -> dict[str, Any]:
+    return {**extra, "portfolio": summary.id, **summary.params, **summary.metrics.to_json_dict()}
+
+
+async def run_sequence(config: StudyConfig, *, write: bool = True, store: ResultStore | None = None,
+                       phase: str = "main") -> SequenceResult:
+    """Run ``config.sequence`` and write its results (see module docstring)."""
+    started = time.perf_counter()
+    owner = store is None and write
+    if owner:
+        store = new_store(config)
+    points = _sequence_points(config)
+    kind = config.sequence.type
+    executor = make_executor(config.executor.kind, config.executor.workers,
+                             runs=len(points) if kind in ("parameter_sweep", "monte_carlo") else 2,
+                             address=config.executor.address)
+    try:
+        runner = _Runner(config, executor, store, phase)
+        handler = {"parameter_sweep": _sweep, "train_test": _train_test,
+                   "walk_forward": _walk_forward, "k_fold": _k_fold,
+                   "monte_carlo": _monte_carlo}[kind]
+        result = await handler(config, points, runner)
+    finally:
+        await executor.aclose()
+    result = msgspec.structs.replace(result, seconds=time.perf_counter() - started,
+                                     run_id=store.run_id if store else None,
+                                     path=store.path if store else None)
+    if store is not None:
+        phase_store = store.phase(phase)
+        phase_store.write_summary({"type": kind, "metrics": result.metrics,
+                                   "best_params": result.best_params, "table": result.table,
+                                   "seconds": result.seconds})
+        phase_store.write_aggregate(result.aggregate)
+        if owner:
+            finish_store(store, config, [phase])
+    return result
+
+
+def _sequence_points(config: StudyConfig) -> list[StrategyPoint]:
+    points = strategy_points(config)  # grid points the strategy rejects are reported by _sweep
+    seq = config.sequence
+    if config.sequence.type == "parameter_sweep" and seq.mode == "random":
+        rng = random.Random(config.seed)
+        count = min(seq.samples or len(points), len(points))
+        chosen = sorted(rng.sample(range(len(points)), count))
+        points = [points[i] for i in chosen]
+    return points
+
+
+def _result(config: StudyConfig, **fields: Any) -> SequenceResult:
+    defaults = {"best_params": None, "table": [], "aggregate": {}, "equity": None}
+    return SequenceResult(name=config.name, type=config.sequence.type, run_id=None, path=None,
+                          seconds=0.0, **{**defaults, **fields})
+
+
+async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
+    summaries = _flat(await runner.run(runner.tasks(points, None, "", tables=True, curves=False)))
+    objective = config.sequence.objective
+    best, order = _best(summaries, objective)
+    by_id = {s.id: s for s in summaries}
+    table = [_row(by_id[pid], rank=i + 1) for i, pid in enumerate(order)]
+    return _result(config, metrics=best.metrics.to_json_dict(), best_params=best.params,
+                   table=table, aggregate={"objective": objective, "points": len(summaries),
+                                           "best": best.id, "ranking": order,
+                                           "skipped": expand_points(config)[1]})
+
+
+async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], runner: _Runner,
+                           line: np.ndarray, windows: list[Window]) -> list[dict[str, Any]]:
+    """For every window: the grid on its train span(s), the winner on its test span."""
+    objective = config.sequence.objective
+    train_tasks, owners = [], []
+    for w in windows:
+        for i, span in enumerate(w.train):
+            tasks = runner.tasks(points, _span(line, span), f"{w.key}-train{i}-",
+                                 tables=False, curves=False)
+            train_tasks.extend(tasks)
+            owners.extend([(w.index, span.bars)] * len(tasks))
+    trained = await runner.run(train_tasks)
+    scores: dict[int, dict[str, list[tuple[float, int]]]] = {}
+    summaries: dict[int, dict[str, PointSummary]] = {}
+    for (index, bars), chunk in zip(owners, trained):
+        for s in chunk:
+            scores.setdefault(index, {}).setdefault(s.id, []).append((_objective(s, objective), bars))
+            summaries.setdefault(index, {}).setdefault(s.id, s)
+    chosen, test_tasks = {}, []
+    for w in windows:
+        combined = {pid: _weighted(v) for pid, v in scores[w.index].items()}
+        best_id = rank_points(combined, objective)[0]
+        chosen[w.index] = (best_id, combined[best_id])
+        point = next(p for p in points if p.id == best_id)
+        test_tasks.extend(runner.tasks([point], _span(line, w.test), f"{w.key}-test-",
+                                       tables=True, curves=True))
+    tested = await runner.run(test_tasks)
+    rows = []
+    for w, chunk in zip(windows, tested):
+        best_id, score = chosen[w.index]
+        test = chunk[0]
+        rows.append({
+            "window": w.index,
+            "train": [[format_ns(int(line[s.first])), format_ns(int(line[s.last]))] for s in w.train],
+            "test": [format_ns(int(line[w.test.first])), format_ns(int(line[w.test.last]))],
+            "train_bars": sum(s.bars for s in w.train), "test_bars": w.test.bars,
+            "params": test.params, "train_objective": score,
+            "train_metrics": summaries[w.index][best_id].metrics.to_json_dict()
+            if len(w.train) == 1 else None,
+            "test_metrics": test.metrics.to_json_dict(), "_summary": test,
+        })
+    return rows
+
+
+def _weighted(values: list[tuple[float, int]]) -> float:
+    """Bar-weighted mean of an objective over train spans (NaN if any is NaN)."""
+    total = sum(bars for _, bars in values)
+    return sum(v * bars for v, bars in values) / total
+
+
+def _public(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+
+
+async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
+    line = timeline(config)
+    window = split_train_test(line, config.sequence.split)
+    rows = await _train_then_test(config, points, runner, line, [window])
+    row = rows[0]
+    return _result(config, metrics=row["test_metrics"], best_params=row["params"],
+                   table=_public(rows),
+                   aggregate={"train": row["train_metrics"], "test": row["test_metrics"],
+                              "train_span": row["train"], "test_span": row["test"]})
+
+
+async def _walk_forward(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
+    seq = config.sequence
+    line = timeline(config)
+    windows = walk_forward_windows(line, train=seq.train, test=seq.test, step=seq.step,
+                                   anchored=bool(seq.anchored))
+    rows = await _train_then_test(config, points, runner, line, windows)
+    stitched, metrics = _stitch(config, [r["_summary"] for r in rows])
+    return _result(config, metrics=metrics.to_json_dict(), best_params=rows[-1]["params"],
+                   table=_public(rows), equity=stitched,
+                   aggregate={"windows": len(rows), "out_of_sample": metrics.to_json_dict(),
+                              "chosen_params": [r["params"] for r in rows]})
+
+
+def _stitch(config: StudyConfig, tests: list[PointSummary]) -> tuple[dict[str, np.ndarray], Metrics]:
+    """Chain the test windows' equity curves into one out-of-sample curve
+    (each window's returns compounded onto the capital the previous left)."""
+    cash = config.portfolio.initial_cash
+    stamps, values, pnls, returns, opens = [], [], [], [], []
+    capital = cash
+    for test in tests:
+        ts, eq = test.equity  # type: ignore[misc]
+        scaled = eq / cash * capital
+        stamps.append(ts)
+        values.append(scaled)
+        capital = float(scaled[-1]) if len(scaled) else capital
+        trades = test.trades or {}
+        pnls.append(np.asarray(trades.get("pnl", [])) * (scaled[0] / eq[0] if len(eq) else 1.0))
+        returns.append(np.asarray(trades.get("return", [])))
+        opens.append(np.asarray(trades.get("open", []), dtype=bool))
+    timestamp, equity = np.concatenate(stamps), np.concatenate(values)
+    ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
+    metrics = compute_metrics(timestamp=timestamp, equity=equity,
+                              trades={"pnl": np.concatenate(pnls), "return": np.concatenate(returns),
+                                      "open": np.concatenate(opens)},
+                              exposure=np.zeros(len(equity)), traded_notional=0.0,
+                              periods_per_year=ppy, initial_equity=cash)
+    return {"timestamp": timestamp, "equity": equity}, metrics
+
+
+async def _k_fold(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
+    line = timeline(config)
+    windows = k_fold_windows(line, int(config.sequence.folds), int(config.sequence.purge or 0))
+    rows = await _train_then_test(config, points, runner, line, windows)
+    fields = rows[0]["test_metrics"].keys()
+    mean = {k: _mean([r["test_metrics"][k] for r in rows]) for k in fields}
+    spread = {k: percentiles([r["test_metrics"][k] for r in rows if r["test_metrics"][k] is not None])
+              for k in fields}
+    return _result(config, metrics=mean, best_params=_most_chosen([r["params"] for r in rows]),
+                   table=_public(rows), aggregate={"folds": len(rows), "test_mean": mean,
+                                                   "test_distribution": spread})
+
+
+def _mean(values: list[Any]) -> float:
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def _most_chosen(params: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = [msgspec.json.encode(p, order="sorted") for p in params]
+    winner = max(range(len(keys)), key=lambda i: (keys.count(keys[i]), -i))
+    return params[winner]
+
+
+async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
+    seq = config.sequence
+    runs = int(seq.runs or 100)
+    if seq.method == "parameter_noise":
+        draws = _noisy_points(points, runs, float(seq.noise or 0.1), config.seed)
+        summaries = _flat(await runner.run(runner.tasks(draws, None, "", tables=False, curves=False)))
+        values = {name: [getattr(s.metrics, name) for s in summaries]
+                  for name in Metrics.__struct_fields__}
+        table = [_row(s, draw=i) for i, s in enumerate(summaries)]
+    else:
+        base = _flat(await runner.run(runner.tasks(points, None, "base-", tables=True, curves=True)))
+        values, table = _bootstrap(config, base, runs)
+    distributions = {name: percentiles(v) for name, v in values.items()}
+    return _result(config, metrics=distributions, table=table,
+                   best_params=points[0].params if len(points) == 1 else None,
+                   aggregate={"method": seq.method or "bootstrap_returns", "runs": runs,
+                              "distributions": distributions})
+
+
+def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int
+               ) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
+    """Resample each base run's per-bar returns ``runs`` times (seeded) and
+    compute the metrics of every resampled equity path."""
+    ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
+    cash = config.portfolio.initial_cash
+    values: dict[str, list[float]] = {}
+    table = []
+    for k, summary in enumerate(base):
+        ts, eq = summary.equity  # type: ignore[misc]
+        returns = np.diff(np.concatenate([[cash], eq])) / np.concatenate([[cash], eq[:-1]])
+        for i, path in enumerate(bootstrap_paths(returns, runs, config.seed + k)):
+            equity = cash * np.cumprod(1 + path)
+            m = compute_metrics(timestamp=ts, equity=equity, trades={"pnl": np.empty(0), "return": np.empty(0)},
+                                exposure=np.zeros(len(equity)), traded_notional=0.0,
+                                periods_per_year=ppy, initial_equity=cash)
+            for name, value in m.to_dict().items():
+                values.setdefault(name, []).append(value)
+            table.append({"portfolio": summary.id, "draw": i, **m.to_json_dict()})
+    return values, table
+
+
+def _noisy_points(points: list[StrategyPoint], runs: int, noise: float, seed: int) -> list[StrategyPoint]:
+    """``runs`` draws of each point with every numeric parameter scaled by
+    ``1 + N(0, noise)`` (ints rounded, kept >= 1); draws the strategy rejects
+    (say fast >= slow) are redrawn, up to 100 tries."""
+    from .study import strategy_factory
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6e6f697365]))
+    draws = []
+    for point in points:
+        for i in range(runs):
+            for _ in range(100):
+                params = {k: _perturb(v, noise, rng) for k, v in point.params.items()}
+                candidate = msgspec.structs.replace(point, id=f"{point.id}#draw{i}", params=params)
+                try:
+                    strategy_factory(candidate)
+                except ConfigError:
+                    continue
+                draws.append(candidate)
+                break
+            else:
+                raise ConfigError(f"monte_carlo: no valid parameter draw for {point.id} in 100 tries; "
+                                  f"lower sequence.noise ({noise})")
+    return draws
+
+
+def _perturb(value: Any, noise: float, rng: np.random.Generator) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    scaled = value * (1 + rng.normal(0.0, noise))
+    return max(1, int(round(scaled))) if isinstance(value, int) else float(scaled)
