@@ -32,7 +32,7 @@ from .runtime.sequences import (
     walk_forward_windows,
 )
 from .study import (
-    StrategyPoint, bar_stream, expand_points, finish_store, new_store, run_key, run_points,
+    StrategyPoint, bar_stream, check_components, expand_points, finish_store, new_store, run_key, run_points,
     strategy_points,
 )
 
@@ -76,12 +76,14 @@ async def _execute(task: Task) -> list[PointSummary]:
     if task.curves:  # curves must come back in memory (and still be written)
         config = msgspec.structs.replace(config, results=msgspec.structs.replace(
             config.results, storage="memory", keep_equity_curves=True))
-    runs = None
+    runs = trace = None
     if task.store is not None:
         phase = ResultStore.for_worker(*task.store).phase(task.phase)
         runs = {p.id: phase.run(task.keys[p.id]) for p in task.points}
+        if config.tracing.enabled:
+            trace = phase.trace_dir() / task.keys[task.points[0].id]
     results, bars = await run_points(config, task.points, runs, window=task.span,
-                                     tables=task.tables)
+                                     tables=task.tables, trace=trace)
     out = []
     for point in task.points:
         res = results[point.id]
@@ -207,10 +209,11 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
                        phase: str = "main") -> SequenceResult:
     """Run ``config.sequence`` and write its results (see module docstring)."""
     started = time.perf_counter()
+    points = _sequence_points(config)
+    check_components(config, points)
     owner = store is None and write
     if owner:
         store = new_store(config)
-    points = _sequence_points(config)
     kind = config.sequence.type
     executor = make_executor(config.executor.kind, config.executor.workers,
                              runs=len(points) if kind in ("parameter_sweep", "monte_carlo") else 2,

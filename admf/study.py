@@ -35,10 +35,11 @@ from .data.timeparse import parse_duration, parse_time
 from .errors import ConfigError, PluginError
 from .messages import BarBatch
 from .runtime.config import StudyConfig, dump_yaml, expand_grid
-from .runtime.registry import instantiate, registry
+from .runtime.registry import instantiate, registry, validation_text
 from .runtime.results import ResultStore, make_run_id
 from .runtime.sequencer import RunResult, run_topology
 from .runtime.topology import Topology
+from .runtime.tracing import EventStore, Tracer
 
 __all__ = ("StrategyPoint", "StudyResult", "strategy_points", "build_backtest", "run_study")
 
@@ -158,8 +159,12 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
         try:
             params = msgspec.convert(point.params, cls.Params)
         except msgspec.ValidationError as exc:
-            raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
-        cls(params, direction=point.direction)  # validate cross-parameter rules now
+            raise ConfigError(f"{point.where}.params: {point.type} "
+                              f"{validation_text(exc, cls.Params)}") from None
+        try:
+            cls(params, direction=point.direction)  # cross-parameter rules, checked now
+        except ConfigError as exc:
+            raise ConfigError(f"{point.where}.params: {exc}") from None
         return lambda: cls(params, direction=point.direction)
     if isinstance(cls, type) and issubclass(cls, BarStrategy):
         try:
@@ -173,6 +178,16 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
 
 Window = tuple[int, int]
 """First and last bar time (int64 ns, both inclusive) a run may see."""
+
+
+def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> None:
+    """Build every component once, so a bad parameter fails before any run
+    directory exists."""
+    for point in points:
+        strategy_factory(point)
+    instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
+    instantiate("commission", config.execution.commission, "execution.commission")
+    instantiate("slippage", config.execution.slippage, "execution.slippage")
 
 
 def bar_stream(config: StudyConfig, symbol: str,
@@ -291,15 +306,36 @@ def _sinks(config: StudyConfig, run: Any) -> tuple[Any, Any]:
     return equity, signals
 
 
+def tracer_for(config: StudyConfig, path: Path | None) -> Tracer | None:
+    """The tracer ``config.tracing`` asks for, writing to ``path`` (in memory
+    without one), or None when nothing is traced."""
+    tracing = config.tracing
+    if not tracing.enabled:
+        return None
+    if path is not None:
+        path = path.with_suffix("." + tracing.format)
+    store = EventStore(path, fmt=tracing.format, max_events=tracing.max_events)
+    rules = {pattern: msgspec.structs.asdict(rule) for pattern, rule in tracing.containers.items()}
+    return Tracer(store, level=tracing.level, containers=rules)
+
+
 async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      runs: Mapping[str, Any] | None = None, *, window: Window | None = None,
-                     tables: bool = True, instruments: Sequence[Any] = ()
-                     ) -> tuple[dict[str, PortfolioResult], int]:
+                     tables: bool = True, instruments: Sequence[Any] = (),
+                     trace: Path | None = None) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
-    portfolio's files there (only ``metrics.json`` without ``tables``)."""
+    portfolio's files there (only ``metrics.json`` without ``tables``); with
+    tracing on, the trace goes to ``trace`` (a file stem)."""
     backtest = build_backtest(config, points, runs if tables else None, window)
-    outcome: RunResult = await run_topology(backtest.topology, instruments=instruments)
+    tracer = tracer_for(config, trace)
+    if tracer is not None:
+        instruments = (*instruments, tracer)
+    try:
+        outcome: RunResult = await run_topology(backtest.topology, instruments=instruments)
+    finally:
+        if tracer is not None:
+            tracer.store.close()
     results = {pid: outcome.collected[c.name] for pid, c in backtest.portfolios.items()}
     if runs:
         for point in points:
@@ -316,12 +352,14 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     writes the manifest)."""
     started = time.perf_counter()
     points = strategy_points(config)
+    check_components(config, points)
     owner = store is None and write
     if owner:
         store = new_store(config)
     phase_store = store.phase(phase) if store is not None else None
     runs = {p.id: phase_store.run(run_key(p.id)) for p in points} if phase_store else None
-    results, bars = await run_points(config, points, runs, instruments=instruments)
+    trace = phase_store.trace_dir() / "events" if phase_store and config.tracing.enabled else None
+    results, bars = await run_points(config, points, runs, instruments=instruments, trace=trace)
     seconds = time.perf_counter() - started
     if phase_store is not None:
         phase_store.write_summary({
@@ -351,13 +389,15 @@ def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
 
 
 def new_store(config: Any) -> ResultStore:
-    """A store under a fresh run id (a suffix keeps ids unique within a second)."""
+    """A store under a fresh run id (a suffix keeps ids unique within a second).
+    A workflow's results go where its first phase's ``results.dir`` says."""
+    directory = (config.results if isinstance(config, StudyConfig) else config.phases[0].results).dir
     base = make_run_id(config.name, config.fingerprint)
     for attempt in range(1, 1000):
         run_id = base if attempt == 1 else f"{base}-{attempt}"
-        if not (Path(config.results.dir) / run_id).exists():
-            return ResultStore(config.results.dir, run_id)
-    raise ConfigError(f"too many runs named {base!r} in {config.results.dir}")
+        if not (Path(directory) / run_id).exists():
+            return ResultStore(directory, run_id)
+    raise ConfigError(f"too many runs named {base!r} in {directory}")
 
 
 def points_by_id(points: Sequence[StrategyPoint]) -> dict[str, StrategyPoint]:

@@ -135,8 +135,13 @@ class PortfolioContainer(Container):
         return frame
 
     def _book(self, frame: Frame, *, last: bool) -> None:
+        fills = self.engine.ledger.fills
         result = self.engine.process(frame, last=last, close_at_end=self.close_at_end)
         self.metrics.update(result.timestamp, result.equity, result.exposure)
+        if self.tracer is not None and len(result.timestamp):
+            self.trace("frame", first=int(result.timestamp[0]), last=int(result.timestamp[-1]),
+                       rows=len(result.timestamp), fills=self.engine.ledger.fills - fills,
+                       equity=float(result.equity[-1]), signals=len(result.signal_time))
         if self.equity_sink is not None:
             self.equity_sink.write(self._equity_columns(result))
         if self.signal_sink is not None and len(result.signal_time):

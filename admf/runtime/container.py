@@ -77,6 +77,8 @@ class Container:
         self.outputs: dict[str, OutputPort] = {}
         self.state = State.CREATED
         self.failed_stage: Stage | None = None
+        self.tracer: Any = None
+        """Set by a debug-level tracer; see :meth:`trace`."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.state.value}>"
@@ -104,6 +106,11 @@ class Container:
         if not self.inputs:
             return Role.SOURCE if self.outputs else Role.STANDALONE
         return Role.SINK if not self.outputs else Role.PROCESSOR
+
+    def trace(self, kind: str, **fields: Any) -> None:
+        """Record a container-specific event when traced at debug level."""
+        if self.tracer is not None:
+            self.tracer.record(self.name, kind, **fields)
 
     # -- lifecycle driver (called by the sequencer) --------------------------
 

@@ -16,7 +16,7 @@ class Instrument:
     """Base class listing every hook; override the ones you need."""
 
     def run_started(self, topology: Any) -> None:
-        """The sequencer is about to initialize ``topology``."""
+        """The sequencer is about to initialize ``topology`` (its routes are open)."""
 
     def stage_entered(self, container: Any, stage: str) -> None:
         """``container`` begins ``stage``."""

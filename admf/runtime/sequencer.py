@@ -58,10 +58,10 @@ class Sequencer:
         self._failures: list[ContainerError] = []
 
     async def run(self) -> RunResult:
-        for hook in self._hooks["run_started"]:
-            hook(self.topology)
         for route in self.topology.routes:
             route.open()
+        for hook in self._hooks["run_started"]:  # routes are open: a tracer may wrap ports
+            hook(self.topology)
         collected: dict[str, Any] = {}
         seconds: dict[str, float] = {}
         try:

@@ -394,6 +394,14 @@ class TracingConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=T
     level: TraceLevel = "none"
     max_events: int = 100_000
     containers: dict[str, ContainerTracing] = msgspec.field(default_factory=dict)
+    format: Literal["jsonl", "msgpack"] = "jsonl"
+    """How trace files are written: JSON lines, or length-prefixed msgpack."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is traced (globally or for some container)."""
+        return self.level != "none" or any(
+            rule.level not in (None, "none") for rule in self.containers.values())
 
     def __post_init__(self) -> None:
         c.check_choice(self, "level", self.level, ("none", "minimal", "normal", "debug"))
