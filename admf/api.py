@@ -11,9 +11,9 @@ from typing import Any
 
 import anyio
 
-from .errors import AdmfError
+from .errors import AdmfError, ConfigError
 from .runtime.config import StudyConfig, load_config
-from .study import StudyResult, run_study
+from .study import StudyResult, check_components, run_study, strategy_points
 
 __all__ = ("run", "run_sync", "load")
 
@@ -28,7 +28,13 @@ def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> Any:
         from .runtime.config import to_dict
 
         config = to_dict(config)
-    return load_config(config, overrides=overrides)
+    loaded = load_config(config, overrides=overrides)
+    if isinstance(config, (str, Path)) and isinstance(loaded, StudyConfig):
+        try:  # component parameters are checked by the components: name the file too
+            check_components(loaded, strategy_points(loaded))
+        except ConfigError as exc:
+            raise ConfigError(f"{config}: {exc}") from None
+    return loaded
 
 
 async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True) -> Any:
@@ -49,7 +55,7 @@ async def _dispatch(loaded: Any, *, write: bool) -> Any:
         from .research import run_sequence
 
         return await run_sequence(loaded, write=write)
-    from .runtime.coordinator import run_workflow
+    from .workflow import run_workflow
 
     return await run_workflow(loaded, write=write)
 

@@ -222,6 +222,10 @@ class ResultStore:
         """The directory of phase ``name`` (created if needed)."""
         return PhaseStore(self, self.path / _component("phase", name))
 
+    def write_summary(self, obj: Any) -> None:
+        """Write ``summary.json`` at the run's root (a workflow's phases at a glance)."""
+        self._write_bytes(self.path / "summary.json", encode_json(obj))
+
     def write_config(self, text: str) -> None:
         """Write ``config.yaml``: the fully merged config, as text."""
         self._write_bytes(self.path / "config.yaml", text.encode())

@@ -1,0 +1,100 @@
+"""Run a workflow: phases of studies, each written to ``results/<workflow_id>/<phase>/``.
+
+The coordinator (:mod:`admf.runtime.coordinator`) orders phases, evaluates
+conditions and passes outputs; this module runs each phase's study or
+sequence and says what a phase outputs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from .research import run_sequence
+from .runtime.config import StudyConfig, WorkflowConfig
+from .runtime.coordinator import Coordinator, PhaseResult
+from .runtime.results import ResultStore
+from .runtime.sequences import rank_points
+from .runtime.tracing import EventStore
+from .study import StudyResult, finish_store, new_store, run_study
+
+__all__ = ("WorkflowResult", "run_workflow", "study_outputs")
+
+
+class WorkflowResult(msgspec.Struct, kw_only=True):
+    """Every phase's outcome, by name, in the workflow's order."""
+
+    name: str
+    workflow_id: str | None
+    path: Any
+    phases: dict[str, PhaseResult]
+    seconds: float
+
+    def __repr__(self) -> str:
+        return f"WorkflowResult({self.name!r}, workflow_id={self.workflow_id!r})"
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per phase: status, iterations and its primary metric."""
+        return [_summary_row(p) for p in self.phases.values()]
+
+
+def study_outputs(study: StudyConfig, result: StudyResult) -> dict[str, Any]:
+    """A single pass's outputs: the metrics and parameters of its best
+    portfolio by the sequence objective (the only one, usually)."""
+    objective = study.sequence.objective
+    scores = {pid: getattr(res.metrics, objective) for pid, res in result.portfolios.items()}
+    best = rank_points(scores, objective)[0]
+    return {"metrics": result.portfolios[best].metrics.to_json_dict(),
+            "best_params": result.points[best].params,
+            "aggregate": {pid: res.metrics.to_json_dict() for pid, res in result.portfolios.items()},
+            "table": result.table()}
+
+
+async def run_workflow(workflow: WorkflowConfig, *, write: bool = True) -> WorkflowResult:
+    """Run every phase of ``workflow`` (see :mod:`admf.runtime.coordinator`)."""
+    started = time.perf_counter()
+    store: ResultStore | None = new_store(workflow) if write else None
+    workflow_id = store.run_id if store else f"{workflow.name}-in-memory"
+    events = EventStore(store.path / "events.jsonl" if store else None)
+
+    async def run_phase(study: StudyConfig, directory: str) -> tuple[dict[str, Any], Any]:
+        if study.sequence.type == "single_pass":
+            result = await run_study(study, write=write, store=store, phase=directory)
+            outputs = study_outputs(study, result)
+        else:
+            result = await run_sequence(study, write=write, store=store, phase=directory)
+            outputs = result.outputs()
+        return {**outputs, "objective": study.sequence.objective,
+                "sequence": study.sequence.type}, result
+
+    coordinator = Coordinator(workflow, run_phase, events, workflow_id)
+    try:
+        phases = await coordinator.run()
+    finally:
+        events.close()
+    result = WorkflowResult(name=workflow.name, workflow_id=workflow_id,
+                            path=store.path if store else None, phases=phases,
+                            seconds=time.perf_counter() - started)
+    if store is not None:
+        store.write_summary({"workflow_id": workflow_id, "seconds": result.seconds,
+                             "phases": result.summary()})
+        done = [d for p in phases.values() for d in p.directories]
+        finish_store(store, workflow, done, {"workflow_id": workflow_id})
+    return result
+
+
+def _summary_row(phase: PhaseResult) -> dict[str, Any]:
+    row: dict[str, Any] = {"phase": phase.name, "status": phase.status, "reason": phase.reason,
+                           "iterations": phase.iterations, "directories": phase.directories,
+                           "seconds": phase.seconds}
+    if phase.outputs is not None:
+        metrics = phase.outputs.get("metrics") or {}
+        objective = phase.outputs.get("objective", "sharpe_ratio")
+        value = metrics.get(objective)
+        row.update(primary_metric=objective,
+                   primary_value=value.get("p50") if isinstance(value, dict) else value,
+                   best_params=phase.outputs.get("best_params"),
+                   sequence=phase.outputs.get("sequence"))
+    return row
