@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import AdmfError, ConfigError, DataError, PluginError
+from .errors import AdmfError, ConfigError, ContainerError, DataError, PluginError
 
 __all__ = ("main",)
 
@@ -50,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except (ConfigError, DataError, PluginError) as exc:
         return _fail(args, exc, status=2)
+    except ContainerError as exc:  # bad data is met by a source, inside the run
+        bad_input = isinstance(exc.cause, (ConfigError, DataError, PluginError))
+        return _fail(args, exc, status=2 if bad_input else 1)
     except AdmfError as exc:
         return _fail(args, exc, status=1)
     except KeyboardInterrupt:

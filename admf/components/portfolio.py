@@ -172,10 +172,12 @@ class PortfolioEngine:
             st.last_time = int(fs.bars.timestamp[-1])
             st.bars += len(fs.bars)
         sig_t, sig_s, sig_v = sig
-        return FrameResult(result[0], result[1], result[2], result[3],
-                           np.concatenate(sig_t) if sig_t else np.empty(0, np.int64),
-                           np.concatenate(sig_s) if sig_s else np.empty(0, object),
-                           np.concatenate(sig_v) if sig_v else np.empty(0))
+        if not sig_t:
+            return FrameResult(*result, np.empty(0, np.int64), np.empty(0, object), np.empty(0))
+        stamps = np.concatenate(sig_t)
+        order = np.argsort(stamps, kind="stable")  # symbols interleaved in time order
+        return FrameResult(*result, stamps[order], np.concatenate(sig_s)[order],
+                           np.concatenate(sig_v)[order])
 
     def _prepare(self, name: str, bars: BarBatch, target: np.ndarray, times: np.ndarray,
                  sig: tuple[list, list, list]) -> tuple[_FrameSymbol, list[tuple]]:

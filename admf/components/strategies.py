@@ -128,15 +128,19 @@ class _Crossover(Strategy):
                                           f"({params.slow})")  # type: ignore[attr-defined]
         self._lag = _Lagged()
 
+    def difference(self, values: Values) -> np.ndarray:
+        """The series whose sign changes are the crossings."""
+        return values["fast"] - values["slow"]
+
     def events(self, bars: Any, values: Values) -> tuple[np.ndarray, ...]:
-        up, down = crossings(values["fast"] - values["slow"], self._lag)
+        up, down = crossings(self.difference(values), self._lag)
         return up, down, down, up
 
     def targets(self, bars: Any, values: Values) -> np.ndarray:
         # A crossing sets the position outright (up: long, or flat when short
         # only; down: flat, or short), so the state machine reduces to
         # carrying the last crossing forward.
-        up, down = crossings(values["fast"] - values["slow"], self._lag)
+        up, down = crossings(self.difference(values), self._lag)
         return self._carry(up, down)
 
     def _carry(self, up: np.ndarray, down: np.ndarray) -> np.ndarray:
@@ -192,28 +196,20 @@ class _MacdParams(_Params, frozen=True):
 
 
 @register("strategy", "macd_crossover")
-class MacdCrossover(Strategy):
+class MacdCrossover(_Crossover):
     """The MACD line crossing its signal line. Params: ``fast=12``, ``slow=26``,
     ``signal=9``."""
 
     name = "macd_crossover"
     Params = _MacdParams
 
-    def __init__(self, params: msgspec.Struct, **options: Any) -> None:
-        super().__init__(params, **options)
-        self._lag = _Lagged()
-
     def indicators(self) -> dict[str, Indicator]:
         p = self.params
         return {"macd": MACD(fast=p.fast, slow=p.slow, signal=p.signal)}  # type: ignore[attr-defined]
 
-    def events(self, bars: Any, values: Values) -> tuple[np.ndarray, ...]:
+    def difference(self, values: Values) -> np.ndarray:
         macd = values["macd"]
-        up, down = crossings(macd["macd"] - macd["signal"], self._lag)
-        return up, down, down, up
-
-    targets = _Crossover.targets
-    _carry = _Crossover._carry
+        return macd["macd"] - macd["signal"]
 
 
 class _RsiParams(_Params, frozen=True):

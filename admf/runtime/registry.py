@@ -385,12 +385,13 @@ def instantiate(kind: str, spec: dict[str, Any], where: str) -> Any:
             return msgspec.convert(params, cls)
         return cls(**params)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{where}: {name} {_validation_text(exc, cls)}") from None
+        raise ConfigError(f"{where}: {name} {validation_text(exc, cls)}") from None
     except TypeError as exc:
         raise ConfigError(f"{where}: {name}: {exc}") from None
 
 
-def _validation_text(exc: Exception, cls: Any) -> str:
+def validation_text(exc: Exception, cls: Any) -> str:
+    """A msgspec validation message, with a suggestion for an unknown field."""
     text = str(exc)
     marker = "Object contains unknown field `"
     if text.startswith(marker):
