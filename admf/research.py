@@ -15,6 +15,7 @@ import math
 import random
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -118,6 +119,22 @@ class SequenceResult(msgspec.Struct, kw_only=True):
                 "aggregate": self.aggregate, "table": self.table}
 
 
+_BYTES_PER_ROW = {"csv": 60, "parquet": 30}
+
+
+def estimated_bars(config: StudyConfig) -> int:
+    """Roughly how many bars the study reads (for choosing an executor): exact
+    for synthetic data, from file sizes otherwise."""
+    data = config.data
+    if data.source == "synthetic":
+        return int(data.bars) * len(data.symbols)
+    total = 0
+    for symbol in data.symbols:
+        path = Path(str(data.path).replace("{symbol}", symbol).replace("{timeframe}", data.timeframe))
+        total += path.stat().st_size // _BYTES_PER_ROW[data.source] if path.exists() else 0
+    return total
+
+
 def timeline(config: StudyConfig) -> np.ndarray:
     """Every bar time of the study's data (all symbols, sorted, unique)."""
     stamps = []
@@ -215,8 +232,11 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     if owner:
         store = new_store(config)
     kind = config.sequence.type
+    passes = {"parameter_sweep": 1, "monte_carlo": int(config.sequence.runs or 100)
+              if config.sequence.method == "parameter_noise" else 1}.get(kind, 2)
     executor = make_executor(config.executor.kind, config.executor.workers,
-                             runs=len(points) if kind in ("parameter_sweep", "monte_carlo") else 2,
+                             runs=len(points) * passes,
+                             work=estimated_bars(config) * len(points) * passes,
                              address=config.executor.address)
     try:
         runner = _Runner(config, executor, store, phase)

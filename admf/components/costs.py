@@ -29,6 +29,8 @@ signed: buys pay up, sells receive less):
 
 from __future__ import annotations
 
+import math
+
 import msgspec
 
 from ..runtime.registry import register
@@ -161,5 +163,5 @@ class VolumeShareSlippage(_Model, frozen=True):
 def _non_negative(model: msgspec.Struct, *fields: str) -> None:
     for name in fields:
         value = getattr(model, name)
-        if value < 0:
-            raise ValueError(f"{name} must be >= 0, got {value}")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be >= 0 (and finite), got {value}")

@@ -40,13 +40,14 @@ import numpy as np
 
 from ..messages import BarBatch
 from ._plain import run_plain
+from .costs import NoCommission, NoSlippage
 from .ledger import Ledger
 
 __all__ = ("RiskLimits", "PortfolioEngine", "FrameResult", "FILL_MODES")
 
 FILL_MODES = ("next_open", "next_close", "same_close")
 DAY_NS = 86_400 * 10**9
-OPEN, INTRABAR, CLOSE = 0, 1, 2
+OPEN, INTRABAR, CLOSE, END = 0, 1, 2, 3
 
 
 class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -86,6 +87,7 @@ class _Symbol:
     stop_epoch: int = 0
     peak: float = math.nan  # trailing extreme since entry
     log_tail: np.ndarray = field(default_factory=lambda: np.empty(0))
+    last_vol: float = math.nan  # volatility at the last bar seen
 
 
 @dataclass(slots=True)
@@ -119,6 +121,7 @@ class PortfolioEngine:
         self.periods_per_year = periods_per_year
         self.symbols = {s: _Symbol(rank=i) for i, s in enumerate(symbols)}
         self._slip = slippage.price  # type: ignore[attr-defined]
+        self._frictionless = isinstance(slippage, NoSlippage) and isinstance(commission, NoCommission)
         self._volume_limit = getattr(slippage, "limit", None)
         self._whole = bool(getattr(sizer, "whole_units", False))
         self._size = sizer.size  # type: ignore[attr-defined]
@@ -155,7 +158,7 @@ class PortfolioEngine:
             events.extend(symbol_events)
             if last and close_at_end:
                 end = len(bars) - 1
-                events.append((int(fs.union_index[end]), CLOSE, fs.state.rank, end, 0.0,
+                events.append((int(fs.union_index[end]), END, fs.state.rank, end, 0.0,
                                "end_of_data", float(bars.close[end]), float(bars.volume[end]),
                                int(bars.timestamp[end])))
         if len(frame) > 1 or (last and close_at_end):
@@ -166,8 +169,12 @@ class PortfolioEngine:
         start = (self.ledger.cash, {fs.name: self.ledger.quantity(fs.name) for fs in symbols})
         fills = self._run_events(events, symbols)
         result = self._mark(times, symbols, closes, fills, start)
+        if self.tracks_equity:  # the rows after the frame's last fill count too
+            self._track(result[1][self._marked_row:], times[self._marked_row:])
         for fs, close in zip(symbols, closes):
             st = fs.state
+            if fs.volatility is not None and len(fs.volatility):
+                st.last_vol = float(fs.volatility[-1])
             st.last_close = float(close[-1])
             st.last_time = int(fs.bars.timestamp[-1])
             st.bars += len(fs.bars)
@@ -230,7 +237,8 @@ class PortfolioEngine:
         if len(returns) >= lookback:
             windows = np.lib.stride_tricks.sliding_window_view(returns, lookback)
             vol = windows.std(axis=1, ddof=1) * math.sqrt(self.periods_per_year)
-            out[len(out) - len(vol):] = vol[-len(out):]
+            k = min(len(out), len(vol))
+            out[len(out) - k:] = vol[len(vol) - k:]
         return out
 
     def _carried_close(self, fs: _FrameSymbol, rows: int) -> np.ndarray:
@@ -275,11 +283,12 @@ class PortfolioEngine:
             row, phase, rank, bar, target, reason, price, volume, time = events[i]
             i += 1
             fs = by_rank[rank]
-            epoch = fs.state.stop_epoch
+            before = self.ledger.quantity(fs.name)
             order(fs, row, bar, target, price, volume, time, reason, fills)
             if has_stops and fs.name in self.ledger.positions:
-                if fs.state.stop_epoch != epoch:  # the position changed: new levels
-                    fs.state.peak = self.ledger.positions[fs.name].price
+                after = self.ledger.positions[fs.name].quantity
+                if before == 0 or (before > 0) != (after > 0) or abs(after) > abs(before):
+                    fs.state.peak = self.ledger.positions[fs.name].price  # new levels
                 self._search_stop(fs, bar if phase == OPEN else bar + 1, bar, stops)
         return fills
 
@@ -391,7 +400,7 @@ class PortfolioEngine:
         if fs.volatility is None:
             return math.nan
         decision = bar if self.fill == "same_close" else bar - 1
-        return float(fs.volatility[decision]) if decision >= 0 else math.nan
+        return float(fs.volatility[decision]) if decision >= 0 else fs.state.last_vol
 
     # -- marks and risk state --------------------------------------------------------
 
@@ -456,12 +465,8 @@ class PortfolioEngine:
                 held = self.ledger.quantity(fs.name)
                 if held:
                     equity += held * close[start:row]
-            self.peak_equity = max(self.peak_equity, float(equity.max()))
-            days = times[start:row] // DAY_NS
-            for i in np.flatnonzero(np.diff(days, prepend=self.day)).tolist():
-                self.day = int(days[i])
-                self.day_open_equity = self.last_equity if i == 0 else float(equity[i - 1])
-            self.last_equity = float(equity[-1])
+            equity += self._absent_value(symbols)
+            self._track(equity, times[start:row])
             self._marked_row = row
         current_day = int(times[row]) // DAY_NS
         if current_day != self.day:  # the fill bar opens a new day
@@ -507,13 +512,48 @@ class PortfolioEngine:
         for fs, close in zip(symbols, closes):
             mine = ranks == fs.state.rank
             position = _carried(quantities[mine], at[mine], rows, start[1][fs.name])
-            value = position * close
+            # before a symbol's first bar its close is NaN, and it holds nothing
+            value = np.multiply(position, close, out=np.zeros(rows), where=position != 0)
             equity += value
             gross += np.abs(value)
+        absent = self._absent_value(symbols)
+        equity += absent
+        gross += abs(absent)
         exposure = np.divide(gross, equity, out=np.zeros(rows), where=equity > 0)
         if len(equity):
             self.last_equity = float(equity[-1])
         return times, equity, cash, exposure
+
+    def _absent_value(self, symbols: list[_FrameSymbol]) -> float:
+        """Value of positions in symbols with no bar in this frame, at their last close."""
+        present = {fs.name for fs in symbols}
+        return sum(p.quantity * self.symbols[name].last_close
+                   for name, p in self.ledger.positions.items() if name not in present)
+
+    def _track(self, equity: np.ndarray, times: np.ndarray) -> None:
+        """Carry the running peak, the day's opening equity and the halts over
+        marked rows: one close at or past a limit halts entries (for the run,
+        or for the rest of that UTC day), even if equity recovers later."""
+        if not len(equity):
+            return
+        risk = self.risk
+        peak = np.maximum.accumulate(np.maximum(equity, self.peak_equity))
+        if risk.max_drawdown is not None and np.any(1 - equity / peak >= risk.max_drawdown):
+            self.halted = True
+        self.peak_equity = float(peak[-1])
+        days = times // DAY_NS
+        turns = np.flatnonzero(np.diff(days, prepend=self.day))
+        opens = np.full(len(equity), self.day_open_equity)
+        if len(turns):
+            before = np.concatenate(([self.last_equity], equity))[turns]  # the close before each turn
+            segment = np.searchsorted(turns, np.arange(len(equity)), side="right") - 1
+            opens = np.where(segment >= 0, before[np.maximum(segment, 0)], self.day_open_equity)
+            self.day, self.day_open_equity = int(days[-1]), float(before[-1])
+        if risk.daily_loss_limit is not None:
+            breached = np.flatnonzero(1 - equity / opens >= risk.daily_loss_limit)
+            if len(breached):
+                self.day_halted = max(self.day_halted, int(days[breached[-1]]))
+        self.last_equity = float(equity[-1])
 
     def finish(self) -> dict[str, np.ndarray]:
         """The trade table: closed trades, then positions still open valued at

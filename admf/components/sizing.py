@@ -45,8 +45,8 @@ class FixedQuantity(_Sizer, frozen=True):
     quantity: float
 
     def __post_init__(self) -> None:
-        if self.quantity <= 0:
-            raise ValueError(f"quantity must be > 0, got {self.quantity}")
+        if not (math.isfinite(self.quantity) and self.quantity > 0):
+            raise ValueError(f"quantity must be > 0 (and finite), got {self.quantity}")
 
     def size(self, equity: float, price: float, weight: float, volatility: float) -> float:
         return self.quantity * weight
@@ -58,8 +58,8 @@ class FixedNotional(_Sizer, frozen=True):
     whole_units: bool = True
 
     def __post_init__(self) -> None:
-        if self.notional <= 0:
-            raise ValueError(f"notional must be > 0, got {self.notional}")
+        if not (math.isfinite(self.notional) and self.notional > 0):
+            raise ValueError(f"notional must be > 0 (and finite), got {self.notional}")
 
     def size(self, equity: float, price: float, weight: float, volatility: float) -> float:
         return _units(self.notional * weight / price, self.whole_units)
@@ -87,12 +87,12 @@ class VolatilityTarget(_Sizer, frozen=True):
     needs_volatility = True
 
     def __post_init__(self) -> None:
-        if self.target <= 0:
-            raise ValueError(f"target must be > 0, got {self.target}")
+        if not (math.isfinite(self.target) and self.target > 0):
+            raise ValueError(f"target must be > 0 (and finite), got {self.target}")
         if self.lookback < 2:
             raise ValueError(f"lookback must be >= 2, got {self.lookback}")
-        if self.max_leverage <= 0:
-            raise ValueError(f"max_leverage must be > 0, got {self.max_leverage}")
+        if not (math.isfinite(self.max_leverage) and self.max_leverage > 0):
+            raise ValueError(f"max_leverage must be > 0 (and finite), got {self.max_leverage}")
 
     def size(self, equity: float, price: float, weight: float, volatility: float) -> float:
         if not volatility > 0:  # NaN during warm-up, or a flat series

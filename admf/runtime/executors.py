@@ -49,13 +49,24 @@ class InlineExecutor(Executor):
 
 
 class ProcessExecutor(Executor):
-    """A pool of ``workers`` local processes (default: the CPU count)."""
+    """A pool of ``workers`` local processes (default: the CPU count).
+
+    Pools are shared per worker count for the life of the process: starting
+    one costs a few hundred milliseconds (a forkserver importing admf), which
+    the phases of a workflow or repeated studies should pay once.
+    """
+
+    _pools: dict[int, ProcessPoolExecutor] = {}
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["admf.study"])
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        pool = self._pools.get(self.workers)
+        if pool is None or getattr(pool, "_broken", False):
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["admf.study"])
+            pool = self._pools[self.workers] = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context)
+        self._pool = pool
 
     async def map(self, fn: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
         futures = [self._pool.submit(fn, *args) for args in calls]
@@ -65,24 +76,28 @@ class ProcessExecutor(Executor):
             for future in futures:
                 future.cancel()
 
-    async def aclose(self) -> None:
-        await anyio.to_thread.run_sync(self._pool.shutdown)
-
 
 def _result(future: Future) -> Any:
     return future.result()
 
 
-def make_executor(kind: str | None, workers: int | None, runs: int,
+SMALL_WORK = 16_000_000
+"""Bar x point products below which a process pool costs more than it saves
+(starting one takes about as long as one core needs for this much work)."""
+
+
+def make_executor(kind: str | None, workers: int | None, runs: int, *, work: int | None = None,
                   address: str | None = None) -> Executor:
-    """The executor a config asks for. ``kind=None`` chooses: a process pool
-    when there is more than one run and more than one worker, else inline."""
+    """The executor a config asks for. ``kind=None`` chooses: inline for one
+    run, one worker or less than :data:`SMALL_WORK` bar x point products of
+    ``work``, else a process pool."""
     if kind == "dask":
         raise ConfigError("executor.kind 'dask' needs the optional dask extra "
                           "(pip install 'admf[dask]'), which this installation lacks")
     if address is not None:
         raise ConfigError("executor.address is only used by executor.kind 'dask'")
     count = workers or os.cpu_count() or 1
-    if kind == "inline" or (kind is None and (runs <= 1 or count <= 1)):
+    small = work is not None and work < SMALL_WORK
+    if kind == "inline" or (kind is None and (runs <= 1 or count <= 1 or small)):
         return InlineExecutor()
     return ProcessExecutor(min(count, max(runs, 1)))
