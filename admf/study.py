@@ -236,6 +236,15 @@ def _between(batches: Iterator[BarBatch], first: int | None, last: int | None) -
 _EQUITY_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("equity", pa.float64()),
                             ("cash", pa.float64()), ("exposure", pa.float64()),
                             ("drawdown", pa.float64())])
+TRADE_SCHEMA = pa.schema([
+    ("symbol", pa.string()), ("direction", pa.int8()),
+    ("entry_time", pa.timestamp("ns", tz="UTC")), ("exit_time", pa.timestamp("ns", tz="UTC")),
+    ("entry_price", pa.float64()), ("exit_price", pa.float64()), ("quantity", pa.float64()),
+    ("pnl", pa.float64()), ("return", pa.float64()), ("commission", pa.float64()),
+    ("slippage", pa.float64()), ("reason", pa.string()), ("bars_held", pa.int64()),
+    ("open", pa.bool_()),
+])
+"""trades.parquet: one row per trade (CONFIG.md), open trades last."""
 _SIGNAL_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("symbol", pa.string()),
                             ("target", pa.float64())])
 
@@ -279,10 +288,13 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
                                  initial_cash=config.portfolio.initial_cash, sizer=sizer,
                                  commission=commission, slippage=slippage, risk=risk,
                                  fill=config.execution.fill, periods_per_year=ppy)
-        equity_sink, signal_sink = _sinks(config, store_runs.get(point.id) if store_runs else None)
+        run = store_runs.get(point.id) if store_runs else None
+        equity_sink, signal_sink = _sinks(config, run)
+        trade_sink = (run.table_writer("trades", TRADE_SCHEMA)
+                      if run is not None and config.results.storage == "disk" else None)
         portfolios[point.id] = PortfolioContainer(
             f"portfolio_{len(portfolios)}", engine, close_at_end=config.portfolio.close_at_end,
-            equity_sink=equity_sink, signal_sink=signal_sink,
+            equity_sink=equity_sink, signal_sink=signal_sink, trade_sink=trade_sink,
         )
     topo.add(*portfolios.values())
     inputs = [p.signals for p in portfolios.values()]
@@ -411,8 +423,8 @@ def write_run(run: Any, point: StrategyPoint, result: PortfolioResult, config: S
         run.write_table("equity", pa.table(_timestamps(result.equity), schema=_EQUITY_SCHEMA))
     if tables and result.signals is not None:
         run.write_table("signals", pa.table(_timestamps(result.signals), schema=_SIGNAL_SCHEMA))
-    if tables:
-        run.write_table("trades", _trade_table(result))
+    if tables and result.trades is not None:  # disk mode streamed them already
+        run.write_table("trades", pa.table(result.trades, schema=TRADE_SCHEMA))
     run.write_metrics({"portfolio": point.id, "strategy": point.type, "params": point.params,
                        "direction": point.direction, "fills": result.fills,
                        "metrics": result.metrics.to_json_dict()})
@@ -423,16 +435,6 @@ def _timestamps(columns: dict[str, np.ndarray]) -> dict[str, Any]:
     out["timestamp"] = pa.array(columns["timestamp"].astype("datetime64[ns]"),
                                 type=pa.timestamp("ns", tz="UTC"))
     return out
-
-
-def _trade_table(result: PortfolioResult) -> pa.Table:
-    trades = dict(result.trades or {})
-    for name in ("entry_time", "exit_time"):
-        if name in trades:
-            trades[name] = pa.array(trades[name].astype("datetime64[ns]"),
-                                    type=pa.timestamp("ns", tz="UTC"))
-    return pa.table({k: (pa.array(v.tolist()) if getattr(v, "dtype", None) == object else v)
-                     for k, v in trades.items()})
 
 
 def data_digest(config: StudyConfig) -> str:

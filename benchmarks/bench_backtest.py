@@ -119,15 +119,20 @@ def pipeline_seconds(bars: int, strategy: str = "sma_crossover") -> float:
     return elapsed
 
 
+# Peak RSS is read from VmHWM: the process's own high-water mark (getrusage's
+# ru_maxrss keeps the parent's peak across fork and exec, so it would report
+# this benchmark's own memory).
 _CHILD = """
-import resource, sys, time
+import sys, time
 t0 = time.perf_counter()
 import admf
 sys.path.insert(0, {bench_dir!r})
 from bench_backtest import study
 result = admf.run_sync(study({bars}, storage={storage!r}, results_dir={results!r}))
 assert result.portfolios
-print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+elapsed = time.perf_counter() - t0
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(elapsed, peak / 1024)
 """
 
 

@@ -9,7 +9,9 @@ fill prices; its cost is reported per trade.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +46,33 @@ class Ledger:
         self.rows: list[tuple] = []
         self.traded_notional = 0.0
         self.fills = 0
+        self.sink: Any = None
+        """Where closed trades go in chunks (``write(columns)``) when the
+        trade list must not grow in memory; see :meth:`flush`."""
+        self._pnl = array("d")  # of flushed trades, for the metrics
+        self._returns = array("d")
+
+    def flush(self, *, at_least: int = 0) -> None:
+        """Write the closed trades held in memory to :attr:`sink` (if any) once
+        there are ``at_least`` of them, keeping only their pnl and return."""
+        if self.sink is None or not self.rows or len(self.rows) < at_least:
+            return
+        columns = self.trade_table(self.rows)
+        self.sink.write(columns)
+        self._pnl.extend(columns["pnl"].tolist())
+        self._returns.extend(columns["return"].tolist())
+        self.rows = []
+
+    def metric_columns(self, open_rows: list[tuple]) -> dict[str, np.ndarray]:
+        """pnl, return and open of every trade, flushed or not, in trade order
+        (what the metrics need), without the other columns."""
+        pnl = np.concatenate([np.frombuffer(self._pnl), [r[7] for r in self.rows + open_rows]])
+        returns = np.concatenate([np.frombuffer(self._returns),
+                                  [r[8] for r in self.rows + open_rows]])
+        is_open = np.zeros(len(pnl), dtype=bool)
+        if open_rows:
+            is_open[-len(open_rows):] = True
+        return {"pnl": pnl, "return": returns, "open": is_open}
 
     def quantity(self, symbol: str) -> float:
         position = self.positions.get(symbol)

@@ -557,10 +557,18 @@ class PortfolioEngine:
 
     def finish(self) -> dict[str, np.ndarray]:
         """The trade table: closed trades, then positions still open valued at
-        their symbol's last close (``open`` true, no exit commission)."""
+        their symbol's last close (``open`` true, no exit commission).
+
+        When the ledger streams trades to a sink, every row is written there
+        and only the ``pnl``, ``return`` and ``open`` columns come back."""
         marks = {s: (st.last_close, st.last_time, st.bars - 1) for s, st in self.symbols.items()}
-        rows = self.ledger.rows + self.ledger.open_rows(marks)
-        return self.ledger.trade_table(rows)
+        open_rows = self.ledger.open_rows(marks)
+        if self.ledger.sink is None:
+            return self.ledger.trade_table(self.ledger.rows + open_rows)
+        metrics = self.ledger.metric_columns(open_rows)
+        self.ledger.rows.extend(open_rows)
+        self.ledger.flush()
+        return metrics
 
     def final_equity(self) -> float:
         equity = self.ledger.cash

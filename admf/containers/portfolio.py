@@ -26,6 +26,8 @@ __all__ = ("PortfolioContainer", "PortfolioResult", "CurveSink", "MemorySink")
 Frame = list[tuple[str, BarBatch, np.ndarray]]
 EQUITY_COLUMNS = ("timestamp", "equity", "cash", "exposure", "drawdown")
 SIGNAL_COLUMNS = ("timestamp", "symbol", "target")
+TRADE_CHUNK = 8192
+"""Closed trades held in memory before they are streamed to the trade sink."""
 
 
 class CurveSink(Protocol):
@@ -78,13 +80,16 @@ class PortfolioContainer(Container):
     """Signals in; a :class:`PortfolioResult` collected."""
 
     def __init__(self, name: str, engine: PortfolioEngine, *, close_at_end: bool,
-                 equity_sink: CurveSink | None, signal_sink: CurveSink | None) -> None:
+                 equity_sink: CurveSink | None, signal_sink: CurveSink | None,
+                 trade_sink: CurveSink | None = None) -> None:
         super().__init__(name)
         self.signals = self.add_input("signals", SignalBatch)
         self.engine = engine
         self.close_at_end = close_at_end
         self.equity_sink = equity_sink
         self.signal_sink = signal_sink
+        self.trade_sink = trade_sink
+        engine.ledger.sink = trade_sink  # trades streamed: memory stays flat on long runs
         self.metrics = RunningMetrics(initial_equity=engine.initial_cash)
         self._symbols = list(engine.symbols)
         self._pending: dict[str, list[SignalBatch]] = {s: [] for s in self._symbols}
@@ -138,6 +143,7 @@ class PortfolioContainer(Container):
         fills = self.engine.ledger.fills
         result = self.engine.process(frame, last=last, close_at_end=self.close_at_end)
         self.metrics.update(result.timestamp, result.equity, result.exposure)
+        self.engine.ledger.flush(at_least=TRADE_CHUNK)
         if self.tracer is not None and len(result.timestamp):
             self.trace("frame", first=int(result.timestamp[0]), last=int(result.timestamp[-1]),
                        rows=len(result.timestamp), fills=self.engine.ledger.fills - fills,
@@ -161,11 +167,11 @@ class PortfolioContainer(Container):
         trades = engine.finish()
         metrics = self.metrics.finish(trades=trades, traded_notional=engine.ledger.traded_notional,
                                       periods_per_year=engine.periods_per_year)
-        for sink in (self.equity_sink, self.signal_sink):
+        for sink in (self.equity_sink, self.signal_sink, self.trade_sink):
             if sink is not None:
                 sink.close()
         self.result = PortfolioResult(
-            name=self.name, metrics=metrics, trades=trades,
+            name=self.name, metrics=metrics, trades=trades if self.trade_sink is None else None,
             equity=_columns_of(self.equity_sink), signals=_columns_of(self.signal_sink),
             fills=engine.ledger.fills, final_equity=engine.final_equity(),
         )
@@ -173,7 +179,7 @@ class PortfolioContainer(Container):
 
     async def on_cleanup(self) -> None:
         if self.result is None:  # failed or cancelled: leave nothing that looks complete
-            for sink in (self.equity_sink, self.signal_sink):
+            for sink in (self.equity_sink, self.signal_sink, self.trade_sink):
                 if sink is not None:
                     sink.abort()
 

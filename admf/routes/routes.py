@@ -23,9 +23,10 @@ from .ports import InputPort, OutputPort, Send, admits, message_types, type_name
 
 __all__ = ("DEFAULT_CAPACITY", "Route", "Pipe", "Broadcast", "Filter", "Partition", "Merge")
 
-DEFAULT_CAPACITY = 64
-"""Messages buffered per stream. Batches carry thousands of rows each, so a
-few dozen in flight keep every container busy while bounding memory."""
+DEFAULT_CAPACITY = 8
+"""Messages buffered per stream. A batch carries tens of thousands of rows,
+so a handful in flight keeps every container busy; memory is bounded by
+capacity x batch size (8 x 65536 bars of OHLCV is 25 MB per stream)."""
 
 
 def channel_nowait(channel: Channel) -> Callable[[Any], None]:

@@ -447,6 +447,8 @@ class TableWriter:
         rest = table.slice(cut)
         self._pending = [rest] if rest.num_rows else []
         self._pending_rows = rest.num_rows
+        if cut:  # hand the row group's buffers back, or a long stream creeps upward
+            pa.default_memory_pool().release_unused()
 
     def __enter__(self) -> TableWriter:
         return self
