@@ -149,7 +149,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 BUILTIN_MODULES = ("admf.components.strategies", "admf.components.indicators",
-                   "admf.components.sizing", "admf.components.costs")
+                   "admf.components.sizing", "admf.components.costs",
+                   "admf.containers.factories")
 """Modules whose import registers the built-in components (``admf list``)."""
 
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {

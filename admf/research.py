@@ -345,7 +345,7 @@ def _public(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
     line = timeline(config)
-    window = split_train_test(line, config.sequence.split)
+    window = split_train_test(line, config.sequence.split, int(config.sequence.purge or 0))
     rows = await _train_then_test(config, points, runner, line, [window])
     row = rows[0]
     return _result(config, metrics=row["test_metrics"], best_params=row["params"],
@@ -358,7 +358,7 @@ async def _walk_forward(config: StudyConfig, points: list[StrategyPoint], runner
     seq = config.sequence
     line = timeline(config)
     windows = walk_forward_windows(line, train=seq.train, test=seq.test, step=seq.step,
-                                   anchored=bool(seq.anchored))
+                                   anchored=bool(seq.anchored), purge=int(seq.purge or 0))
     rows = await _train_then_test(config, points, runner, line, windows)
     stitched, metrics = _stitch(config, [r["_summary"] for r in rows])
     return _result(config, metrics=metrics.to_json_dict(), best_params=rows[-1]["params"],

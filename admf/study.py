@@ -27,7 +27,9 @@ from .components.per_bar import BarStrategy, PerBarStrategy
 from .components.portfolio import PortfolioEngine, RiskLimits
 from .components.strategies import Strategy
 from .containers.data import BarSource
-from .containers.portfolio import MemorySink, PortfolioContainer, PortfolioResult
+from .containers.portfolio import (
+    EQUITY_COLUMNS, SIGNAL_COLUMNS, MemorySink, PortfolioContainer, PortfolioResult,
+)
 from .containers.strategy import StrategyContainer
 from .data.readers import iter_bars
 from .data.synthetic import synthetic_bars
@@ -38,6 +40,7 @@ from .runtime.config import StudyConfig, dump_yaml, expand_grid
 from .runtime.registry import instantiate, registry, validation_text
 from .runtime.results import ResultStore, make_run_id
 from .runtime.sequencer import RunResult, run_topology
+from .runtime.patterns import load_pattern
 from .runtime.topology import Topology
 from .runtime.tracing import EventStore, Tracer
 
@@ -45,6 +48,7 @@ __all__ = ("StrategyPoint", "StudyResult", "strategy_points", "build_backtest", 
 
 # make the built-in components register themselves
 from .components import costs as _costs, sizing as _sizing, strategies as _strategies  # noqa: E402,F401
+from .containers import factories as _factories  # noqa: E402,F401
 
 
 class StrategyPoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -260,61 +264,76 @@ class _Backtest(msgspec.Struct, kw_only=True):
     sources: list[BarSource]
 
 
-def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
-                   store_runs: Mapping[str, Any] | None = None,
-                   window: Window | None = None) -> _Backtest:
-    """The backtest topology for ``points`` over ``window`` of the data;
-    ``store_runs`` maps point ids to result-store run directories for curves
-    streamed to disk."""
-    factories = [(p.id, strategy_factory(p)) for p in points]
-    ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
-    sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
-    commission = instantiate("commission", config.execution.commission, "execution.commission")
-    slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")
-    risk = msgspec.convert(msgspec.structs.asdict(config.risk), RiskLimits)
-    topo = Topology(config.name)
-    sources = [BarSource(f"source_{s}", bar_stream(config, s, window),
-                         threaded=True)
-               for s in config.data.symbols]
-    strategies = StrategyContainer("strategies", factories)
-    topo.add(*sources, strategies)
-    if len(sources) == 1:
-        topo.pipe(sources[0].bars, strategies.bars)
-    else:
-        topo.merge([s.bars for s in sources], strategies.bars)
-    portfolios: dict[str, PortfolioContainer] = {}
-    for point in points:
-        engine = PortfolioEngine(point.id, config.data.symbols,
-                                 initial_cash=config.portfolio.initial_cash, sizer=sizer,
-                                 commission=commission, slippage=slippage, risk=risk,
-                                 fill=config.execution.fill, periods_per_year=ppy)
-        run = store_runs.get(point.id) if store_runs else None
+class _Parts:
+    """Makes the backtest's containers for the pattern factories
+    (:mod:`admf.containers.factories`)."""
+
+    def __init__(self, config: StudyConfig, points: Sequence[StrategyPoint],
+                 store_runs: Mapping[str, Any] | None, window: Window | None) -> None:
+        self.config = config
+        self.points = {p.id: p for p in points}
+        self.store_runs = store_runs or {}
+        self.window = window
+        self.ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
+        self.sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
+        self.commission = instantiate("commission", config.execution.commission, "execution.commission")
+        self.slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")
+        self.risk = msgspec.convert(msgspec.structs.asdict(config.risk), RiskLimits)
+        self.sources: list[BarSource] = []
+        self.portfolios: dict[str, PortfolioContainer] = {}
+
+    def source(self, name: str, symbol: str) -> BarSource:
+        source = BarSource(name, bar_stream(self.config, symbol, self.window), threaded=True)
+        self.sources.append(source)
+        return source
+
+    def strategy_bank(self, name: str) -> StrategyContainer:
+        return StrategyContainer(name, [(pid, strategy_factory(p)) for pid, p in self.points.items()])
+
+    def portfolio(self, name: str, point_id: str) -> PortfolioContainer:
+        config = self.config
+        engine = PortfolioEngine(point_id, config.data.symbols,
+                                 initial_cash=config.portfolio.initial_cash, sizer=self.sizer,
+                                 commission=self.commission, slippage=self.slippage,
+                                 risk=self.risk, fill=config.execution.fill,
+                                 periods_per_year=self.ppy)
+        run = self.store_runs.get(point_id)
         equity_sink, signal_sink = _sinks(config, run)
         trade_sink = (run.table_writer("trades", TRADE_SCHEMA)
                       if run is not None and config.results.storage == "disk" else None)
-        portfolios[point.id] = PortfolioContainer(
-            f"portfolio_{len(portfolios)}", engine, close_at_end=config.portfolio.close_at_end,
-            equity_sink=equity_sink, signal_sink=signal_sink, trade_sink=trade_sink,
-        )
-    topo.add(*portfolios.values())
-    inputs = [p.signals for p in portfolios.values()]
-    if len(inputs) == 1:
-        topo.pipe(strategies.signals, inputs[0])
-    else:
-        topo.partition(strategies.signals, inputs, key="strategy",
-                       assign={pid: i for i, pid in enumerate(portfolios)})
-    return _Backtest(topology=topo, portfolios=portfolios, sources=sources)
+        container = PortfolioContainer(name, engine, close_at_end=config.portfolio.close_at_end,
+                                       equity_sink=equity_sink, signal_sink=signal_sink,
+                                       trade_sink=trade_sink)
+        self.portfolios[point_id] = container
+        return container
+
+
+def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
+                   store_runs: Mapping[str, Any] | None = None,
+                   window: Window | None = None) -> _Backtest:
+    """The backtest topology for ``points`` over ``window`` of the data, built
+    from the pattern ``topology.pattern`` (the built-in ``backtest`` unless the
+    user names their own); ``store_runs`` maps point ids to result-store run
+    directories for curves streamed to disk."""
+    parts = _Parts(config, points, store_runs, window)
+    pattern = load_pattern(config.topology.pattern, config.topology.paths)
+    context = {"config": config, "parts": parts,
+               "points": [{"index": i, "id": p.id} for i, p in enumerate(points)],
+               "assign": {p.id: i for i, p in enumerate(points)}}
+    topology = pattern.build(context)
+    topology.name = config.name
+    return _Backtest(topology=topology, portfolios=parts.portfolios, sources=parts.sources)
 
 
 def _sinks(config: StudyConfig, run: Any) -> tuple[Any, Any]:
     storage = config.results.storage
     keep_equity = config.results.keep_equity_curves
     if run is None or storage == "memory":
-        equity = MemorySink(("timestamp", "equity", "cash", "exposure", "drawdown")) if keep_equity else None
-        return equity, MemorySink(("timestamp", "symbol", "target"))
+        equity = MemorySink(EQUITY_COLUMNS) if keep_equity else None
+        return equity, MemorySink(SIGNAL_COLUMNS)
     equity = run.table_writer("equity", _EQUITY_SCHEMA) if keep_equity else None
     signals = (run.table_writer("signals", _SIGNAL_SCHEMA) if storage == "disk"
-               else MemorySink(("timestamp", "symbol", "target")))
+               else MemorySink(SIGNAL_COLUMNS))
     return equity, signals
 
 

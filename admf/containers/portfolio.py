@@ -10,7 +10,7 @@ arrives, so the engine knows which frame is the last (``close_at_end``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import msgspec
@@ -24,8 +24,9 @@ from ..runtime.container import Container
 __all__ = ("PortfolioContainer", "PortfolioResult", "CurveSink", "MemorySink")
 
 Frame = list[tuple[str, BarBatch, np.ndarray]]
-EQUITY_COLUMNS = ("timestamp", "equity", "cash", "exposure", "drawdown")
-SIGNAL_COLUMNS = ("timestamp", "symbol", "target")
+EQUITY_COLUMNS = {"timestamp": np.int64, "equity": np.float64, "cash": np.float64,
+                  "exposure": np.float64, "drawdown": np.float64}
+SIGNAL_COLUMNS = {"timestamp": np.int64, "symbol": object, "target": np.float64}
 TRADE_CHUNK = 8192
 """Closed trades held in memory before they are streamed to the trade sink."""
 
@@ -41,10 +42,11 @@ class CurveSink(Protocol):
 
 
 class MemorySink:
-    """Keeps the chunks and concatenates them at the end."""
+    """Keeps the chunks and concatenates them at the end. ``columns`` maps
+    each column name to its dtype (what an empty result has)."""
 
-    def __init__(self, names: Sequence[str]) -> None:
-        self.names = tuple(names)
+    def __init__(self, columns: Mapping[str, Any]) -> None:
+        self.dtypes = dict(columns)
         self._chunks: list[dict[str, np.ndarray]] = []
         self.columns: dict[str, np.ndarray] | None = None
 
@@ -53,8 +55,8 @@ class MemorySink:
 
     def close(self) -> None:
         chunks = self._chunks
-        self.columns = {n: (np.concatenate([c[n] for c in chunks]) if chunks else np.empty(0))
-                        for n in self.names}
+        self.columns = {n: (np.concatenate([c[n] for c in chunks]) if chunks else np.empty(0, dt))
+                        for n, dt in self.dtypes.items()}
         self._chunks = []
 
     def abort(self) -> None:

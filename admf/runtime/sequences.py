@@ -69,28 +69,37 @@ def _length(value: int | str, timeline: np.ndarray, start: int, what: str) -> in
     return end - start
 
 
-def split_train_test(timeline: np.ndarray, split: float | str) -> Window:
+def split_train_test(timeline: np.ndarray, split: float | str, purge: int = 0) -> Window:
     """Train on the bars before the split, test on the rest. ``split`` is the
-    train fraction (0 < split < 1) or the first time of the test set."""
+    train fraction (0 < split < 1: the first ``round-down(n * split)`` bars,
+    computed so that 0.57 of 100 bars is 57) or the first time of the test
+    set. ``purge`` drops that many train bars before the test set."""
     n = len(timeline)
     if isinstance(split, str):
         from ..data.timeparse import parse_time
 
         cut = int(np.searchsorted(timeline, parse_time(split), side="left"))
     else:
-        cut = int(math.floor(n * split))
+        cut = int(math.floor(round(n * split, 9)))  # n * 0.57 is 56.99999999999999
     if cut < 1 or cut > n - 1:
         raise ConfigError(f"sequence.split {split!r} leaves no bars for "
                           f"{'train' if cut < 1 else 'test'} ({n} bars in the data)")
-    return Window(index=0, train=(Span(0, cut - 1),), test=Span(cut, n - 1))
+    if cut - purge < 1:
+        raise ConfigError(f"sequence.purge {purge} leaves no training bars before the split")
+    return Window(index=0, train=(Span(0, cut - 1 - purge),), test=Span(cut, n - 1))
 
 
 def walk_forward_windows(timeline: np.ndarray, *, train: int | str, test: int | str,
-                         step: int | str | None = None, anchored: bool = False) -> list[Window]:
+                         step: int | str | None = None, anchored: bool = False,
+                         purge: int = 0) -> list[Window]:
     """Rolling (or, ``anchored``, expanding) train windows each followed by a
     test window; the start moves by ``step`` (default: ``test``). A final
-    test window shorter than ``test`` is dropped."""
+    test window shorter than ``test`` is dropped. ``purge`` drops that many
+    bars at the end of each train window, before its test window."""
     n = len(timeline)
+    if step is not None and _shorter(step, test):
+        raise ConfigError(f"sequence.step {step!r} is shorter than sequence.test {test!r}: test "
+                          "windows would overlap and the out-of-sample curve count bars twice")
     windows: list[Window] = []
     start = 0
     while True:
@@ -102,13 +111,26 @@ def walk_forward_windows(timeline: np.ndarray, *, train: int | str, test: int | 
         if test_start + test_bars > n or (isinstance(test, str) and _duration_cut(timeline, test_start, test)):
             break
         first = 0 if anchored else start
-        windows.append(Window(index=len(windows), train=(Span(first, test_start - 1),),
+        if test_start - 1 - purge < first:
+            raise ConfigError(f"sequence.purge {purge} leaves window {len(windows)} no training bars")
+        windows.append(Window(index=len(windows), train=(Span(first, test_start - 1 - purge),),
                               test=Span(test_start, test_start + test_bars - 1)))
         start += _length(step if step is not None else test, timeline, start, "step")
     if not windows:
         raise ConfigError(f"sequence: train={train!r} and test={test!r} do not fit even one "
                           f"walk-forward window in {n} bars")
     return windows
+
+
+def _shorter(a: int | str, b: int | str) -> bool:
+    """Whether length ``a`` is shorter than ``b`` (both bars, or both durations)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a < b
+    if isinstance(a, str) and isinstance(b, str):
+        from ..data.timeparse import parse_duration
+
+        return parse_duration(a) < parse_duration(b)
+    return False  # mixed units are refused by the config
 
 
 def _duration_cut(timeline: np.ndarray, start: int, duration: str) -> bool:

@@ -35,6 +35,7 @@ __all__ = (
     "ContainerTracing",
     "TracingConfig",
     "ExecutorConfig",
+    "TopologyConfig",
     "StudyConfig",
     "SYNTHETIC_DEFAULTS",
     "SEQUENCE_KEYS",
@@ -409,6 +410,19 @@ class TracingConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=T
             raise c.fail(self, "max_events", f"expected an integer > 0, got {self.max_events!r}")
 
 
+class TopologyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Which topology pattern a study runs: a built-in (``backtest``) or a
+    ``<pattern>.yaml`` in one of ``paths`` (searched first)."""
+
+    _section: ClassVar[str] = "topology"
+
+    pattern: str = "backtest"
+    paths: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        c.check_name(self, "pattern", self.pattern, "a pattern name")
+
+
 class ExecutorConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Where independent runs go. ``kind: None`` (the default) lets the runner
     choose: a process pool when there is more than one run, inline otherwise.
@@ -445,6 +459,7 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
     results: ResultsConfig = msgspec.field(default_factory=ResultsConfig)
     tracing: TracingConfig = msgspec.field(default_factory=TracingConfig)
     executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
+    topology: TopologyConfig = msgspec.field(default_factory=TopologyConfig)
 
     _in_workflow: ClassVar[bool] = False  # phases may refer to / reuse earlier phases
 

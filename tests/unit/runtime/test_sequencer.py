@@ -16,7 +16,7 @@ from anyio import ClosedResourceError
 from anyio.lowlevel import checkpoint
 
 from admf.errors import ContainerError, IllegalTransition, TopologyError
-from admf.routes import Route, RouteStatistics
+from admf.routes import DEFAULT_CAPACITY, Route, RouteStatistics
 from admf.runtime.container import Container, Stage, State
 from admf.runtime.instrument import Instrument
 from admf.runtime.sequencer import RunResult, run_topology
@@ -495,7 +495,7 @@ async def test_run_result_holds_collected_values_and_route_statistics() -> None:
     assert result.topology == "t"
     ticks = [Tick(ts=i) for i in range(7)]
     assert result.collected == {"src": [], "mid": ticks, "sink": ticks}
-    clean = RouteStatistics(sent=7, received=7, buffered=0, capacity=64,
+    clean = RouteStatistics(sent=7, received=7, buffered=0, capacity=DEFAULT_CAPACITY,
                             blocked_seconds=0.0, dropped=0)
     assert result.routes == {"pipe:src.out->mid.inp": clean, "pipe:mid.out->sink.inp": clean}
     assert set(result.stage_seconds) == set(CONCURRENT)

@@ -1,0 +1,34 @@
+"""The container types topology patterns name (registry kind ``"container"``).
+
+A pattern calls ``factory(context, name=..., **args)``; the backtest builder
+puts a ``parts`` object in the context that knows the study (its config,
+strategy points, data window and result directories) and makes the actual
+containers, so these factories stay one line each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..runtime.container import Container
+from ..runtime.registry import register
+
+__all__ = ("bar_source", "strategy_bank", "portfolio")
+
+
+@register("container", "bar_source")
+def bar_source(context: Any, *, name: str, symbol: str) -> Container:
+    """Streams one symbol's bars (``bars`` output)."""
+    return context["parts"].source(name, symbol)
+
+
+@register("container", "strategy_bank")
+def strategy_bank(context: Any, *, name: str) -> Container:
+    """Every strategy point's indicators and targets (``bars`` in, ``signals`` out)."""
+    return context["parts"].strategy_bank(name)
+
+
+@register("container", "portfolio")
+def portfolio(context: Any, *, name: str, point: str) -> Container:
+    """The portfolio of strategy point ``point`` (``signals`` in)."""
+    return context["parts"].portfolio(name, point)
