@@ -13,7 +13,7 @@ import anyio
 
 from .errors import AdmfError, ConfigError
 from .runtime.config import StudyConfig, load_config
-from .study import StudyResult, check_components, run_study, strategy_points
+from .study import StudyResult, check_components, resume_store, run_study, strategy_points
 
 __all__ = ("run", "run_sync", "load")
 
@@ -37,36 +37,43 @@ def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> Any:
     return loaded
 
 
-async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True) -> Any:
+async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True,
+              resume: str | Path | None = None) -> Any:
     """Run a study or workflow and return its result.
 
     ``config`` is a path to a YAML file, a plain dict, or a config object;
     ``overrides`` are ``"key.path=value"`` strings applied on top. With
-    ``write`` (the default) results go to ``results.dir`` as CONFIG.md lays out.
+    ``write`` (the default) results go to ``results.dir`` as CONFIG.md lays
+    out. ``resume`` names an interrupted study's run directory: runs already
+    finished there are read back, not redone.
     """
     loaded = load(config, overrides=overrides)
-    return await _dispatch(loaded, write=write)
+    return await _dispatch(loaded, write=write, resume=resume)
 
 
-async def _dispatch(loaded: Any, *, write: bool) -> Any:
+async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = None) -> Any:
     if isinstance(loaded, StudyConfig):
+        store = resume_store(resume, loaded) if resume is not None else None
         if loaded.sequence.type == "single_pass":
-            return await run_study(loaded, write=write)
+            return await run_study(loaded, write=write, resume=store)
         from .research import run_sequence
 
-        return await run_sequence(loaded, write=write)
+        return await run_sequence(loaded, write=write, resume=store)
+    if resume is not None:
+        raise ConfigError("resume is supported for studies (a sweep, say), not for workflows")
     from .workflow import run_workflow
 
     return await run_workflow(loaded, write=write)
 
 
-def run_sync(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True) -> Any:
+def run_sync(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True,
+             resume: str | Path | None = None) -> Any:
     """:func:`run` for scripts. Refuses to start inside a running event loop,
     where it would block that loop: there, ``await admf.run(...)`` instead."""
     if _inside_event_loop():
         raise AdmfError("admf.run_sync() was called inside a running event loop, which it "
                         "would block; use `await admf.run(config)` there instead")
-    return anyio.run(partial(run, config, overrides=overrides, write=write))
+    return anyio.run(partial(run, config, overrides=overrides, write=write, resume=resume))
 
 
 def _inside_event_loop() -> bool:

@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config key, e.g. --set risk.stop_loss=0.03 (repeatable)")
     run.add_argument("--no-write", action="store_true", help="keep results in memory only")
+    run.add_argument("--resume", metavar="RUN_DIR", default=None,
+                     help="finish an interrupted study's run directory, skipping finished runs")
     run.set_defaults(handler=_cmd_run)
 
     demo = sub.add_parser("demo", help="run the built-in study on generated data")
@@ -110,7 +112,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .api import run_sync
 
     started = time.perf_counter()
-    result = run_sync(args.config, overrides=args.overrides, write=not args.no_write)
+    result = run_sync(args.config, overrides=args.overrides, write=not args.no_write,
+                      resume=args.resume)
     _report(result, time.perf_counter() - started)
     return 0
 

@@ -25,7 +25,7 @@ import numpy as np
 from .components.metrics import Metrics, compute_metrics, periods_per_year
 from .data.timeparse import format_ns, parse_duration
 from .errors import ConfigError
-from .runtime.config import StudyConfig
+from .runtime.config import StudyConfig, dump_yaml
 from .runtime.executors import Executor, make_executor
 from .runtime.results import ResultStore
 from .runtime.sequences import (
@@ -33,7 +33,7 @@ from .runtime.sequences import (
     walk_forward_windows,
 )
 from .study import (
-    StrategyPoint, bar_stream, check_components, expand_points, finish_store, new_store, run_key, run_points,
+    StrategyPoint, bar_stream, check_components, completed_result, expand_points, finish_store, new_store, run_key, run_points,
     strategy_points,
 )
 
@@ -183,12 +183,9 @@ class _Runner:
         return [[known[t.keys[p.id]] for p in t.points] for t in tasks]
 
     def _load(self, task: Task, point: StrategyPoint) -> PointSummary:
-        from .runtime.results import read_json
-
         path = self.store.phase(self.phase).run(task.keys[point.id]).path  # type: ignore[union-attr]
-        doc = read_json(path / "metrics.json")
-        metrics = Metrics(**{k: (math.nan if v is None else v) for k, v in doc["metrics"].items()})
-        return PointSummary(id=point.id, params=point.params, metrics=metrics, bars=doc.get("bars", 0))
+        return PointSummary(id=point.id, params=point.params,
+                            metrics=completed_result(path, point).metrics, bars=0)
 
 
 def _chunks(points: list[StrategyPoint], workers: int) -> list[list[StrategyPoint]]:
@@ -223,14 +220,19 @@ def _row(summary: PointSummary, **extra: Any) -> dict[str, Any]:
 
 
 async def run_sequence(config: StudyConfig, *, write: bool = True, store: ResultStore | None = None,
-                       phase: str = "main") -> SequenceResult:
-    """Run ``config.sequence`` and write its results (see module docstring)."""
+                       phase: str = "main", resume: ResultStore | None = None) -> SequenceResult:
+    """Run ``config.sequence`` and write its results (see module docstring).
+    With ``resume`` (an interrupted run's store), runs already complete on
+    disk are read back instead of run again."""
     started = time.perf_counter()
     points = _sequence_points(config)
     check_components(config, points)
-    owner = store is None and write
-    if owner:
+    owner = (store is None and write) or resume is not None
+    if resume is not None:
+        store = resume
+    elif owner:
         store = new_store(config)
+        store.write_config(dump_yaml(config))  # first, so an interrupted run can be resumed
     kind = config.sequence.type
     passes = {"parameter_sweep": 1, "monte_carlo": int(config.sequence.runs or 100)
               if config.sequence.method == "parameter_noise" else 1}.get(kind, 2)

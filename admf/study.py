@@ -12,6 +12,7 @@ portfolio; the strategy container computes each distinct indicator once.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,7 +39,7 @@ from .errors import ConfigError, PluginError
 from .messages import BarBatch
 from .runtime.config import StudyConfig, dump_yaml, expand_grid
 from .runtime.registry import instantiate, registry, validation_text
-from .runtime.results import ResultStore, make_run_id
+from .runtime.results import ResultStore, make_run_id, read_json
 from .runtime.sequencer import RunResult, run_topology
 from .runtime.patterns import load_pattern
 from .runtime.topology import Topology
@@ -375,29 +376,42 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
 
 
 async def run_study(config: StudyConfig, *, write: bool = True, store: ResultStore | None = None,
-                    phase: str = "main", instruments: Sequence[Any] = ()) -> StudyResult:
+                    phase: str = "main", resume: ResultStore | None = None,
+                    instruments: Sequence[Any] = ()) -> StudyResult:
     """Run ``config`` once over its data (every grid point in one pass).
 
     With ``write``, results go to a new run directory, or to phase ``phase``
     of ``store`` when a workflow passes its own store (the workflow then
-    writes the manifest)."""
+    writes the manifest). ``resume`` is an interrupted run's store (see
+    :func:`resume_store`): points whose ``metrics.json`` exists are read back,
+    the rest run."""
     started = time.perf_counter()
     points = strategy_points(config)
     check_components(config, points)
-    owner = store is None and write
-    if owner:
+    owner = (store is None and write) or resume is not None
+    if resume is not None:
+        store = resume
+    elif owner:
         store = new_store(config)
+        store.write_config(dump_yaml(config))  # first, so an interrupted run can be resumed
     phase_store = store.phase(phase) if store is not None else None
-    runs = {p.id: phase_store.run(run_key(p.id)) for p in points} if phase_store else None
+    done = phase_store.completed_runs() if resume is not None and phase_store else set()
+    todo = [p for p in points if run_key(p.id) not in done]
+    runs = {p.id: phase_store.run(run_key(p.id)) for p in todo} if phase_store else None
     trace = phase_store.trace_dir() / "events" if phase_store and config.tracing.enabled else None
-    results, bars = await run_points(config, points, runs, instruments=instruments, trace=trace)
+    results, bars = await run_points(config, todo, runs, instruments=instruments, trace=trace) \
+        if todo else ({}, 0)
+    for point in points:
+        if point.id not in results:  # finished before the interruption
+            results[point.id] = completed_result(phase_store.run(run_key(point.id)).path, point)  # type: ignore[union-attr]
+    results = {p.id: results[p.id] for p in points}
     seconds = time.perf_counter() - started
     if phase_store is not None:
         phase_store.write_summary({
             "portfolios": {pid: {"params": points_by_id(points)[pid].params,
                                  "metrics": res.metrics.to_json_dict()}
                            for pid, res in results.items()},
-            "bars": bars, "seconds": seconds,
+            "bars": bars, "seconds": seconds, "resumed": sorted(done),
         })
     if owner and store is not None:
         finish_store(store, config, [phase])
@@ -406,6 +420,31 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     return StudyResult(name=config.name, run_id=store.run_id if store else None,
                        path=store.path if store else None, portfolios=results,
                        points={p.id: p for p in points}, seconds=seconds, bars=bars)
+
+
+def completed_result(path: Path, point: StrategyPoint) -> PortfolioResult:
+    """A portfolio's result read back from its finished run directory
+    (metrics and counts; its tables stay on disk)."""
+    doc = read_json(path / "metrics.json")
+    metrics = Metrics(**{k: (math.nan if v is None else v) for k, v in doc["metrics"].items()})
+    return PortfolioResult(name=point.id, metrics=metrics, trades=None, equity=None,
+                           signals=None, fills=int(doc.get("fills", 0)),
+                           final_equity=float(metrics.final_equity))
+
+
+def resume_store(path: Path | str, config: Any) -> ResultStore:
+    """Reopen the interrupted run at ``path`` for ``config``; refuses a
+    complete run, and a run of a different config (by fingerprint)."""
+    path = Path(path)
+    saved = path / "config.yaml"
+    if not saved.is_file():
+        raise ConfigError(f"{path} has no config.yaml: it is not an admf run that can be resumed")
+    from .runtime.config import load_config
+
+    if load_config(saved).fingerprint != config.fingerprint:
+        raise ConfigError(f"{path} was run with a different config; resume it with the "
+                          f"config in {saved}")
+    return ResultStore.open_existing(path.parent, path.name)
 
 
 def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
