@@ -88,11 +88,23 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--bars", type=int, default=None, help="bars to generate")
     demo.set_defaults(handler=_cmd_demo)
 
+    report = sub.add_parser("report", help="write report.html for a results directory")
+    report.add_argument("run_dir", type=Path)
+    report.add_argument("-o", "--output", type=Path, default=None, help="where (default RUN_DIR/report.html)")
+    report.set_defaults(handler=_cmd_report)
+
+    trace = sub.add_parser("trace", help="summarise or query a run's trace events")
+    trace.add_argument("run_dir", type=Path, help="a results directory, or a trace file")
+    trace.add_argument("--kind", default=None, help="only events of this kind (e.g. message)")
+    trace.add_argument("--container", default=None, help="only events of this container")
+    trace.add_argument("--limit", type=int, default=20, help="events to print (default 20)")
+    trace.set_defaults(handler=_cmd_trace)
+
     validate = sub.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", type=Path)
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     validate.set_defaults(handler=_cmd_validate)
-    for name in (run, demo, validate):
+    for name in (run, demo, validate, report, trace):
         name.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                           help=argparse.SUPPRESS)
 
@@ -136,6 +148,34 @@ def _points(config: dict[str, Any]) -> int:
     from .runtime.config import expand_grid
 
     return sum(len(expand_grid(s.get("params", {}))) for s in config["strategies"])
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    print(f"report: {write_report(args.run_dir, args.output)}")
+    return 0
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from .runtime.tracing import query
+
+    files = ([args.run_dir] if args.run_dir.is_file() else
+             sorted(p for p in args.run_dir.glob("**/trace/*") if p.suffix in (".jsonl", ".msgpack")))
+    if not files:
+        raise DataError(f"no trace files under {args.run_dir} (was tracing.level set?)")
+    match = {"container": args.container} if args.container else {}
+    for path in files:
+        events = query(path, args.kind, **match)
+        counts = Counter((e.get("kind"), e.get("container")) for e in events)
+        print(f"{path}: {len(events)} events")
+        for (kind, container), count in sorted(counts.items(), key=lambda kv: str(kv[0])):
+            print(f"  {kind:<16} {container or '-':<24} {count:>8}")
+        for event in events[: args.limit] if args.kind or args.container else []:
+            print("  ", event)
+    return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -233,12 +273,31 @@ def _listing(registry: Any, kind: str, indent: str = "") -> str:
 
 
 def _report(result: Any, seconds: float) -> None:
-    rows = getattr(result, "table", None)
-    if rows is not None:
+    if hasattr(result, "phases"):  # a workflow
+        for row in result.summary():
+            value = row.get("primary_value")
+            shown = "-" if value is None else f"{value:.3f}"
+            detail = row["reason"] or f"{row.get('sequence')}, {row.get('primary_metric')} {shown}"
+            print(f"{row['phase']:<16} {row['status']:<8} {detail}")
+        print(f"\nworkflow {result.workflow_id} in {seconds:.2f} s")
+    elif callable(getattr(result, "table", None)):  # a single pass
         print(format_table(result.table()))
-        bars = getattr(result, "bars", 0)
-        rate = f", {bars / seconds:,.0f} bars/s" if bars and seconds > 0 else ""
-        print(f"\n{bars:,} bars in {seconds:.2f} s{rate}")
+        bars = result.bars
+        portfolios = len(result.portfolios)
+        rate = (f", {bars * portfolios / seconds:,.0f} bar-portfolios/s"
+                if bars and seconds > 0 else "")
+        print(f"\n{bars:,} bars x {portfolios} portfolio{'s' if portfolios > 1 else ''} "
+              f"in {seconds:.2f} s{rate}")
+    else:  # a sequence
+        rows = [r for r in result.table if "portfolio" in r and "sharpe_ratio" in r]
+        if rows:
+            print(format_table(rows[:20]))
+        headline = {k: (v if not isinstance(v, dict) else v.get("p50"))
+                    for k, v in result.metrics.items() if k in TABLE_METRICS}
+        print(f"\n{result.type}: " + ", ".join(f"{k} {_fmt(k, v)}" for k, v in headline.items()))
+        if result.best_params is not None:
+            print(f"best params: {result.best_params}")
+        print(f"{seconds:.2f} s")
     path = getattr(result, "path", None)
     if path is not None:
         print(f"results: {path}")

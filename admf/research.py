@@ -47,8 +47,9 @@ class PointSummary(msgspec.Struct, kw_only=True):
     params: dict[str, Any]
     metrics: Metrics
     bars: int
-    equity: tuple[np.ndarray, np.ndarray] | None = None  # (timestamp, equity)
+    equity: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # timestamp, equity, exposure
     trades: dict[str, np.ndarray] | None = None
+    traded_notional: float = 0.0
 
     def __repr__(self) -> str:
         return f"PointSummary({self.id!r}, bars={self.bars})"
@@ -88,9 +89,11 @@ async def _execute(task: Task) -> list[PointSummary]:
     out = []
     for point in task.points:
         res = results[point.id]
-        equity = (res.equity["timestamp"], res.equity["equity"]) if task.curves and res.equity else None
+        curve = res.equity if task.curves else None
+        equity = (curve["timestamp"], curve["equity"], curve["exposure"]) if curve else None
         out.append(PointSummary(id=point.id, params=point.params, metrics=res.metrics, bars=bars,
-                                equity=equity, trades=res.trades if task.curves else None))
+                                equity=equity, trades=res.trades if task.curves else None,
+                                traded_notional=res.traded_notional))
     return out
 
 
@@ -373,16 +376,18 @@ def _stitch(config: StudyConfig, tests: list[PointSummary]) -> tuple[dict[str, n
     """Chain the test windows' equity curves into one out-of-sample curve
     (each window's returns compounded onto the capital the previous left)."""
     cash = config.portfolio.initial_cash
-    stamps, values, pnls, returns, opens = [], [], [], [], []
-    capital = cash
+    stamps, values, exposures, pnls, returns, opens = [], [], [], [], [], []
+    capital, notional = cash, 0.0
     for test in tests:
-        ts, eq = test.equity  # type: ignore[misc]
-        scaled = eq / cash * capital
+        ts, eq, exposure = test.equity  # type: ignore[misc]
+        scale = capital / cash  # the window traded `cash`; the stitched curve holds `capital`
         stamps.append(ts)
-        values.append(scaled)
-        capital = float(scaled[-1]) if len(scaled) else capital
+        values.append(eq * scale)
+        exposures.append(exposure)
+        capital = float(values[-1][-1]) if len(eq) else capital
+        notional += test.traded_notional * scale
         trades = test.trades or {}
-        pnls.append(np.asarray(trades.get("pnl", [])) * (scaled[0] / eq[0] if len(eq) else 1.0))
+        pnls.append(np.asarray(trades.get("pnl", [])) * scale)
         returns.append(np.asarray(trades.get("return", [])))
         opens.append(np.asarray(trades.get("open", []), dtype=bool))
     timestamp, equity = np.concatenate(stamps), np.concatenate(values)
@@ -390,7 +395,7 @@ def _stitch(config: StudyConfig, tests: list[PointSummary]) -> tuple[dict[str, n
     metrics = compute_metrics(timestamp=timestamp, equity=equity,
                               trades={"pnl": np.concatenate(pnls), "return": np.concatenate(returns),
                                       "open": np.concatenate(opens)},
-                              exposure=np.zeros(len(equity)), traded_notional=0.0,
+                              exposure=np.concatenate(exposures), traded_notional=notional,
                               periods_per_year=ppy, initial_equity=cash)
     return {"timestamp": timestamp, "equity": equity}, metrics
 
@@ -447,7 +452,7 @@ def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int
     values: dict[str, list[float]] = {}
     table = []
     for k, summary in enumerate(base):
-        ts, eq = summary.equity  # type: ignore[misc]
+        ts, eq, _ = summary.equity  # type: ignore[misc]
         returns = np.diff(np.concatenate([[cash], eq])) / np.concatenate([[cash], eq[:-1]])
         for i, path in enumerate(bootstrap_paths(returns, runs, config.seed + k)):
             equity = cash * np.cumprod(1 + path)

@@ -73,6 +73,7 @@ class PortfolioResult(msgspec.Struct, kw_only=True):
     signals: dict[str, np.ndarray] | None
     fills: int
     final_equity: float
+    traded_notional: float = 0.0
 
     def __repr__(self) -> str:  # the tables are large; asyncio may repr a task's result
         return f"PortfolioResult({self.name!r}, fills={self.fills}, final_equity={self.final_equity:.2f})"
@@ -176,6 +177,7 @@ class PortfolioContainer(Container):
             name=self.name, metrics=metrics, trades=trades if self.trade_sink is None else None,
             equity=_columns_of(self.equity_sink), signals=_columns_of(self.signal_sink),
             fills=engine.ledger.fills, final_equity=engine.final_equity(),
+            traded_notional=engine.ledger.traded_notional,
         )
         return self.result
 

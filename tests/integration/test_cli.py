@@ -78,7 +78,7 @@ def test_run_prints_metrics_table_and_results_path(study_file: Path, tmp_path: P
     cells = table_row(out, ROW)
     assert int(cells["trade_count"].replace(",", "")) > 10
     assert cells["total_return"].endswith("%")
-    assert "2,000 bars in" in out
+    assert "2,000 bars x 1 portfolio in" in out
     path = results_path(out)
     assert path.parent == tmp_path / "results"
     assert (path / "manifest.json").is_file()
@@ -289,7 +289,7 @@ def test_demo_in_a_subprocess(tmp_path: Path) -> None:
     for row in ("sma_crossover(fast=20,slow=100)", "sma_crossover(fast=50,slow=200)",
                 "donchian_breakout(period=100,exit_period=50)"):
         table_row(out, row)
-    assert "5,000 bars in" in out
+    assert "5,000 bars x 5 portfolios in" in out
     path = results_path(out)
     assert path.parent == tmp_path / "out"
     assert (path / "manifest.json").is_file()
