@@ -18,6 +18,7 @@ its outputs (metrics, best parameters, aggregates). It
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -69,16 +70,25 @@ class Coordinator:
         self.results: dict[str, PhaseResult] = {}
         self.resolved: dict[str, StudyConfig] = {}
         self._done = {name: anyio.Event() for name in self.phases}
+        self._failure: Exception | None = None
 
     async def run(self) -> dict[str, PhaseResult]:
+        """Run every phase; the first phase to fail stops the others and its
+        error (not a group of them) is raised."""
         async with anyio.create_task_group() as tg:
             for name in self.phases:
-                tg.start_soon(self._phase, name, name=f"phase {name}")
+                tg.start_soon(self._phase, name, tg.cancel_scope, name=f"phase {name}")
+        if self._failure is not None:
+            raise self._failure
         return {name: self.results[name] for name in self.phases}
 
-    async def _phase(self, name: str) -> None:
+    async def _phase(self, name: str, scope: anyio.CancelScope) -> None:
         try:
             self.results[name] = await self._decide(name)
+        except Exception as exc:  # noqa: BLE001 - re-raised by run()
+            if self._failure is None:
+                self._failure = exc
+            scope.cancel()
         finally:
             self._done[name].set()
 
@@ -88,11 +98,16 @@ class Coordinator:
         for other in waits:
             await self._done[other].wait()
         for other in phase.depends_on:
-            if self.results[other].status != "ran":
+            done = self.results.get(other)
+            if done is None or done.status != "ran":
                 return self._skip(name, f"its dependency {other!r} did not run")
         owner = self.branch_of.get(name)
-        if owner is not None and self.results[owner].reason != "condition false":
-            return self._skip(name, f"it is the else branch of {owner!r}, whose condition held")
+        if owner is not None:
+            decided = self.results.get(owner)
+            if decided is None or decided.reason != "condition false":
+                why = ("whose condition held" if decided is not None and decided.status == "ran"
+                       else "which did not run")
+                return self._skip(name, f"it is the else branch of {owner!r}, {why}")
         context = self.context()
         if phase.when is not None and not evaluate(phase.when, context):
             return self._skip(name, "condition false")
@@ -106,7 +121,11 @@ class Coordinator:
         """Each phase's latest outputs, read back from the event store."""
         out: dict[str, Any] = {}
         for event in query(self.events, "PhaseOutput", workflow_id=self.workflow_id):
-            out[event["phase"]] = event["outputs"]
+            outputs = event["outputs"]
+            # JSON stores an undefined metric (NaN) as null: make it NaN again, so
+            # "sharpe_ratio > 0.5" is false rather than an error
+            outputs["metrics"] = _nan_for_null(outputs.get("metrics"))
+            out[event["phase"]] = outputs
         return out
 
     async def _run(self, phase: PhaseConfig, context: dict[str, Any]) -> PhaseResult:
@@ -166,6 +185,14 @@ class Coordinator:
         changed = load_config(tree)
         assert isinstance(changed, StudyConfig)
         return changed
+
+
+def _nan_for_null(value: Any) -> Any:
+    if value is None:
+        return math.nan
+    if isinstance(value, dict):
+        return {k: _nan_for_null(v) for k, v in value.items()}
+    return value
 
 
 def _resolve(value: Any, context: Mapping[str, Any], phases: set[str], where: str) -> Any:

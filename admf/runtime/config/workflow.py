@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from ...errors import ConfigError
 from . import _checks as c
 from ._types import key_path_problem
 from .identity import config_fingerprint
@@ -39,6 +40,7 @@ class RepeatConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
 
     def __post_init__(self) -> None:
         c.check_name(self, "while", self.while_, "a condition expression")
+        _parsed(self, "while", self.while_)
         if self.max < 1:
             raise c.fail(self, "max", f"expected an integer >= 1, got {self.max!r}")
         for key in self.modify:
@@ -80,6 +82,7 @@ class PhaseConfig(StudyConfig, kw_only=True, frozen=True, forbid_unknown_fields=
         c.as_tuple(self, "else_")
         if self.when is not None:
             c.check_name(self, "when", self.when, "a condition expression")
+            _parsed(self, "when", self.when)
         elif self.else_:
             raise c.fail(self, "else", "only used with 'when' (the phases to run when the "
                                        "condition is false)")
@@ -121,6 +124,43 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
                                      f"unknown phase {other!r}" + c.suggest(other, index)
                                      + f" (phases: {', '.join(index)})")
         self._check_acyclic(index)
+        self._check_references(index)
+
+    def _check_references(self, index: dict[str, int]) -> None:
+        """Every phase a condition or template names exists and runs before the
+        phase that names it (is among its transitive depends_on); ``repeat``
+        may also name the phase itself. Checked now, before any phase runs."""
+        for i, phase in enumerate(self.phases):
+            before = self._upstream(phase.name)
+            uses: list[tuple[Any, set[str], str]] = []
+            if phase.when is not None:
+                uses.append(("when", _parsed(phase, "when", phase.when).names, "its condition"))
+            if phase.repeat is not None:
+                uses.append((("repeat", "while"), _parsed(phase.repeat, "while", phase.repeat.while_).names,
+                             "its repeat condition"))
+            uses.append(("strategies", _template_phases(phase.strategies), "a template"))
+            for key, names, what in uses:
+                for name in sorted({n.split(".")[0] for n in names}):
+                    allowed = before | ({phase.name} if what == "its repeat condition" else set())
+                    if name not in index:
+                        raise c.fail(self, ("phases", i, *((key,) if isinstance(key, str) else key)),
+                                     f"{what} refers to unknown phase {name!r}"
+                                     + c.suggest(name, index) + f" (phases: {', '.join(index)})")
+                    if name not in allowed:
+                        raise c.fail(self, ("phases", i, *((key,) if isinstance(key, str) else key)),
+                                     f"{what} refers to phase {name!r}, which does not run "
+                                     f"before {phase.name!r}: add it to depends_on")
+
+    def _upstream(self, name: str) -> set[str]:
+        """The phases ``name`` depends on, directly or through others."""
+        seen: set[str] = set()
+        todo = list(self.phase(name).depends_on)
+        while todo:
+            other = todo.pop()
+            if other not in seen:
+                seen.add(other)
+                todo.extend(self.phase(other).depends_on)
+        return seen
 
     def _check_acyclic(self, index: dict[str, int]) -> None:
         state: dict[str, int] = {}  # 1 visiting, 2 done
@@ -151,3 +191,35 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON of this workflow (see config_fingerprint)."""
         return config_fingerprint(self)
+
+
+_TEMPLATE_PHASE = re.compile(r"\{\s*([A-Za-z_]\w*)\s*[.}\[]")
+
+
+def _parsed(obj: Any, key: str, text: str) -> Any:
+    """``text`` parsed by the safe expression language, or a ConfigError at ``key``."""
+    from ..expressions import parse
+
+    try:
+        return parse(text)
+    except ConfigError as exc:
+        raise c.fail(obj, key, f"not a valid condition: {exc}") from None
+
+
+def _template_phases(strategies: Any) -> set[str]:
+    """Names referenced as ``{name...}`` in strategy values (phase outputs)."""
+    names: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            names.update(_TEMPLATE_PHASE.findall(value))
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+
+    for strategy in strategies:
+        walk(msgspec.structs.asdict(strategy))
+    return names
