@@ -7,20 +7,17 @@ unless ``--debug``); a failure inside a run exits with status 1.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .components.metrics import HEADLINE, format_metric
 from .errors import AdmfError, ConfigError, ContainerError, DataError, PluginError
 
 __all__ = ("main",)
 
-TABLE_METRICS = ("total_return", "cagr", "sharpe_ratio", "sortino_ratio", "max_drawdown",
-                 "win_rate", "profit_factor", "trade_count", "exposure", "final_equity")
-PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure"}
 
 DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",
@@ -293,8 +290,8 @@ def _report(result: Any, seconds: float) -> None:
         if rows:
             print(format_table(rows[:20]))
         headline = {k: (v if not isinstance(v, dict) else v.get("p50"))
-                    for k, v in result.metrics.items() if k in TABLE_METRICS}
-        print(f"\n{result.type}: " + ", ".join(f"{k} {_fmt(k, v)}" for k, v in headline.items()))
+                    for k, v in result.metrics.items() if k in HEADLINE}
+        print(f"\n{result.type}: " + ", ".join(f"{k} {format_metric(k, v)}" for k, v in headline.items()))
         if result.best_params is not None:
             print(f"best params: {result.best_params}")
         print(f"{seconds:.2f} s")
@@ -305,26 +302,14 @@ def _report(result: Any, seconds: float) -> None:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Portfolios as rows, the headline metrics as columns."""
-    header = ["portfolio", *TABLE_METRICS]
-    body = [[str(row["portfolio"]), *(_fmt(m, row.get(m)) for m in TABLE_METRICS)] for row in rows]
+    header = ["portfolio", *HEADLINE]
+    body = [[str(row["portfolio"]), *(format_metric(m, row.get(m)) for m in HEADLINE)] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
     lines.append("  ".join("-" * w for w in widths))
     for r in body:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
     return "\n".join(lines)
-
-
-def _fmt(metric: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if metric in PERCENT:
-        return f"{value * 100:.2f}%"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if metric == "final_equity":
-        return f"{value:,.2f}"
-    return f"{value:.3f}"
 
 
 if __name__ == "__main__":  # pragma: no cover

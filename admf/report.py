@@ -10,21 +10,17 @@ references.
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from .components.metrics import HEADLINE, format_metric
 from .errors import DataError
 from .runtime.results import read_json, read_table
 
 __all__ = ("write_report", "downsample")
 
 _WIDTH, _HEIGHT, _POINTS = 760, 180, 1500
-_METRICS = ("total_return", "cagr", "sharpe_ratio", "sortino_ratio", "max_drawdown",
-            "win_rate", "profit_factor", "trade_count", "exposure", "final_equity")
-_PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure"}
 
 
 def downsample(values: np.ndarray, points: int = _POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -62,20 +58,11 @@ def _svg(values: np.ndarray, *, label: str, colour: str, fill: bool = False) -> 
             f"</svg>")
 
 
-def _fmt(name: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if name in _PERCENT:
-        return f"{value * 100:.2f}%"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.2f}" if name == "final_equity" else f"{value:.3f}"
-
-
 def _run_section(run: Path) -> str:
     doc = read_json(run / "metrics.json")
     metrics = doc.get("metrics", {})
-    cells = "".join(f"<tr><th>{m}</th><td>{_fmt(m, metrics.get(m))}</td></tr>" for m in _METRICS)
+    cells = "".join(f"<tr><th>{m}</th><td>{format_metric(m, metrics.get(m), '–')}</td></tr>"
+                    for m in HEADLINE)
     params = html.escape(", ".join(f"{k}={v}" for k, v in (doc.get("params") or {}).items()))
     charts = ""
     if (run / "equity.parquet").is_file():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import numpy as np
 from .components.metrics import Metrics, compute_metrics, periods_per_year
 from .data.timeparse import format_ns, parse_duration
 from .errors import ConfigError
-from .runtime.config import StudyConfig, dump_yaml
+from .runtime.config import StudyConfig
 from .runtime.executors import Executor, make_executor
 from .runtime.results import ResultStore
 from .runtime.sequences import (
@@ -33,8 +33,8 @@ from .runtime.sequences import (
     walk_forward_windows,
 )
 from .study import (
-    StrategyPoint, bar_stream, check_components, completed_result, expand_points, finish_store, new_store, run_key, run_points,
-    strategy_points,
+    StrategyPoint, bar_stream, check_components, completed_result, expand_points, finish_store,
+    open_store, run_key, run_points, strategy_points,
 )
 
 __all__ = ("SequenceResult", "PointSummary", "run_sequence", "timeline")
@@ -230,12 +230,7 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     started = time.perf_counter()
     points = _sequence_points(config)
     check_components(config, points)
-    owner = (store is None and write) or resume is not None
-    if resume is not None:
-        store = resume
-    elif owner:
-        store = new_store(config)
-        store.write_config(dump_yaml(config))  # first, so an interrupted run can be resumed
+    store, owner = open_store(config, write=write, store=store, resume=resume)
     kind = config.sequence.type
     passes = {"parameter_sweep": 1, "monte_carlo": int(config.sequence.runs or 100)
               if config.sequence.method == "parameter_noise" else 1}.get(kind, 2)

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from .components.metrics import Metrics, periods_per_year
 from .components.per_bar import BarStrategy, PerBarStrategy
-from .components.portfolio import PortfolioEngine, RiskLimits
+from .components.portfolio import PortfolioEngine
 from .components.strategies import Strategy
 from .containers.data import BarSource
 from .containers.portfolio import (
@@ -279,7 +279,7 @@ class _Parts:
         self.sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
         self.commission = instantiate("commission", config.execution.commission, "execution.commission")
         self.slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")
-        self.risk = msgspec.convert(msgspec.structs.asdict(config.risk), RiskLimits)
+        self.risk = config.risk
         self.sources: list[BarSource] = []
         self.portfolios: dict[str, PortfolioContainer] = {}
 
@@ -388,12 +388,7 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     started = time.perf_counter()
     points = strategy_points(config)
     check_components(config, points)
-    owner = (store is None and write) or resume is not None
-    if resume is not None:
-        store = resume
-    elif owner:
-        store = new_store(config)
-        store.write_config(dump_yaml(config))  # first, so an interrupted run can be resumed
+    store, owner = open_store(config, write=write, store=store, resume=resume)
     phase_store = store.phase(phase) if store is not None else None
     done = phase_store.completed_runs() if resume is not None and phase_store else set()
     todo = [p for p in points if run_key(p.id) not in done]
@@ -420,6 +415,20 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     return StudyResult(name=config.name, run_id=store.run_id if store else None,
                        path=store.path if store else None, portfolios=results,
                        points={p.id: p for p in points}, seconds=seconds, bars=bars)
+
+
+def open_store(config: StudyConfig, *, write: bool, store: ResultStore | None,
+               resume: ResultStore | None) -> tuple[ResultStore | None, bool]:
+    """The store a study writes to, and whether it owns it (and so writes the
+    manifest): a workflow's, an interrupted run's, or a new one whose merged
+    config is written first so that it can be resumed."""
+    if resume is not None:
+        return resume, True
+    if store is not None or not write:
+        return store, False
+    store = new_store(config)
+    store.write_config(dump_yaml(config))
+    return store, True
 
 
 def completed_result(path: Path, point: StrategyPoint) -> PortfolioResult:

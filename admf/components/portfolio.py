@@ -39,6 +39,7 @@ import msgspec
 import numpy as np
 
 from ..messages import BarBatch
+from ..runtime.config import RiskConfig
 from ._plain import run_plain
 from .costs import NoCommission, NoSlippage
 from .ledger import Ledger
@@ -50,16 +51,9 @@ DAY_NS = 86_400 * 10**9
 OPEN, INTRABAR, CLOSE, END = 0, 1, 2, 3
 
 
-class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Optional risk settings; ``None`` means not set."""
-
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    trailing_stop: float | None = None
-    max_position: float | None = None
-    max_exposure: float | None = None
-    max_drawdown: float | None = None
-    daily_loss_limit: float | None = None
+RiskLimits = RiskConfig
+"""The risk settings the engine applies: the config's ``risk`` section
+(``None`` means not set), validated there."""
 
 
 class FrameResult(msgspec.Struct, frozen=True):

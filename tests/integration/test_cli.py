@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 import admf
-from admf.cli import TABLE_METRICS, main
+from admf.cli import main
+from admf.components.metrics import HEADLINE as TABLE_METRICS
 from admf.errors import AdmfError, ConfigError
 
 from tests.integration._support import csv_study, random_walk, synthetic_study, trades_digest, write_csv

@@ -309,8 +309,8 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
         if self.type == "walk_forward":
             for key in ("train", "test"):
                 if getattr(self, key) is None:
-                    raise c.fail(self, key, f"required by sequence type 'walk_forward' "
-                                            f"(a number of bars or a duration like '90d')")
+                    raise c.fail(self, key, "required by sequence type 'walk_forward' "
+                                            "(a number of bars or a duration like '90d')")
             if self.step is None:
                 force_setattr(self, "step", self.test)
         for key, default in own.items():
