@@ -29,10 +29,12 @@ events; everything per bar is vectorised once per frame.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import msgspec
@@ -161,7 +163,8 @@ class PortfolioEngine:
         self._frame = (symbols, closes, times)
         self._marked_row = 0
         start = (self.ledger.cash, {fs.name: self.ledger.quantity(fs.name) for fs in symbols})
-        fills = self._run_events(events, symbols)
+        with _collector_paused():
+            fills = self._run_events(events, symbols)
         result = self._mark(times, symbols, closes, fills, start)
         if self.tracks_equity:  # the rows after the frame's last fill count too
             self._track(result[1][self._marked_row:], times[self._marked_row:])
@@ -569,6 +572,24 @@ class PortfolioEngine:
         for symbol, position in self.ledger.positions.items():
             equity += position.quantity * self.symbols[symbol].last_close
         return equity
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one frame's event loop.
+
+    The loop allocates tens of thousands of small tuples (fills, trade rows)
+    and no reference cycles; collections triggered by those allocations cost
+    ~10% of a backtest. The pause is bounded by the frame and has no await
+    inside, so nothing else runs meanwhile; the collector resumes after it."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _carried(values: np.ndarray, at: np.ndarray, rows: int, initial: float) -> np.ndarray:
