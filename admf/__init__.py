@@ -1,8 +1,36 @@
-"""admf: an asyncio actor runtime for event-driven backtesting and research workflows."""
+"""admf: an asyncio actor runtime for event-driven backtesting and research workflows.
+
+``admf.run`` / ``admf.run_sync`` run a study or workflow from YAML, a dict or
+a config object; ``admf.Runtime`` embeds a running study in an async
+application and streams its events; ``admf.load`` validates a config.
+"""
 
 from .api import StudyResult as StudyResult
 from .api import load as load
 from .api import run as run
 from .api import run_sync as run_sync
+from .errors import AdmfError as AdmfError
+from .errors import ConfigError as ConfigError
+from .errors import ContainerError as ContainerError
+from .errors import DataError as DataError
+from .errors import PluginError as PluginError
+from .errors import TopologyError as TopologyError
+from .live import Runtime as Runtime
+from .runtime.config import StudyConfig as Config
+from .runtime.config import WorkflowConfig as WorkflowConfig
 
-__all__ = ("StudyResult", "load", "run", "run_sync")
+__all__ = (
+    "AdmfError",
+    "Config",
+    "ConfigError",
+    "ContainerError",
+    "DataError",
+    "PluginError",
+    "Runtime",
+    "StudyResult",
+    "TopologyError",
+    "WorkflowConfig",
+    "load",
+    "run",
+    "run_sync",
+)
