@@ -39,21 +39,25 @@ def downsample(values: np.ndarray, points: int = _POINTS) -> tuple[np.ndarray, n
     return index, values[index]
 
 
-def _svg(values: np.ndarray, *, label: str, colour: str, fill: bool = False) -> str:
+def _svg(values: np.ndarray, *, label: str, colour: str, fill_to_top: bool = False,
+         unit: str = "money") -> str:
+    """A line chart of ``values``; ``fill_to_top`` shades between the line and
+    the top edge (a drawdown hangs from zero)."""
     index, sample = downsample(values)
     if not len(sample):
         return ""
     lo, hi = float(np.min(sample)), float(np.max(sample))
     span = hi - lo or 1.0
-    xs = index / max(len(values) - 1, 1) * (_WIDTH - 60) + 55
+    xs = index / max(len(values) - 1, 1) * (_WIDTH - 75) + 70
     ys = (1 - (sample - lo) / span) * (_HEIGHT - 30) + 10
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
-    area = (f'<polygon points="55,{_HEIGHT - 20} {points} {xs[-1]:.1f},{_HEIGHT - 20}" '
-            f'fill="{colour}" fill-opacity="0.25"/>' if fill else "")
+    area = (f'<polygon points="70,10 {points} {xs[-1]:.1f},10" fill="{colour}" '
+            f'fill-opacity="0.25"/>' if fill_to_top else "")
+    shown = (lambda v: f"{v * 100:.1f}%") if unit == "fraction" else (lambda v: f"{v:,.0f}")
     return (f'<svg width="{_WIDTH}" height="{_HEIGHT}" role="img" aria-label="{label}">'
             f'<text x="4" y="14" font-size="11">{html.escape(label)}</text>'
-            f'<text x="4" y="28" font-size="10">{hi:,.4g}</text>'
-            f'<text x="4" y="{_HEIGHT - 22}" font-size="10">{lo:,.4g}</text>{area}'
+            f'<text x="4" y="28" font-size="10">{shown(hi)}</text>'
+            f'<text x="4" y="{_HEIGHT - 22}" font-size="10">{shown(lo)}</text>{area}'
             f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.2"/>'
             f"</svg>")
 
@@ -70,7 +74,8 @@ def _run_section(run: Path) -> str:
         equity = table.column("equity").to_numpy()
         drawdown = -table.column("drawdown").to_numpy()
         charts = (_svg(equity, label="equity", colour="#1f5fa8")
-                  + _svg(drawdown, label="drawdown", colour="#b03030", fill=True))
+                  + _svg(drawdown + 0.0, label="drawdown", colour="#b03030", fill_to_top=True,
+                         unit="fraction"))
     return (f"<section><h3>{html.escape(run.name)}</h3><p>{params}</p>"
             f'<div class="run"><table>{cells}</table><div>{charts}</div></div></section>')
 
