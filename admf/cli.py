@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .components.metrics import HEADLINE, format_metric
-from .errors import AdmfError, ConfigError, ContainerError, DataError, PluginError
+from .errors import AdmfError, ConfigError, ContainerError, DataError, PluginError, TopologyError
 
 __all__ = ("main",)
 
@@ -45,10 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args) or 0)
-    except (ConfigError, DataError, PluginError) as exc:
+    except (ConfigError, DataError, PluginError, TopologyError) as exc:
         return _fail(args, exc, status=2)
     except ContainerError as exc:  # bad data is met by a source, inside the run
-        bad_input = isinstance(exc.cause, (ConfigError, DataError, PluginError))
+        bad_input = isinstance(exc.cause, (ConfigError, DataError, PluginError, TopologyError))
         return _fail(args, exc, status=2 if bad_input else 1)
     except AdmfError as exc:
         return _fail(args, exc, status=1)

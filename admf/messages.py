@@ -92,6 +92,11 @@ class SignalBatch(Message, frozen=True, tag=True, kw_only=True):
     def __len__(self) -> int:
         return len(self.target)
 
+    @property
+    def symbol(self) -> str:
+        """The symbol of the bars (so symbol filters and partitions apply to signals too)."""
+        return self.bars.symbol
+
 
 class Fill(Message, frozen=True, tag=True, kw_only=True):
     """One execution booked by a portfolio."""

@@ -29,13 +29,16 @@ def downsample(values: np.ndarray, points: int = _POINTS) -> tuple[np.ndarray, n
     n = len(values)
     if n <= points:
         return np.arange(n), values
+    if points < 3:  # no room for a whole bucket: the extremes, as many as fit
+        index = np.unique([int(np.argmin(values)), int(np.argmax(values))])[:points]
+        return index, values[index]
     buckets = points // 3
     edges = np.linspace(0, n, buckets + 1).astype(np.int64)
     keep = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         chunk = values[lo:hi]
         keep.extend(sorted({lo, lo + int(np.argmin(chunk)), lo + int(np.argmax(chunk))}))
-    index = np.asarray(keep)
+    index = np.asarray(keep, dtype=np.int64)
     return index, values[index]
 
 

@@ -186,13 +186,11 @@ Window = tuple[int, int]
 
 
 def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> None:
-    """Build every component once, so a bad parameter fails before any run
-    directory exists."""
+    """Build every component and the topology once, so a bad parameter or
+    pattern fails before any run directory exists."""
     for point in points:
         strategy_factory(point)
-    instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
-    instantiate("commission", config.execution.commission, "execution.commission")
-    instantiate("slippage", config.execution.slippage, "execution.slippage")
+    build_backtest(config, points)  # components, pattern, ports; nothing runs
 
 
 def bar_stream(config: StudyConfig, symbol: str,
@@ -348,8 +346,8 @@ def tracer_for(config: StudyConfig, path: Path | None) -> Tracer | None:
     tracing = config.tracing
     if not tracing.enabled:
         return None
-    if path is not None:
-        path = path.with_suffix("." + tracing.format)
+    if path is not None:  # appended, not with_suffix: run keys may contain dots (k=1.5)
+        path = path.with_name(f"{path.name}.{tracing.format}")
     store = EventStore(path, fmt=tracing.format, max_events=tracing.max_events)
     rules = {pattern: msgspec.structs.asdict(rule) for pattern, rule in tracing.containers.items()}
     return Tracer(store, level=tracing.level, containers=rules)
@@ -398,8 +396,11 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     todo = [p for p in points if run_key(p.id) not in done]
     runs = {p.id: phase_store.run(run_key(p.id)) for p in todo} if phase_store else None
     trace = phase_store.trace_dir() / "events" if phase_store and config.tracing.enabled else None
-    results, bars = await run_points(config, todo, runs, instruments=instruments, trace=trace) \
-        if todo else ({}, 0)
+    if todo:
+        results, bars = await run_points(config, todo, runs, instruments=instruments, trace=trace)
+    else:  # every portfolio finished before the interruption: count the bars it read
+        results = {}
+        bars = sum(len(b) for symbol in config.data.symbols for b in bar_stream(config, symbol)())
     for point in points:
         if point.id not in results:  # finished before the interruption
             results[point.id] = completed_result(phase_store.run(run_key(point.id)).path, point)  # type: ignore[union-attr]

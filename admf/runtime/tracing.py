@@ -65,6 +65,7 @@ class EventStore:
         self._encoder = (msgspec.json.Encoder(enc_hook=_plain) if self.format == "jsonl"
                          else msgspec.msgpack.Encoder(enc_hook=_plain))
         self._file = self.path.open("ab") if self.path is not None else None
+        self._closed = False
 
     def append(self, kind: str, **fields: Any) -> bool:
         """Record one event; False (and counted as dropped) past ``max_events``."""
@@ -87,28 +88,32 @@ class EventStore:
         """The events recorded so far, decoded as a trace file would give them
         (so NaN comes back as None either way)."""
         if self._file is not None:
-            self._file.flush()
-            return list(read_events(self.path))  # type: ignore[arg-type]
+            if not self._file.closed:
+                self._file.flush()
+            return list(read_events(self.path, fmt=self.format))  # type: ignore[arg-type]
         decode = (msgspec.json.decode if self.format == "jsonl" else msgspec.msgpack.decode)
         return [decode(raw) for raw in self._memory]
 
     def close(self) -> None:
-        """Write a closing ``trace_end`` event (with the dropped count) and close."""
-        if self._file is None or self._file.closed:
+        """Record a closing ``trace_end`` event (with the dropped count) and
+        close the file, if any (idempotent)."""
+        if self._closed:
             return
         self.max_events = None
         self.append("trace_end", dropped=self.dropped)
-        self._file.close()
+        self._closed = True
+        if self._file is not None:
+            self._file.close()
 
 
-def read_events(path: Path | str) -> Iterator[dict[str, Any]]:
-    """The events of a trace file, in order."""
+def read_events(path: Path | str, fmt: str | None = None) -> Iterator[dict[str, Any]]:
+    """The events of a trace file, in order (format by ``fmt``, else by suffix)."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read trace {path}: {exc}") from exc
-    if path.suffix == ".msgpack":
+    if (fmt or path.suffix.lstrip(".")) == "msgpack":
         decoder = msgspec.msgpack.Decoder()
         offset = 0
         while offset < len(data):
