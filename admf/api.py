@@ -13,7 +13,8 @@ import anyio
 
 from .errors import AdmfError, ConfigError
 from .runtime.config import StudyConfig, load_config
-from .study import StudyResult, check_components, resume_store, run_study, strategy_points
+from .storage import resume_store
+from .study import StudyResult, check_components, run_study, strategy_points
 
 __all__ = ("run", "run_sync", "load")
 

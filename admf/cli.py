@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from .components.metrics import HEADLINE, format_metric
-from .errors import AdmfError, ConfigError, ContainerError, DataError, PluginError, TopologyError
+from .errors import (
+    AdmfError,
+    ConfigError,
+    ContainerError,
+    DataError,
+    PluginError,
+    TopologyError,
+)
 
 __all__ = ("main",)
 
@@ -177,8 +184,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .api import load
-    from .study import build_backtest, strategy_points
     from .runtime.config import StudyConfig
+    from .study import build_backtest, strategy_points
 
     config = load(args.config, overrides=args.overrides)
     studies = [config] if isinstance(config, StudyConfig) else []

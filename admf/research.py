@@ -29,12 +29,23 @@ from .runtime.config import StudyConfig
 from .runtime.executors import Executor, make_executor
 from .runtime.results import ResultStore
 from .runtime.sequences import (
-    Span, Window, bootstrap_paths, k_fold_windows, percentiles, rank_points, split_train_test,
+    Span,
+    Window,
+    bootstrap_paths,
+    k_fold_windows,
+    percentiles,
+    rank_points,
+    split_train_test,
     walk_forward_windows,
 )
+from .storage import completed_result, finish_store, open_store, run_key
 from .study import (
-    StrategyPoint, bar_stream, check_components, completed_result, expand_points, finish_store,
-    open_store, run_key, run_points, strategy_points,
+    StrategyPoint,
+    bar_stream,
+    check_components,
+    expand_points,
+    run_points,
+    strategy_points,
 )
 
 __all__ = ("SequenceResult", "PointSummary", "run_sequence", "timeline")

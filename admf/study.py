@@ -11,9 +11,6 @@ portfolio; the strategy container computes each distinct indicator once.
 
 from __future__ import annotations
 
-import hashlib
-import math
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,7 +18,6 @@ from typing import Any
 
 import msgspec
 import numpy as np
-import pyarrow as pa
 
 from .components.metrics import Metrics, periods_per_year
 from .components.per_bar import BarStrategy, PerBarStrategy
@@ -29,7 +25,8 @@ from .components.portfolio import PortfolioEngine
 from .components.strategies import Strategy
 from .containers.data import BarSource
 from .containers.portfolio import (
-    EQUITY_COLUMNS, SIGNAL_COLUMNS, MemorySink, PortfolioContainer, PortfolioResult,
+    PortfolioContainer,
+    PortfolioResult,
 )
 from .containers.strategy import StrategyContainer
 from .data.readers import iter_bars
@@ -37,18 +34,29 @@ from .data.synthetic import synthetic_bars
 from .data.timeparse import parse_duration, parse_time
 from .errors import ConfigError, PluginError
 from .messages import BarBatch
-from .runtime.config import StudyConfig, dump_yaml, expand_grid
-from .runtime.registry import instantiate, registry, validation_text
-from .runtime.results import ResultStore, make_run_id, read_json
-from .runtime.sequencer import RunResult, run_topology
+from .runtime.config import StudyConfig, expand_grid
 from .runtime.patterns import load_pattern
+from .runtime.registry import instantiate, registry, validation_text
+from .runtime.results import ResultStore
+from .runtime.sequencer import RunResult, run_topology
 from .runtime.topology import Topology
 from .runtime.tracing import EventStore, Tracer
+from .storage import (
+    TRADE_SCHEMA,
+    completed_result,
+    curve_sinks,
+    finish_store,
+    open_store,
+    run_key,
+    write_run,
+)
 
 __all__ = ("StrategyPoint", "StudyResult", "strategy_points", "build_backtest", "run_study")
 
 # make the built-in components register themselves
-from .components import costs as _costs, sizing as _sizing, strategies as _strategies  # noqa: E402,F401
+from .components import costs as _costs  # noqa: E402,F401
+from .components import sizing as _sizing
+from .components import strategies as _strategies
 from .containers import factories as _factories  # noqa: E402,F401
 
 
@@ -236,27 +244,6 @@ def _between(batches: Iterator[BarBatch], first: int | None, last: int | None) -
             return
 
 
-_EQUITY_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("equity", pa.float64()),
-                            ("cash", pa.float64()), ("exposure", pa.float64()),
-                            ("drawdown", pa.float64())])
-TRADE_SCHEMA = pa.schema([
-    ("symbol", pa.string()), ("direction", pa.int8()),
-    ("entry_time", pa.timestamp("ns", tz="UTC")), ("exit_time", pa.timestamp("ns", tz="UTC")),
-    ("entry_price", pa.float64()), ("exit_price", pa.float64()), ("quantity", pa.float64()),
-    ("pnl", pa.float64()), ("return", pa.float64()), ("commission", pa.float64()),
-    ("slippage", pa.float64()), ("reason", pa.string()), ("bars_held", pa.int64()),
-    ("open", pa.bool_()),
-])
-"""trades.parquet: one row per trade (CONFIG.md), open trades last."""
-_SIGNAL_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("symbol", pa.string()),
-                            ("target", pa.float64())])
-
-
-def run_key(point_id: str) -> str:
-    """A directory-safe name for a portfolio."""
-    return re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", point_id).strip("._") or "portfolio"
-
-
 class _Backtest(msgspec.Struct, kw_only=True):
     topology: Topology
     portfolios: dict[str, PortfolioContainer]
@@ -301,7 +288,7 @@ class _Parts:
                                  risk=self.risk, fill=config.execution.fill,
                                  periods_per_year=self.ppy)
         run = self.store_runs.get(point_id)
-        equity_sink, signal_sink = _sinks(config, run)
+        equity_sink, signal_sink = curve_sinks(config, run)
         trade_sink = (run.table_writer("trades", TRADE_SCHEMA)
                       if run is not None and config.results.storage == "disk" else None)
         container = PortfolioContainer(name, engine, close_at_end=config.portfolio.close_at_end,
@@ -326,18 +313,6 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
     topology = pattern.build(context)
     topology.name = config.name
     return _Backtest(topology=topology, portfolios=parts.portfolios, sources=parts.sources)
-
-
-def _sinks(config: StudyConfig, run: Any) -> tuple[Any, Any]:
-    storage = config.results.storage
-    keep_equity = config.results.keep_equity_curves
-    if run is None or storage == "memory":
-        equity = MemorySink(EQUITY_COLUMNS) if keep_equity else None
-        return equity, MemorySink(SIGNAL_COLUMNS)
-    equity = run.table_writer("equity", _EQUITY_SCHEMA) if keep_equity else None
-    signals = (run.table_writer("signals", _SIGNAL_SCHEMA) if storage == "disk"
-               else MemorySink(SIGNAL_COLUMNS))
-    return equity, signals
 
 
 def tracer_for(config: StudyConfig, path: Path | None) -> Tracer | None:
@@ -422,113 +397,7 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
                        points={p.id: p for p in points}, seconds=seconds, bars=bars)
 
 
-def open_store(config: StudyConfig, *, write: bool, store: ResultStore | None,
-               resume: ResultStore | None) -> tuple[ResultStore | None, bool]:
-    """The store a study writes to, and whether it owns it (and so writes the
-    manifest): a workflow's, an interrupted run's, or a new one whose merged
-    config is written first so that it can be resumed."""
-    if resume is not None:
-        return resume, True
-    if store is not None or not write:
-        return store, False
-    store = new_store(config)
-    store.write_config(dump_yaml(config))
-    return store, True
-
-
-def completed_result(path: Path, point: StrategyPoint) -> PortfolioResult:
-    """A portfolio's result read back from its finished run directory
-    (metrics and counts; its tables stay on disk)."""
-    doc = read_json(path / "metrics.json")
-    metrics = Metrics(**{k: (math.nan if v is None else v) for k, v in doc["metrics"].items()})
-    return PortfolioResult(name=point.id, metrics=metrics, trades=None, equity=None,
-                           signals=None, fills=int(doc.get("fills", 0)),
-                           final_equity=float(metrics.final_equity))
-
-
-def resume_store(path: Path | str, config: Any) -> ResultStore:
-    """Reopen the interrupted run at ``path`` for ``config``; refuses a
-    complete run, and a run of a different config (by fingerprint)."""
-    path = Path(path)
-    saved = path / "config.yaml"
-    if not saved.is_file():
-        raise ConfigError(f"{path} has no config.yaml: it is not an admf run that can be resumed")
-    from .runtime.config import load_config
-
-    if load_config(saved).fingerprint != config.fingerprint:
-        raise ConfigError(f"{path} was run with a different config; resume it with the "
-                          f"config in {saved}")
-    return ResultStore.open_existing(path.parent, path.name)
-
-
-def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
-                 extra: Mapping[str, Any] | None = None) -> None:
-    """Write the merged config, then the manifest (last: the run is complete)."""
-    store.write_config(dump_yaml(config))
-    studies = [config] if isinstance(config, StudyConfig) else list(getattr(config, "phases", []))
-    store.finish({"name": config.name, "fingerprint": config.fingerprint,
-                  "data_digest": data_digest(studies[0]) if studies else None,
-                  "admf_version": _version(), "seed": getattr(studies[0], "seed", None) if studies else None,
-                  "phases": list(phases), **(extra or {})})
-
-
-def new_store(config: Any) -> ResultStore:
-    """A store under a fresh run id (a suffix keeps ids unique within a second).
-    A workflow's results go where its first phase's ``results.dir`` says."""
-    directory = (config.results if isinstance(config, StudyConfig) else config.phases[0].results).dir
-    base = make_run_id(config.name, config.fingerprint)
-    for attempt in range(1, 1000):
-        run_id = base if attempt == 1 else f"{base}-{attempt}"
-        if not (Path(directory) / run_id).exists():
-            return ResultStore(directory, run_id)
-    raise ConfigError(f"too many runs named {base!r} in {directory}")
-
-
 def points_by_id(points: Sequence[StrategyPoint]) -> dict[str, StrategyPoint]:
     return {p.id: p for p in points}
 
 
-def write_run(run: Any, point: StrategyPoint, result: PortfolioResult, config: StudyConfig,
-              *, tables: bool = True) -> None:
-    """Write one portfolio's tables, then its metrics.json (completing the run)."""
-    if tables and config.results.storage == "memory" and result.equity is not None:
-        run.write_table("equity", pa.table(_timestamps(result.equity), schema=_EQUITY_SCHEMA))
-    if tables and result.signals is not None:
-        run.write_table("signals", pa.table(_timestamps(result.signals), schema=_SIGNAL_SCHEMA))
-    if tables and result.trades is not None:  # disk mode streamed them already
-        run.write_table("trades", pa.table(result.trades, schema=TRADE_SCHEMA))
-    run.write_metrics({"portfolio": point.id, "strategy": point.type, "params": point.params,
-                       "direction": point.direction, "fills": result.fills,
-                       "metrics": result.metrics.to_json_dict()})
-
-
-def _timestamps(columns: dict[str, np.ndarray]) -> dict[str, Any]:
-    out: dict[str, Any] = dict(columns)
-    out["timestamp"] = pa.array(columns["timestamp"].astype("datetime64[ns]"),
-                                type=pa.timestamp("ns", tz="UTC"))
-    return out
-
-
-def data_digest(config: StudyConfig) -> str:
-    """sha256 over the input files' bytes, or over the synthetic source's settings."""
-    digest = hashlib.sha256()
-    data = config.data
-    if data.source == "synthetic":
-        digest.update(msgspec.json.encode([data.bars, data.start_price, data.volatility,
-                                           data.drift, data.start, data.timeframe, config.seed]))
-        return digest.hexdigest()
-    for symbol in data.symbols:
-        path = Path(str(data.path).replace("{symbol}", symbol).replace("{timeframe}", data.timeframe))
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("admf")
-    except PackageNotFoundError:
-        return "0+unknown"

@@ -18,7 +18,8 @@ from .runtime.coordinator import Coordinator, PhaseResult
 from .runtime.results import ResultStore
 from .runtime.sequences import rank_points
 from .runtime.tracing import EventStore
-from .study import StudyResult, finish_store, new_store, run_study
+from .storage import finish_store, new_store
+from .study import StudyResult, run_study
 
 __all__ = ("WorkflowResult", "run_workflow", "study_outputs")
 

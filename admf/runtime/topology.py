@@ -15,7 +15,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import TopologyError
-from ..routes import Broadcast, Filter, InputPort, Merge, OutputPort, Partition, Pipe, Route
+from ..routes import (
+    Broadcast,
+    Filter,
+    InputPort,
+    Merge,
+    OutputPort,
+    Partition,
+    Pipe,
+    Route,
+)
 from .container import Container
 
 __all__ = ("Topology",)

@@ -20,7 +20,14 @@ import yaml
 from ...errors import ConfigError
 from ._checks import Invalid, Key, dotted
 from ._report import Origins, explain, prefix
-from .layers import deep_merge, parse_override, plain, resolve_templates, set_path, study_defaults
+from .layers import (
+    deep_merge,
+    parse_override,
+    plain,
+    resolve_templates,
+    set_path,
+    study_defaults,
+)
 from .schema import StudyConfig
 from .workflow import WorkflowConfig
 
