@@ -29,12 +29,10 @@ events; everything per bar is vectorised once per frame.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import math
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -42,14 +40,16 @@ import numpy as np
 
 from ..messages import BarBatch
 from ..runtime.config import RiskConfig
+from ._frames import Fills, carried, collector_paused, forward_fill, union_times
 from ._plain import run_plain
+from ._risk import RiskState
+from ._stops import extreme, first_trigger
 from .costs import NoCommission, NoSlippage
 from .ledger import Ledger
 
 __all__ = ("RiskLimits", "PortfolioEngine", "FrameResult", "FILL_MODES")
 
 FILL_MODES = ("next_open", "next_close", "same_close")
-DAY_NS = 86_400 * 10**9
 OPEN, INTRABAR, CLOSE, END = 0, 1, 2, 3
 
 
@@ -127,15 +127,10 @@ class PortfolioEngine:
         self.tracks_equity = risk.max_drawdown is not None or risk.daily_loss_limit is not None
         self._limited = (self.tracks_equity or risk.max_position is not None
                          or risk.max_exposure is not None or self._volume_limit is not None)
-        self.halted = False
         self.plain_allowed = True
         """The specialised loop is used where it applies (tests turn it off to
         check it books exactly what the general loop books)."""
-        self.peak_equity = self.initial_cash
-        self.day = -1
-        self.day_open_equity = self.initial_cash
-        self.day_halted = -1
-        self.last_equity = self.initial_cash
+        self.risk_state = RiskState(risk, self.initial_cash)
         self._marked_row = 0
         self._frame: tuple[list[_FrameSymbol], list[np.ndarray], np.ndarray] = ([], [], np.empty(0))
 
@@ -146,7 +141,7 @@ class PortfolioEngine:
         """Book every order and stop in ``frame`` and mark each of its bars.
         On the ``last`` frame with ``close_at_end``, open positions are closed
         at their symbol's last close (reason ``end_of_data``)."""
-        times = _union_times([bars.timestamp for _, bars, _ in frame])
+        times = union_times([bars.timestamp for _, bars, _ in frame])
         symbols, events, sig = [], [], ([], [], [])
         for name, bars, target in frame:
             fs, symbol_events = self._prepare(name, bars, target, times, sig)
@@ -163,11 +158,11 @@ class PortfolioEngine:
         self._frame = (symbols, closes, times)
         self._marked_row = 0
         start = (self.ledger.cash, {fs.name: self.ledger.quantity(fs.name) for fs in symbols})
-        with _collector_paused():
+        with collector_paused():
             fills = self._run_events(events, symbols)
         result = self._mark(times, symbols, closes, fills, start)
         if self.tracks_equity:  # the rows after the frame's last fill count too
-            self._track(result[1][self._marked_row:], times[self._marked_row:])
+            self.risk_state.track(result[1][self._marked_row:], times[self._marked_row:])
         for fs, close in zip(symbols, closes):
             st = fs.state
             if fs.volatility is not None and len(fs.volatility):
@@ -189,7 +184,7 @@ class PortfolioEngine:
         n = len(bars)
         union_index = (np.arange(n) if len(times) == n
                        else np.searchsorted(times, bars.timestamp))
-        filled = _forward_fill(target, st.target)
+        filled = forward_fill(target, st.target)
         previous = np.empty(n)
         previous[0] = st.target
         previous[1:] = filled[:-1]
@@ -328,7 +323,7 @@ class PortfolioEngine:
     def _fill(self, fs: _FrameSymbol, row: int, bar: int, quantity: float, reference: float,
               volume: float, time: int, reason: str, fills: Fills) -> None:
         if self.tracks_equity:  # mark earlier bars at the holdings before this fill
-            self._equity_path_until(row)
+            self._entries_halted(row)
         price = self._slip(reference, quantity, volume)
         size = abs(quantity)
         commission = self.commission(size, price)  # type: ignore[operator]
@@ -348,7 +343,7 @@ class PortfolioEngine:
                 size = math.floor(size + 1e-9)
             return math.copysign(size, delta) if size > 0 else 0.0
         risk = self.risk
-        if self.tracks_equity and self._entries_halted(row, fs):
+        if self.tracks_equity and self._entries_halted(row):
             return 0.0
         size = abs(delta)
         if risk.max_position is not None:
@@ -433,42 +428,20 @@ class PortfolioEngine:
     def _frame_symbol(self, name: str) -> _FrameSymbol | None:
         return next((fs for fs in self._frame[0] if fs.name == name), None)
 
-    def _entries_halted(self, row: int, fs: _FrameSymbol) -> bool:
-        """Drawdown and daily-loss checks on the equity marked up to the last close."""
-        if self.halted:
-            return True
-        equity, peak, day_open = self._equity_path_until(row)
-        risk = self.risk
-        if risk.max_drawdown is not None and peak > 0 and 1 - equity / peak >= risk.max_drawdown:
-            self.halted = True
-            return True
-        if risk.daily_loss_limit is not None:
-            day = int(self._frame[2][row]) // DAY_NS
-            if self.day_halted == day:
-                return True
-            if day_open > 0 and 1 - equity / day_open >= risk.daily_loss_limit:
-                self.day_halted = day
-                return True
-        return False
-
-    def _equity_path_until(self, row: int) -> tuple[float, float, float]:
-        """Mark bars before ``row`` at the current holdings (unchanged since the
-        last fill): latest equity, running peak, and the current day's opening equity."""
+    def _entries_halted(self, row: int) -> bool:
+        """Drawdown and daily-loss checks on every close before ``row``."""
         symbols, closes, times = self._frame
         start = self._marked_row
-        if row > start:
+        if row > start:  # holdings are unchanged since the last fill: mark those bars now
             equity = np.full(row - start, self.ledger.cash)
             for fs, close in zip(symbols, closes):
                 held = self.ledger.quantity(fs.name)
                 if held:
                     equity += held * close[start:row]
             equity += self._absent_value(symbols)
-            self._track(equity, times[start:row])
+            self.risk_state.track(equity, times[start:row])
             self._marked_row = row
-        current_day = int(times[row]) // DAY_NS
-        if current_day != self.day:  # the fill bar opens a new day
-            self.day, self.day_open_equity = current_day, self.last_equity
-        return self.last_equity, self.peak_equity, self.day_open_equity
+        return self.risk_state.blocks_entry(int(times[row]))
 
     # -- stops -------------------------------------------------------------------------
 
@@ -483,10 +456,10 @@ class PortfolioEngine:
             end += 1  # a close fill comes after that bar's intrabar checks
         if start >= end:
             return
-        hit = _first_trigger(fs.bars, start, end, position.quantity > 0, position.price,
+        hit = first_trigger(fs.bars, start, end, position.quantity > 0, position.price,
                              st.peak, self.risk)
         if hit is None:
-            st.peak = _extreme(fs.bars, start, end, position.quantity > 0, st.peak)
+            st.peak = extreme(fs.bars, start, end, position.quantity > 0, st.peak)
             return
         offset, price, reason = hit
         bar = start + offset
@@ -502,13 +475,13 @@ class PortfolioEngine:
         running numbers, so the curve is the same however the data is batched."""
         rows = len(times)
         at = np.array(fills.rows, dtype=np.int64)
-        cash = _carried(np.array(fills.cash), at, rows, start[0])
+        cash = carried(np.array(fills.cash), at, rows, start[0])
         equity = cash.copy()
         gross = np.zeros(rows)
         ranks, quantities = np.array(fills.ranks, dtype=np.int64), np.array(fills.quantities)
         for fs, close in zip(symbols, closes):
             mine = ranks == fs.state.rank
-            position = _carried(quantities[mine], at[mine], rows, start[1][fs.name])
+            position = carried(quantities[mine], at[mine], rows, start[1][fs.name])
             # before a symbol's first bar its close is NaN, and it holds nothing
             value = np.multiply(position, close, out=np.zeros(rows), where=position != 0)
             equity += value
@@ -517,8 +490,6 @@ class PortfolioEngine:
         equity += absent
         gross += abs(absent)
         exposure = np.divide(gross, equity, out=np.zeros(rows), where=equity > 0)
-        if len(equity):
-            self.last_equity = float(equity[-1])
         return times, equity, cash, exposure
 
     def _absent_value(self, symbols: list[_FrameSymbol]) -> float:
@@ -526,31 +497,6 @@ class PortfolioEngine:
         present = {fs.name for fs in symbols}
         return sum(p.quantity * self.symbols[name].last_close
                    for name, p in self.ledger.positions.items() if name not in present)
-
-    def _track(self, equity: np.ndarray, times: np.ndarray) -> None:
-        """Carry the running peak, the day's opening equity and the halts over
-        marked rows: one close at or past a limit halts entries (for the run,
-        or for the rest of that UTC day), even if equity recovers later."""
-        if not len(equity):
-            return
-        risk = self.risk
-        peak = np.maximum.accumulate(np.maximum(equity, self.peak_equity))
-        if risk.max_drawdown is not None and np.any(1 - equity / peak >= risk.max_drawdown):
-            self.halted = True
-        self.peak_equity = float(peak[-1])
-        days = times // DAY_NS
-        turns = np.flatnonzero(np.diff(days, prepend=self.day))
-        opens = np.full(len(equity), self.day_open_equity)
-        if len(turns):
-            before = np.concatenate(([self.last_equity], equity))[turns]  # the close before each turn
-            segment = np.searchsorted(turns, np.arange(len(equity)), side="right") - 1
-            opens = np.where(segment >= 0, before[np.maximum(segment, 0)], self.day_open_equity)
-            self.day, self.day_open_equity = int(days[-1]), float(before[-1])
-        if risk.daily_loss_limit is not None:
-            breached = np.flatnonzero(1 - equity / opens >= risk.daily_loss_limit)
-            if len(breached):
-                self.day_halted = max(self.day_halted, int(days[breached[-1]]))
-        self.last_equity = float(equity[-1])
 
     def finish(self) -> dict[str, np.ndarray]:
         """The trade table: closed trades, then positions still open valued at
@@ -572,119 +518,3 @@ class PortfolioEngine:
         for symbol, position in self.ledger.positions.items():
             equity += position.quantity * self.symbols[symbol].last_close
         return equity
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for one frame's event loop.
-
-    The loop allocates tens of thousands of small tuples (fills, trade rows)
-    and no reference cycles; collections triggered by those allocations cost
-    ~10% of a backtest. The pause is bounded by the frame and has no await
-    inside, so nothing else runs meanwhile; the collector resumes after it."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _carried(values: np.ndarray, at: np.ndarray, rows: int, initial: float) -> np.ndarray:
-    """For each of ``rows`` rows, the value recorded by the last entry with
-    ``at <= row`` (``at`` ascending), or ``initial`` before the first."""
-    if not len(at):
-        return np.full(rows, initial)
-    last_of_row = np.append(at[1:] != at[:-1], True)
-    starts = at[last_of_row]
-    lengths = np.diff(np.concatenate(([0], starts, [rows])))
-    return np.repeat(np.concatenate(([initial], values[last_of_row])), lengths)
-
-
-class Fills:
-    """The frame's fills as parallel columns: row, symbol rank, the symbol's
-    quantity after the fill, cash after the fill."""
-
-    __slots__ = ("rows", "ranks", "quantities", "cash")
-
-    def __init__(self) -> None:
-        self.rows: list[int] = []
-        self.ranks: list[int] = []
-        self.quantities: list[float] = []
-        self.cash: list[float] = []
-
-    def add(self, row: int, rank: int, quantity: float, cash: float) -> None:
-        self.rows.append(row)
-        self.ranks.append(rank)
-        self.quantities.append(quantity)
-        self.cash.append(cash)
-
-
-def _union_times(stamps: list[np.ndarray]) -> np.ndarray:
-    if len(stamps) == 1:
-        return stamps[0]
-    return np.unique(np.concatenate(stamps))
-
-
-def _forward_fill(values: np.ndarray, carried: float) -> np.ndarray:
-    """NaN means "keep": replace each NaN with the last value before it."""
-    missing = np.isnan(values)
-    if not missing.any():
-        return values
-    idx = np.where(missing, -1, np.arange(len(values)))
-    np.maximum.accumulate(idx, out=idx)
-    return np.where(idx >= 0, values[np.maximum(idx, 0)], carried)
-
-
-def _first_trigger(bars: BarBatch, start: int, end: int, long: bool, entry: float, peak: float,
-                   risk: RiskLimits) -> tuple[int, float, str] | None:
-    """First bar in ``[start, end)`` where a stop or target triggers, with its
-    fill price and reason; None if none does."""
-    high, low, open_ = bars.high[start:end], bars.low[start:end], bars.open[start:end]
-    sign = 1.0 if long else -1.0
-    stop = None
-    reason = None
-    if risk.stop_loss is not None:
-        stop = np.full(end - start, entry * (1 - sign * risk.stop_loss))
-    if risk.trailing_stop is not None:
-        favourable = high if long else low
-        extreme = np.empty(end - start)
-        extreme[0] = peak
-        if end - start > 1:
-            acc = (np.maximum if long else np.minimum).accumulate(favourable[:-1])
-            extreme[1:] = np.maximum(acc, peak) if long else np.minimum(acc, peak)
-        trail = extreme * (1 - sign * risk.trailing_stop)
-        if stop is None:
-            stop, reason = trail, "trailing_stop"
-        else:
-            tighter = trail > stop if long else trail < stop
-            stop = np.where(tighter, trail, stop)
-            reason = np.where(tighter, "trailing_stop", "stop_loss")
-    hits = []
-    if stop is not None:
-        stop_hit = np.flatnonzero(low <= stop if long else high >= stop)
-        if len(stop_hit):
-            k = int(stop_hit[0])
-            level = float(stop[k])
-            price = min(float(open_[k]), level) if long else max(float(open_[k]), level)
-            why = reason if isinstance(reason, str) else (str(reason[k]) if reason is not None else "stop_loss")
-            hits.append((k, 0, price, why))
-    if risk.take_profit is not None:
-        level = entry * (1 + sign * risk.take_profit)
-        target_hit = np.flatnonzero(high >= level if long else low <= level)
-        if len(target_hit):
-            k = int(target_hit[0])
-            price = max(float(open_[k]), level) if long else min(float(open_[k]), level)
-            hits.append((k, 1, price, "take_profit"))
-    if not hits:
-        return None
-    k, _, price, why = min(hits)
-    return k, price, why
-
-
-def _extreme(bars: BarBatch, start: int, end: int, long: bool, peak: float) -> float:
-    if long:
-        return max(peak, float(bars.high[start:end].max()))
-    return min(peak, float(bars.low[start:end].min()))
