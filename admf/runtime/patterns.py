@@ -61,7 +61,6 @@ so :meth:`Pattern.check` builds them to validate the graph; nothing runs.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fnmatch
 import operator
 import os
@@ -71,10 +70,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import msgspec
-import yaml
-
 from ..errors import AdmfError, ConfigError, TopologyError
+from ._lookup import _WHEN, _bindings, _hint, _Scope
+from ._pattern_entries import (
+    _TOP_KEYS,
+    _Entry,
+    _parse_container,
+    _parse_route,
+    _read_yaml,
+    _refuse_unknown,
+)
+from ._pattern_entries import ROUTE_KINDS as ROUTE_KINDS
 from .container import Container
 from .registry import Registry, load_object
 from .registry import registry as default_registry
@@ -82,299 +88,14 @@ from .topology import Topology
 
 __all__ = ("Pattern", "load_pattern", "available_patterns", "ROUTE_KINDS")
 
-_COMMON = ("from", "to", "capacity", "feedback", "name")
-ROUTE_KINDS: dict[str, tuple[str, ...]] = {
-    "pipe": _COMMON,
-    "broadcast": _COMMON,
-    "filter": (*_COMMON, "symbols", "predicate"),
-    "partition": (*_COMMON, "key", "assign"),
-    "merge": (*_COMMON, "key"),
-    "connect": (*_COMMON, "key"),
-}
-"""Route kinds a pattern may use, with the options each accepts."""
-
 _ARITY = {"pipe": (False, False), "filter": (False, False), "broadcast": (False, True),
           "partition": (False, True), "merge": (True, False)}  # (many sources, many targets)
-_TOP_KEYS = ("name", "description", "containers", "routes")
-_CONTAINER_KEYS = ("name", "type", "foreach", "when", "args")
-_LOOKUPS = ("from_config", "from_context")
-_NAME = r"[A-Za-z_][\w-]*(?:\.[\w-]+)*"
-_WHOLE = re.compile(r"\{(" + _NAME + r")\}")
-_TEMPLATE = re.compile(r"\{\{|\}\}|\{(" + _NAME + r")\}")
-_DOTTED = re.compile(_NAME)
-_WHEN = re.compile(r"(not\s+)?\{?(" + _NAME + r")\}?")
-_VARIABLE = re.compile(r"[A-Za-z_]\w*")
 _GLOB = re.compile(r"[*?\[]")
-
-
-def _hint(word: str, known: Any) -> str:
-    close = difflib.get_close_matches(word, [str(k) for k in known], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-# -- looking names up ---------------------------------------------------------------
-
-
-class _Missing(Exception):
-    """A dotted lookup that found nothing; the text says where it stopped."""
-
-
-def _names_of(node: Any) -> list[str]:
-    if isinstance(node, Mapping):
-        return [str(k) for k in node]
-    if isinstance(node, msgspec.Struct):
-        return list(node.__struct_fields__)
-    return [a for a in dir(node) if not a.startswith("_")]
-
-
-def _child(node: Any, part: str) -> tuple[bool, Any]:
-    if part.startswith("_"):
-        return False, None
-    if isinstance(node, Mapping):
-        return (part in node), node.get(part)
-    if isinstance(node, list | tuple):
-        index = int(part) if part.isdigit() else len(node)
-        return (index < len(node)), (node[index] if index < len(node) else None)
-    if isinstance(node, str | int | float | bool) or node is None:
-        return False, None
-    return hasattr(node, part), getattr(node, part, None)
-
-
-def _descend(node: Any, parts: list[str], label: str) -> Any:
-    for part in parts:
-        found, child = _child(node, part)
-        if not found:
-            known = _names_of(node)
-            listing = f" (has: {', '.join(known)})" if known and len(known) <= 12 else ""
-            raise _Missing(f"{label!r} has no {part!r}{_hint(part, known) or listing}")
-        node, label = child, f"{label}.{part}"
-    return node
-
-
-class _Scope:
-    """Loop variables over the build context: what names and templates see."""
-
-    def __init__(self, context: Mapping[str, Any], variables: Mapping[str, Any]) -> None:
-        self.context = context
-        self.variables = variables
-
-    def lookup(self, dotted: str) -> Any:
-        head, *rest = dotted.split(".")
-        if head in self.variables:
-            root = self.variables[head]
-        elif head in self.context:
-            root = self.context[head]
-        else:
-            known = sorted({*self.variables, *self.context})
-            raise ConfigError(f"unknown name {head!r}{_hint(head, known)} "
-                              f"(known: {', '.join(known) or 'none'})")
-        try:
-            return _descend(root, rest, head)
-        except _Missing as exc:
-            raise ConfigError(f"unknown name {dotted!r}: {exc}") from None
-
-    def render(self, value: Any, path: str = "") -> Any:
-        """``value`` with every template and lookup mapping resolved; errors
-        name ``path``, where the value sits in the entry."""
-        if isinstance(value, Mapping) and not any(k in value for k in _LOOKUPS):
-            return {key: self.render(item, f"{path}.{key}" if path else str(key))
-                    for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.render(item, f"{path}[{i}]") for i, item in enumerate(value)]
-        try:
-            if isinstance(value, str):
-                return self._text(value)
-            return self._lookup_mapping(value) if isinstance(value, Mapping) else value
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
-
-    def _text(self, value: str) -> Any:
-        whole = _WHOLE.fullmatch(value)
-        if whole:
-            return self.lookup(whole.group(1))
-
-        def one(match: re.Match[str]) -> str:
-            if match.group(1) is None:
-                return match.group(0)[0]
-            found = self.lookup(match.group(1))
-            if isinstance(found, Mapping | list | tuple):
-                raise ConfigError(f"'{{{match.group(1)}}}' is a {type(found).__name__} "
-                                  f"and cannot be part of the string {value!r}")
-            return str(found)
-
-        return _TEMPLATE.sub(one, value)
-
-    def _lookup_mapping(self, value: Mapping[str, Any]) -> Any:
-        kind = next(k for k in _LOOKUPS if k in value)
-        for key in value:
-            if key not in (kind, "default"):
-                raise ConfigError(f"unknown key {key!r} in a {kind} lookup"
-                                  f"{_hint(key, (kind, 'default'))}; it takes {kind} and default")
-        path = self.render(value[kind])
-        if not isinstance(path, str) or not _DOTTED.fullmatch(path):
-            raise ConfigError(f"{kind} must be a dotted key such as 'routes.capacity', got {path!r}")
-        try:
-            if kind == "from_context":
-                head, *rest = path.split(".")
-                if head not in self.context:
-                    raise _Missing(f"the build context has no {head!r}"
-                                   f"{_hint(head, self.context)}")
-                return _descend(self.context[head], rest, head)
-            if "config" not in self.context:
-                raise _Missing("the build context has no 'config'")
-            return _descend(self.context["config"], path.split("."), "config")
-        except _Missing as exc:
-            if "default" in value:
-                return self.render(value["default"])
-            raise ConfigError(f"{kind} {path!r}: {exc}, and no default is given") from None
-
-    def truthy(self, condition: Any) -> bool:
-        if isinstance(condition, str):
-            match = _WHEN.fullmatch(condition.strip())
-            assert match is not None  # checked when the pattern was parsed
-            value = bool(self.lookup(match.group(2)))
-            return not value if match.group(1) else value
-        return bool(self.render(condition))
-
-    def values(self, variable: str, expression: Any) -> list[Any]:
-        try:
-            found = (self.lookup(expression) if isinstance(expression, str) and "{" not in expression
-                     else self.render(expression))
-        except ConfigError as exc:
-            raise ConfigError(f"foreach {variable}: {exc}") from None
-        if not isinstance(found, list | tuple | range):
-            raise ConfigError(f"foreach {variable}: {expression!r} is a {type(found).__name__}, "
-                              f"expected a list")
-        return list(found)
-
-
-def _bindings(context: Mapping[str, Any], foreach: Mapping[str, Any],
-              bound: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every combination of the loop variables, the first one slowest."""
-    if not foreach:
-        yield bound
-        return
-    variable, expression = next(iter(foreach.items()))
-    rest = {k: v for k, v in foreach.items() if k != variable}
-    for value in _Scope(context, bound).values(variable, expression):
-        yield from _bindings(context, rest, {**bound, variable: value})
-
-
-# -- the parsed pattern ---------------------------------------------------------------
-
-
-class _Entry(msgspec.Struct, frozen=True, kw_only=True):
-    section: str
-    """``"containers"`` or ``"routes"``."""
-    index: int
-    line: int | None
-    foreach: dict[str, Any]
-    when: Any
-    name: str = ""
-    type: str = ""
-    args: dict[str, Any] = {}
-    kind: str = ""
-    body: dict[str, Any] = {}
-
-
-def _refuse_unknown(entry: Mapping[str, Any], allowed: tuple[str, ...], what: str) -> None:
-    for key in entry:
-        if key not in allowed:
-            raise ConfigError(f"unknown key {key!r} in {what}{_hint(str(key), allowed)} "
-                              f"(allowed: {', '.join(allowed)})")
-
-
-def _common(entry: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
-    foreach = entry.get("foreach") or {}
-    if not isinstance(foreach, Mapping):
-        raise ConfigError(f"foreach must map loop variables to lists, got {foreach!r}")
-    for variable in foreach:
-        if not isinstance(variable, str) or not _VARIABLE.fullmatch(variable):
-            raise ConfigError(f"foreach variable {variable!r} is not an identifier")
-    when = entry.get("when", True)
-    if isinstance(when, str) and not _WHEN.fullmatch(when.strip()):
-        raise ConfigError(f"when must be a dotted name, 'not <name>', a boolean or a "
-                          f"from_config/from_context lookup, got {when!r}")
-    if not isinstance(when, str | bool | Mapping):
-        raise ConfigError(f"when must be a name or a boolean, got {when!r}")
-    return dict(foreach), when
-
-
-def _parse_container(entry: Mapping[str, Any], index: int, line: int | None) -> _Entry:
-    _refuse_unknown(entry, _CONTAINER_KEYS, "a container entry")
-    for key in ("name", "type"):
-        if not isinstance(entry.get(key), str) or not entry[key]:
-            raise ConfigError(f"a container entry needs a {key!r} string, got {entry.get(key)!r}")
-    args = entry.get("args") or {}
-    if not isinstance(args, Mapping):
-        raise ConfigError(f"args must be a mapping, got {args!r}")
-    if "name" in args:
-        raise ConfigError("args may not set 'name'; the entry's name is passed to the factory")
-    foreach, when = _common(entry)
-    return _Entry(section="containers", index=index, line=line, foreach=foreach, when=when,
-                  name=entry["name"], type=entry["type"], args=dict(args))
-
-
-def _parse_route(entry: Mapping[str, Any], index: int, line: int | None) -> _Entry:
-    kinds = [key for key in entry if key in ROUTE_KINDS]
-    _refuse_unknown(entry, (*ROUTE_KINDS, "foreach", "when"), "a route entry")
-    if len(kinds) != 1:
-        given = " and ".join(repr(k) for k in kinds) if kinds else "none"
-        raise ConfigError(f"a route entry takes exactly one kind of {', '.join(ROUTE_KINDS)} "
-                          f"(given: {given})")
-    kind = kinds[0]
-    body = entry[kind]
-    if not isinstance(body, Mapping):
-        raise ConfigError(f"{kind} must map to {{from: ..., to: ...}}, got {body!r}")
-    _refuse_unknown(body, ROUTE_KINDS[kind], f"a {kind} route")
-    for end in ("from", "to"):
-        if end not in body:
-            raise ConfigError(f"a {kind} route needs {end!r}")
-    foreach, when = _common(entry)
-    return _Entry(section="routes", index=index, line=line, foreach=foreach, when=when,
-                  kind=kind, body=dict(body))
-
-
-def _read_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, int], int]]:
-    """The document and the line of each containers[i] / routes[i] item."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        _refuse_duplicates(node, source)
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from exc
-    finally:
-        loader.dispose()
-    lines: dict[tuple[str, int], int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(value, yaml.SequenceNode):
-                for i, item in enumerate(value.value):
-                    lines[(key.value, i)] = item.start_mark.line + 1
-    return data, lines
-
-
-def _refuse_duplicates(node: yaml.Node | None, source: str) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    line = key.start_mark.line + 1
-                    raise ConfigError(f"{source}:{line}: duplicate key {key.value!r}")
-                seen.add(key.value)
-            _refuse_duplicates(value, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _refuse_duplicates(item, source)
 
 
 class Pattern:

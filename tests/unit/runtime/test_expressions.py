@@ -432,11 +432,16 @@ def test_template_errors(template: str, fragment: str) -> None:
 # ---------------------------------------------------------------- safety
 
 def test_module_never_uses_eval_exec_compile_or_ast() -> None:
-    source = Path(expressions.__file__).read_text()
-    code = source.split('"""', 2)[2]  # past the module docstring, which names them
-    assert not re.search(r"(?<![\w.])(eval|exec|compile|__import__|getattr\(\w+, \w+\.)\s*\(", code)
-    assert not re.search(r"^\s*(import|from)\s+ast\b", code, re.MULTILINE)
-    assert "globals(" not in code and "locals(" not in code
+    init = Path(expressions.__file__)
+    assert init.name == "__init__.py"  # a package: every module of it is checked
+    for path in sorted(init.parent.rglob("*.py")):
+        source = path.read_text()
+        assert source.startswith('"""'), f"{path.name} has no module docstring"
+        code = source.split('"""', 2)[2]  # past the module docstring, which names them
+        assert not re.search(r"(?<![\w.])(eval|exec|compile|__import__|getattr\(\w+, \w+\.)\s*\(",
+                             code), path.name
+        assert not re.search(r"^\s*(import|from)\s+ast\b", code, re.MULTILINE), path.name
+        assert "globals(" not in code and "locals(" not in code, path.name
 
 
 HOSTILE = [
