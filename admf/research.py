@@ -21,13 +21,14 @@ from typing import Any
 import anyio
 import msgspec
 import numpy as np
+import pyarrow as pa
 
 from .components.metrics import Metrics, compute_metrics, periods_per_year
 from .data.timeparse import format_ns, parse_duration
 from .errors import ConfigError
 from .runtime.config import StudyConfig
 from .runtime.executors import Executor, make_executor
-from .runtime.results import ResultStore
+from .runtime.results import ResultStore, read_table
 from .runtime.sequences import (
     Span,
     Window,
@@ -77,6 +78,7 @@ class Task(msgspec.Struct, kw_only=True):
     keys: dict[str, str]  # point id -> run key
     tables: bool  # write trades/equity/signals, or only metrics.json
     curves: bool  # return the equity curve and trades
+    close_at_end: bool = False  # close positions at the span's last bar (test windows)
 
 
 def execute(task: Task) -> list[PointSummary]:
@@ -86,17 +88,18 @@ def execute(task: Task) -> list[PointSummary]:
 
 async def _execute(task: Task) -> list[PointSummary]:
     config = task.config
-    if task.curves:  # curves must come back in memory (and still be written)
-        config = msgspec.structs.replace(config, results=msgspec.structs.replace(
-            config.results, storage="memory", keep_equity_curves=True))
+    if task.close_at_end:  # a test window ends flat: its exit costs count out of sample
+        config = msgspec.structs.replace(config, portfolio=msgspec.structs.replace(
+            config.portfolio, close_at_end=True))
     runs = trace = None
     if task.store is not None:
         phase = ResultStore.for_worker(*task.store).phase(task.phase)
         runs = {p.id: phase.run(task.keys[p.id]) for p in task.points}
         if config.tracing.enabled:
             trace = phase.trace_dir() / task.keys[task.points[0].id]
-    results, bars = await run_points(config, task.points, runs, window=task.span,
-                                     tables=task.tables, trace=trace)
+    keep = "curves" if task.curves else "configured" if task.tables else "summary"
+    results, bars = await run_points(config, task.points, runs, window=task.span, keep=keep,
+                                     trace=trace)
     out = []
     for point in task.points:
         res = results[point.id]
@@ -172,34 +175,57 @@ class _Runner:
         self.done = store.phase(phase).completed_runs() if store is not None else set()
 
     def tasks(self, points: Sequence[StrategyPoint], span: tuple[int, int] | None, prefix: str,
-              *, tables: bool, curves: bool) -> list[Task]:
+              *, tables: bool, curves: bool, close_at_end: bool = False) -> list[Task]:
         keys = {p.id: f"{prefix}{run_key(p.id)}" for p in points}
         chunks = _chunks(list(points), self.executor.workers)
         where = (str(self.store.path.parent), self.store.run_id) if self.store else None
         return [Task(config=self.config, points=chunk, span=span, store=where, phase=self.phase,
-                     keys={p.id: keys[p.id] for p in chunk}, tables=tables, curves=curves)
+                     keys={p.id: keys[p.id] for p in chunk}, tables=tables, curves=curves,
+                     close_at_end=close_at_end)
                 for chunk in chunks if chunk]
 
     async def run(self, tasks: list[Task]) -> list[list[PointSummary]]:
         """Results per task, in order; runs already complete on disk are read back."""
         pending, known = [], {}
         for task in tasks:
-            finished = [p for p in task.points if task.keys[p.id] in self.done and not task.curves]
-            for point in finished:
-                known[task.keys[point.id]] = self._load(task, point)
-            left = [p for p in task.points if p not in finished]
+            finished, rerun = [], []
+            for point in (p for p in task.points if task.keys[p.id] in self.done):
+                summary = self._load(task, point)
+                if summary is None:  # finished, but its curve was not kept: recompute it
+                    rerun.append(point)
+                else:
+                    known[task.keys[point.id]] = summary
+                    finished.append(point)
+            left = [p for p in task.points if p not in finished and p not in rerun]
             if left:
                 pending.append(msgspec.structs.replace(task, points=left))
+            if rerun:  # in memory only: the run directory is complete already
+                pending.append(msgspec.structs.replace(task, points=rerun, store=None))
         ran = await self.executor.map(execute, [(t,) for t in pending])
         for task, summaries in zip(pending, ran):
             for summary in summaries:
                 known[task.keys[summary.id]] = summary
         return [[known[t.keys[p.id]] for p in t.points] for t in tasks]
 
-    def _load(self, task: Task, point: StrategyPoint) -> PointSummary:
+    def _load(self, task: Task, point: StrategyPoint) -> PointSummary | None:
+        """A finished run read back; None when the task needs its curve and the
+        run did not keep one (``results.keep_equity_curves: false``)."""
         path = self.store.phase(self.phase).run(task.keys[point.id]).path  # type: ignore[union-attr]
-        return PointSummary(id=point.id, params=point.params,
-                            metrics=completed_result(path, point).metrics, bars=0)
+        done = completed_result(path, point)
+        if not task.curves:
+            return PointSummary(id=point.id, params=point.params, metrics=done.metrics, bars=0)
+        if not (path / "equity.parquet").is_file():
+            return None
+        equity = read_table(path / "equity.parquet")
+        trades = read_table(path / "trades.parquet")
+        stamps = equity.column("timestamp").cast(pa.int64()).to_numpy()
+        return PointSummary(
+            id=point.id, params=point.params, metrics=done.metrics, bars=len(stamps),
+            equity=(stamps, equity.column("equity").to_numpy(),
+                    equity.column("exposure").to_numpy()),
+            trades={name: trades.column(name).to_numpy(zero_copy_only=False)
+                    for name in ("pnl", "return", "open")},
+            traded_notional=done.traded_notional)
 
 
 def _chunks(points: list[StrategyPoint], workers: int) -> list[list[StrategyPoint]]:
@@ -325,7 +351,7 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
         chosen[w.index] = (best_id, combined[best_id])
         point = next(p for p in points if p.id == best_id)
         test_tasks.extend(runner.tasks([point], _span(line, w.test), f"{w.key}-test-",
-                                       tables=True, curves=True))
+                                       tables=True, curves=True, close_at_end=True))
     tested = await runner.run(test_tasks)
     rows = []
     for w, chunk in zip(windows, tested):
@@ -433,6 +459,10 @@ def _most_chosen(params: list[dict[str, Any]]) -> dict[str, Any]:
 async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
     seq = config.sequence
     runs = int(seq.runs or 100)
+    if len(points) != 1:
+        raise ConfigError(f"sequence monte_carlo studies one strategy point, got {len(points)} "
+                          f"({', '.join(p.id for p in points[:3])}...); pick one, e.g. with a "
+                          "parameter_sweep phase first and params: \"{phase.best_params}\"")
     if seq.method == "parameter_noise":
         draws = _noisy_points(points, runs, float(seq.noise or 0.1), config.seed)
         summaries = _flat(await runner.run(runner.tasks(draws, None, "", tables=False, curves=False)))
@@ -443,31 +473,37 @@ async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner:
         base = _flat(await runner.run(runner.tasks(points, None, "base-", tables=True, curves=True)))
         values, table = _bootstrap(config, base, runs)
     distributions = {name: percentiles(v) for name, v in values.items()}
-    return _result(config, metrics=distributions, table=table,
-                   best_params=points[0].params if len(points) == 1 else None,
+    return _result(config, metrics=distributions, table=table, best_params=points[0].params,
                    aggregate={"method": seq.method or "bootstrap_returns", "runs": runs,
                               "distributions": distributions})
 
 
+CURVE_METRICS = ("total_return", "cagr", "volatility", "sharpe_ratio", "sortino_ratio",
+                 "calmar_ratio", "max_drawdown", "max_drawdown_duration_bars",
+                 "max_drawdown_duration_days", "final_equity")
+"""What a resampled return path defines: trades, exposure and turnover belong
+to the original run, not to a reshuffling of its returns."""
+
+
 def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int
                ) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
-    """Resample each base run's per-bar returns ``runs`` times (seeded) and
-    compute the metrics of every resampled equity path."""
+    """Resample the base run's per-bar returns ``runs`` times (seeded) and
+    compute the curve metrics of every resampled equity path."""
     ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
     cash = config.portfolio.initial_cash
-    values: dict[str, list[float]] = {}
+    values: dict[str, list[float]] = {name: [] for name in CURVE_METRICS}
     table = []
-    for k, summary in enumerate(base):
-        ts, eq, _ = summary.equity  # type: ignore[misc]
-        returns = np.diff(np.concatenate([[cash], eq])) / np.concatenate([[cash], eq[:-1]])
-        for i, path in enumerate(bootstrap_paths(returns, runs, config.seed + k)):
-            equity = cash * np.cumprod(1 + path)
-            m = compute_metrics(timestamp=ts, equity=equity, trades={"pnl": np.empty(0), "return": np.empty(0)},
-                                exposure=np.zeros(len(equity)), traded_notional=0.0,
-                                periods_per_year=ppy, initial_equity=cash)
-            for name, value in m.to_dict().items():
-                values.setdefault(name, []).append(value)
-            table.append({"portfolio": summary.id, "draw": i, **m.to_json_dict()})
+    summary = base[0]
+    ts, eq, _ = summary.equity  # type: ignore[misc]
+    returns = np.diff(np.concatenate([[cash], eq])) / np.concatenate([[cash], eq[:-1]])
+    empty = {"pnl": np.empty(0), "return": np.empty(0)}
+    for i, path in enumerate(bootstrap_paths(returns, runs, config.seed)):
+        m = compute_metrics(timestamp=ts, equity=cash * np.cumprod(1 + path), trades=empty,
+                            exposure=np.zeros(len(path)), traded_notional=0.0,
+                            periods_per_year=ppy, initial_equity=cash).to_json_dict()
+        for name in CURVE_METRICS:
+            values[name].append(math.nan if m[name] is None else m[name])
+        table.append({"portfolio": summary.id, "draw": i, **{n: m[n] for n in CURVE_METRICS}})
     return values, table
 
 

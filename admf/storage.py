@@ -57,11 +57,14 @@ def run_key(point_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", point_id).strip("._") or "portfolio"
 
 
-def curve_sinks(config: StudyConfig, run: Any) -> tuple[Any, Any]:
+def curve_sinks(config: StudyConfig, run: Any, *, collect: bool = False) -> tuple[Any, Any]:
     """Where a portfolio's equity curve and signals go, by ``results.storage``:
-    kept in memory, or streamed to the run directory ``run``."""
+    kept in memory, or streamed to the run directory ``run``. ``collect``
+    keeps the curve in memory whatever the storage (a sequence needs it)."""
     storage = config.results.storage
     keep_equity = config.results.keep_equity_curves
+    if collect:
+        return MemorySink(EQUITY_COLUMNS), MemorySink(SIGNAL_COLUMNS)
     if run is None or storage == "memory":
         equity = MemorySink(EQUITY_COLUMNS) if keep_equity else None
         return equity, MemorySink(SIGNAL_COLUMNS)
@@ -92,7 +95,8 @@ def completed_result(path: Path, point: Any) -> PortfolioResult:
     metrics = Metrics(**{k: (math.nan if v is None else v) for k, v in doc["metrics"].items()})
     return PortfolioResult(name=point.id, metrics=metrics, trades=None, equity=None,
                            signals=None, fills=int(doc.get("fills", 0)),
-                           final_equity=float(metrics.final_equity))
+                           final_equity=float(metrics.final_equity),
+                           traded_notional=float(doc.get("traded_notional", 0.0)))
 
 
 def resume_store(path: Path | str, config: Any) -> ResultStore:
@@ -136,7 +140,8 @@ def new_store(config: Any) -> ResultStore:
 def write_run(run: Any, point: Any, result: PortfolioResult, config: StudyConfig,
               *, tables: bool = True) -> None:
     """Write one portfolio's tables, then its metrics.json (completing the run)."""
-    if tables and config.results.storage == "memory" and result.equity is not None:
+    # a curve still in memory here was not streamed: write it if it is to be kept
+    if tables and config.results.keep_equity_curves and result.equity is not None:
         run.write_table("equity", pa.table(_timestamps(result.equity), schema=EQUITY_SCHEMA))
     if tables and result.signals is not None:
         run.write_table("signals", pa.table(_timestamps(result.signals), schema=SIGNAL_SCHEMA))
@@ -144,6 +149,7 @@ def write_run(run: Any, point: Any, result: PortfolioResult, config: StudyConfig
         run.write_table("trades", pa.table(result.trades, schema=TRADE_SCHEMA))
     run.write_metrics({"portfolio": point.id, "strategy": point.type, "params": point.params,
                        "direction": point.direction, "fills": result.fills,
+                       "traded_notional": result.traded_notional,
                        "metrics": result.metrics.to_json_dict()})
 
 

@@ -11,6 +11,7 @@ portfolio; the strategy container computes each distinct indicator once.
 
 from __future__ import annotations
 
+import difflib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -196,6 +197,12 @@ Window = tuple[int, int]
 def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> None:
     """Build every component and the topology once, so a bad parameter or
     pattern fails before any run directory exists."""
+    objective = config.sequence.objective
+    if objective not in Metrics.__struct_fields__:
+        close = difflib.get_close_matches(objective, Metrics.__struct_fields__, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"sequence.objective: {objective!r} is not a metric{hint} "
+                          f"(metrics: {', '.join(Metrics.__struct_fields__)})")
     for point in points:
         strategy_factory(point)
     build_backtest(config, points)  # components, pattern, ports; nothing runs
@@ -255,8 +262,10 @@ class _Parts:
     (:mod:`admf.containers.factories`)."""
 
     def __init__(self, config: StudyConfig, points: Sequence[StrategyPoint],
-                 store_runs: Mapping[str, Any] | None, window: Window | None) -> None:
+                 store_runs: Mapping[str, Any] | None, window: Window | None,
+                 keep: str = "configured") -> None:
         self.config = config
+        self.keep = keep
         self.points = {p.id: p for p in points}
         self.store_runs = store_runs or {}
         self.window = window
@@ -288,9 +297,12 @@ class _Parts:
                                  risk=self.risk, fill=config.execution.fill,
                                  periods_per_year=self.ppy)
         run = self.store_runs.get(point_id)
-        equity_sink, signal_sink = curve_sinks(config, run)
-        trade_sink = (run.table_writer("trades", TRADE_SCHEMA)
-                      if run is not None and config.results.storage == "disk" else None)
+        if self.keep == "summary":  # a training run: only its metrics matter
+            equity_sink = signal_sink = trade_sink = None
+        else:
+            equity_sink, signal_sink = curve_sinks(config, run, collect=self.keep == "curves")
+            streamed = config.results.storage == "disk" and self.keep == "configured"
+            trade_sink = run.table_writer("trades", TRADE_SCHEMA) if run and streamed else None
         container = PortfolioContainer(name, engine, close_at_end=config.portfolio.close_at_end,
                                        equity_sink=equity_sink, signal_sink=signal_sink,
                                        trade_sink=trade_sink)
@@ -300,12 +312,12 @@ class _Parts:
 
 def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
                    store_runs: Mapping[str, Any] | None = None,
-                   window: Window | None = None) -> _Backtest:
+                   window: Window | None = None, keep: str = "configured") -> _Backtest:
     """The backtest topology for ``points`` over ``window`` of the data, built
     from the pattern ``topology.pattern`` (the built-in ``backtest`` unless the
     user names their own); ``store_runs`` maps point ids to result-store run
     directories for curves streamed to disk."""
-    parts = _Parts(config, points, store_runs, window)
+    parts = _Parts(config, points, store_runs, window, keep)
     pattern = load_pattern(config.topology.pattern, config.topology.paths)
     context = {"config": config, "parts": parts,
                "points": [{"index": i, "id": p.id} for i, p in enumerate(points)],
@@ -330,13 +342,17 @@ def tracer_for(config: StudyConfig, path: Path | None) -> Tracer | None:
 
 async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      runs: Mapping[str, Any] | None = None, *, window: Window | None = None,
-                     tables: bool = True, instruments: Sequence[Any] = (),
+                     keep: str = "configured", instruments: Sequence[Any] = (),
                      trace: Path | None = None) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
-    portfolio's files there (only ``metrics.json`` without ``tables``); with
-    tracing on, the trace goes to ``trace`` (a file stem)."""
-    backtest = build_backtest(config, points, runs if tables else None, window)
+    portfolio's files there. ``keep`` is what the caller needs back:
+    ``configured`` (what ``results`` says), ``curves`` (also the equity curve
+    and trades in memory, as a sequence's test window does) or ``summary``
+    (only metrics: a training run writes just ``metrics.json``). With tracing
+    on, the trace goes to ``trace`` (a file stem)."""
+    tables = keep != "summary"
+    backtest = build_backtest(config, points, runs if tables else None, window, keep)
     tracer = tracer_for(config, trace)
     if tracer is not None:
         instruments = (*instruments, tracer)

@@ -193,13 +193,16 @@ GRID = {"fast": [5, 10, 20], "slow": [30, 60]}
 GRID_IDS = [f"sma_crossover(fast={f},slow={s})" for f in (5, 10, 20) for s in (30, 60)]
 
 
-def single_pass(config: dict[str, Any], params: dict[str, Any], **data: Any) -> Any:
+def single_pass(config: dict[str, Any], params: dict[str, Any], *, close_at_end: bool = False,
+                **data: Any) -> Any:
     """One single-pass study of ``config`` with one strategy point (and data
-    restricted by ``data``: start/end)."""
+    restricted by ``data``: start/end); ``close_at_end`` as a test window does."""
     direction = config["strategies"][0].get("direction", "long_only")
     one = {**config, "strategies": [{"type": "sma_crossover", "params": params,
                                      "direction": direction}],
            "sequence": {"type": "single_pass"}}
+    if close_at_end:
+        one["portfolio"] = {**config.get("portfolio", {}), "close_at_end": True}
     if data:
         one["data"] = {**config["data"], **data}
     return admf.run_sync(one, write=False)
@@ -331,9 +334,11 @@ SMALL = [{"type": "sma_crossover", "params": SMALL_GRID}]
 SMALL_POINTS = [{"fast": f, "slow": s} for f in (3, 5) for s in (10, 20)]
 
 
-def window_metrics(config: dict[str, Any], params: dict[str, Any], first: int, last: int) -> Any:
-    """The metrics of ``params`` run alone over bars first..last."""
-    return single_pass(config, params, start=iso(first), end=iso(last))
+def window_metrics(config: dict[str, Any], params: dict[str, Any], first: int, last: int,
+                   *, test: bool = False) -> Any:
+    """The metrics of ``params`` run alone over bars first..last; a test window
+    ends flat (its open position closed at its last close, costs paid)."""
+    return single_pass(config, params, close_at_end=test, start=iso(first), end=iso(last))
 
 
 def best_on(config: dict[str, Any], spans: list[tuple[int, int]]) -> dict[str, Any]:
@@ -366,7 +371,7 @@ def test_walk_forward_windows_stitch_and_match_separate_runs(tmp_path: Path,
         assert (row["train_bars"], row["test_bars"]) == (200, 100)
         chosen = best_on(config, [(a, b)])
         assert row["params"] == chosen, row["window"]
-        test = window_metrics(config, chosen, c, d).metrics
+        test = window_metrics(config, chosen, c, d, test=True).metrics
         for key in ("total_return", "sharpe_ratio", "max_drawdown", "final_equity"):
             assert row["test_metrics"][key] == pytest.approx(getattr(test, key), rel=1e-12), key
         assert row["test_metrics"]["trade_count"] == test.trade_count
@@ -390,9 +395,9 @@ def test_walk_forward_windows_stitch_and_match_separate_runs(tmp_path: Path,
         sum(r["test_metrics"]["exposure"] * 100 for r in result.table) / 400, rel=1e-12)
     assert result.metrics["exposure"] > 0
     # window 2 starts where window 1 ended (its curve rescaled to that capital)
-    w1 = window_metrics(config, result.table[0]["params"], 200, 299)
+    w1 = window_metrics(config, result.table[0]["params"], 200, 299, test=True)
     np.testing.assert_allclose(equity["equity"][:100], w1.equity["equity"], rtol=1e-12)
-    w2 = window_metrics(config, result.table[1]["params"], 300, 399)
+    w2 = window_metrics(config, result.table[1]["params"], 300, 399, test=True)
     np.testing.assert_allclose(equity["equity"][100:200],
                                w2.equity["equity"] / CASH * w1.equity["equity"][-1], rtol=1e-12)
 
@@ -414,7 +419,7 @@ def test_k_fold_with_purge_reports_each_fold_and_the_mean(tmp_path: Path,
         assert row["train_bars"] == sum(b - a + 1 for a, b in train)
         chosen = best_on(config, train)
         assert row["params"] == chosen, row["window"]
-        test = window_metrics(config, chosen, c, d).metrics
+        test = window_metrics(config, chosen, c, d, test=True).metrics
         assert row["test_metrics"]["total_return"] == pytest.approx(test.total_return, rel=1e-12)
         assert row["test_metrics"]["sharpe_ratio"] == pytest.approx(test.sharpe_ratio, rel=1e-12)
         tests.append(test)

@@ -1,0 +1,71 @@
+"""Sequences: resuming windowed runs, curves not kept, Monte Carlo scope, objectives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import admf
+from admf.errors import ConfigError
+
+
+def study(tmp_path: Path, sequence: dict, **extra: object) -> dict:
+    return {"name": "edges", "seed": 9,
+            "data": {"source": "synthetic", "symbols": ["A"], "bars": 3000, "timeframe": "1h"},
+            "strategies": [{"type": "sma_crossover", "params": {"fast": [3, 5], "slow": [20]}}],
+            "sequence": sequence, "executor": {"kind": "inline"},
+            "results": {"dir": str(tmp_path / "r")}, **extra}
+
+
+WALK = {"type": "walk_forward", "train": 1000, "test": 500}
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_walk_forward_resumes_after_its_test_windows_finished(tmp_path: Path, keep: bool) -> None:
+    config = study(tmp_path, WALK, results={"dir": str(tmp_path / "r"), "keep_equity_curves": keep})
+    first = admf.run_sync(config)
+    (first.path / "manifest.json").unlink()
+    runs = first.path / "main" / "runs"
+    (next(runs.glob("w000-train0-*")) / "metrics.json").unlink()  # one training run unfinished
+    again = admf.run_sync(config, resume=first.path)
+    assert (first.path / "manifest.json").is_file()
+    assert again.table == first.table
+    assert again.metrics == first.metrics
+
+
+def test_keep_equity_curves_false_writes_no_curve_in_a_sequence(tmp_path: Path) -> None:
+    result = admf.run_sync(study(tmp_path, WALK, results={"dir": str(tmp_path / "r"),
+                                                          "keep_equity_curves": False,
+                                                          "storage": "disk"}))
+    runs = result.path / "main" / "runs"
+    assert list(runs.glob("*/equity.parquet")) == []
+    assert list(runs.glob("*-test-*/trades.parquet"))  # the test windows' trades are kept
+    assert len(result.equity["equity"]) == 4 * 500  # the stitched curve is still computed
+
+
+def test_test_windows_end_flat(tmp_path: Path) -> None:
+    result = admf.run_sync(study(tmp_path, WALK))
+    for row in result.table:
+        assert row["test_metrics"]["open_trades"] == 0
+
+
+def test_monte_carlo_needs_one_point(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="monte_carlo studies one strategy point, got 2"):
+        admf.run_sync(study(tmp_path, {"type": "monte_carlo", "runs": 5}))
+
+
+def test_bootstrap_reports_only_what_resampled_returns_define(tmp_path: Path) -> None:
+    config = study(tmp_path, {"type": "monte_carlo", "runs": 20, "method": "bootstrap_returns"})
+    config["strategies"] = [{"type": "sma_crossover", "params": {"fast": 5, "slow": 20}}]
+    result = admf.run_sync(config)
+    assert "sharpe_ratio" in result.metrics and "max_drawdown" in result.metrics
+    for undefined in ("trade_count", "win_rate", "exposure", "turnover", "profit_factor"):
+        assert undefined not in result.metrics
+    assert result.metrics["sharpe_ratio"]["count"] == 20
+
+
+def test_a_misspelt_objective_fails_before_anything_runs(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'sharp_ratio' is not a metric; did you mean 'sharpe_ratio'"):
+        admf.run_sync(study(tmp_path, {"type": "parameter_sweep", "objective": "sharp_ratio"}))
+    assert not (tmp_path / "r").exists()
