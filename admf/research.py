@@ -382,7 +382,8 @@ def _public(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
     line = timeline(config)
-    window = split_train_test(line, config.sequence.split, int(config.sequence.purge or 0))
+    window = split_train_test(line, config.sequence.split, int(config.sequence.purge or 0),
+                              tz=config.data.tz)
     rows = await _train_then_test(config, points, runner, line, [window])
     row = rows[0]
     return _result(config, metrics=row["test_metrics"], best_params=row["params"],

@@ -197,6 +197,13 @@ Window = tuple[int, int]
 def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> None:
     """Build every component and the topology once, so a bad parameter or
     pattern fails before any run directory exists."""
+    executor = config.executor
+    if config.sequence.type == "single_pass" and (
+            executor.kind not in (None, "inline") or executor.workers is not None
+            or executor.address is not None):
+        raise ConfigError("executor: a single_pass study runs every point in one pass in this "
+                          "process (inline), so these executor settings would go unused; use "
+                          "sequence.type parameter_sweep to spread a grid over workers")
     objective = config.sequence.objective
     if objective not in Metrics.__struct_fields__:
         close = difflib.get_close_matches(objective, Metrics.__struct_fields__, n=1)
@@ -223,9 +230,11 @@ def bar_stream(config: StudyConfig, symbol: str,
             last = min(last, end)
 
         def synthetic() -> Iterator[BarBatch]:
+            origin = (np.datetime64(parse_time(data.start, tz=data.tz), "ns") if data.start
+                      else "2020-01-01")
             bars = synthetic_bars(symbol=symbol, bars=int(data.bars), seed=config.seed,
                                   start_price=data.start_price, volatility=data.volatility,
-                                  drift=data.drift, start=data.start or "2020-01-01",
+                                  drift=data.drift, start=origin,
                                   timeframe=data.timeframe, batch_rows=data.batch_rows)
             return _between(bars, first, last)
 
@@ -234,7 +243,8 @@ def bar_stream(config: StudyConfig, symbol: str,
     start: Any = data.start
     end_: Any = data.end
     if window is not None:  # the window lies inside the data's own start/end
-        start, end_ = window
+        # exact instants: a bare int would go through the epoch-unit guess
+        start, end_ = (np.datetime64(int(t), "ns") for t in window)
     return lambda: iter_bars(path, symbol=symbol, fmt=data.source, start=start,
                              end=end_, batch_rows=data.batch_rows, tz=data.tz)
 

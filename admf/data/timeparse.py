@@ -59,8 +59,9 @@ def parse_time(value: TimeLike, *, end: bool = False, tz: str | None = None) -> 
 
     ``value`` is an ISO-8601 date or datetime string (``T`` or a space, with
     or without a fraction and zone offset), a :class:`datetime.date` or
-    :class:`datetime.datetime`, or an epoch number (int, or a string of
-    digits; unit by magnitude, see the module docstring). Naive values are
+    :class:`datetime.datetime`, a :class:`numpy.datetime64` (exact), or an
+    epoch number (int, or a string of digits; unit by magnitude, see the
+    module docstring). Naive values are
     local time in ``tz`` (UTC when ``None``). With ``end=True`` a date
     without a time means the *end* of that day (its last nanosecond), so an
     inclusive end date includes the whole day.
@@ -68,6 +69,10 @@ def parse_time(value: TimeLike, *, end: bool = False, tz: str | None = None) -> 
     Raises :class:`~admf.errors.ConfigError` for anything else.
     """
     check_timezone(tz)
+    if isinstance(value, np.datetime64):  # exact, no unit guessing (an internal bound)
+        if np.isnat(value):
+            raise ConfigError("cannot read NaT as a time")
+        return int(value.astype("datetime64[ns]").astype(np.int64))
     if isinstance(value, bool) or not isinstance(value, (str, dt.date, int, np.integer)):
         raise ConfigError(f"cannot read {value!r} as a time: expected an ISO-8601 string, a date, or an epoch number")
     if isinstance(value, (int, np.integer)):

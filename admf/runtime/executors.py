@@ -52,22 +52,25 @@ class InlineExecutor(Executor):
 class ProcessExecutor(Executor):
     """A pool of ``workers`` local processes (default: the CPU count).
 
-    Pools are shared per worker count for the life of the process: starting
-    one costs a few hundred milliseconds (a forkserver importing admf), which
-    the phases of a workflow or repeated studies should pay once.
+    One pool is kept for the life of the process and reused: starting one
+    costs a few hundred milliseconds (a forkserver importing admf), which the
+    phases of a workflow or repeated studies should pay once. Asking for a
+    different size replaces it.
     """
 
-    _pools: dict[int, ProcessPoolExecutor] = {}
+    _shared: tuple[int, ProcessPoolExecutor] | None = None
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        pool = self._pools.get(self.workers)
-        if pool is None or getattr(pool, "_broken", False):
+        shared = ProcessExecutor._shared
+        if shared is None or shared[0] != self.workers or getattr(shared[1], "_broken", False):
+            if shared is not None:
+                shared[1].shutdown(wait=False, cancel_futures=True)
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["admf.study"])
-            pool = self._pools[self.workers] = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context)
-        self._pool = pool
+            ProcessExecutor._shared = (self.workers, ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context))
+        self._pool = ProcessExecutor._shared[1]  # type: ignore[index]
 
     async def map(self, fn: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
         futures = [self._pool.submit(fn, *args) for args in calls]
@@ -125,14 +128,15 @@ SMALL_WORK = 16_000_000
 def make_executor(kind: str | None, workers: int | None, runs: int, *, work: int | None = None,
                   address: str | None = None) -> Executor:
     """The executor a config asks for. ``kind=None`` chooses: inline for one
-    run, one worker or less than :data:`SMALL_WORK` bar x point products of
-    ``work``, else a process pool."""
+    run, one worker, or less than :data:`SMALL_WORK` bar x point products of
+    ``work`` when ``workers`` is not given; else a process pool."""
     if kind == "dask":
         return DaskExecutor(address, workers)
     if address is not None:
         raise ConfigError("executor.address is only used by executor.kind 'dask'")
     count = workers or os.cpu_count() or 1
-    small = work is not None and work < SMALL_WORK
+    # workers given explicitly is a request for a pool, however small the work
+    small = work is not None and work < SMALL_WORK and workers is None
     if kind == "inline" or (kind is None and (runs <= 1 or count <= 1 or small)):
         return InlineExecutor()
     return ProcessExecutor(min(count, max(runs, 1)))

@@ -69,16 +69,18 @@ def _length(value: int | str, timeline: np.ndarray, start: int, what: str) -> in
     return end - start
 
 
-def split_train_test(timeline: np.ndarray, split: float | str, purge: int = 0) -> Window:
+def split_train_test(timeline: np.ndarray, split: float | str, purge: int = 0,
+                     tz: str | None = None) -> Window:
     """Train on the bars before the split, test on the rest. ``split`` is the
     train fraction (0 < split < 1: the first ``round-down(n * split)`` bars,
     computed so that 0.57 of 100 bars is 57) or the first time of the test
-    set. ``purge`` drops that many train bars before the test set."""
+    set (naive times in ``tz``). ``purge`` drops that many train bars before
+    the test set."""
     n = len(timeline)
     if isinstance(split, str):
         from ..data.timeparse import parse_time
 
-        cut = int(np.searchsorted(timeline, parse_time(split), side="left"))
+        cut = int(np.searchsorted(timeline, parse_time(split, tz=tz), side="left"))
     else:
         cut = int(math.floor(round(n * split, 9)))  # n * 0.57 is 56.99999999999999
     if cut < 1 or cut > n - 1:

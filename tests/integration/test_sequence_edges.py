@@ -69,3 +69,19 @@ def test_a_misspelt_objective_fails_before_anything_runs(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="'sharp_ratio' is not a metric; did you mean 'sharpe_ratio'"):
         admf.run_sync(study(tmp_path, {"type": "parameter_sweep", "objective": "sharp_ratio"}))
     assert not (tmp_path / "r").exists()
+
+
+def test_windows_before_1973_are_read_exactly(tmp_path: Path) -> None:
+    # window bounds before 1973 are small epoch numbers in ns; guessed as
+    # microseconds they used to fall out of range
+    config = study(tmp_path, WALK, data={"source": "synthetic", "symbols": ["A"], "bars": 3000,
+                                         "timeframe": "1d", "start": "1950-01-01"})
+    result = admf.run_sync(config)
+    assert len(result.table) == 4
+    assert result.table[0]["test"][0].startswith("1952-09-27")  # bar 1000 after 1950-01-01
+
+
+def test_executor_settings_on_a_single_pass_are_refused(tmp_path: Path) -> None:
+    config = study(tmp_path, {"type": "single_pass"}, executor={"kind": "processes"})
+    with pytest.raises(ConfigError, match="single_pass study runs every point in one pass"):
+        admf.run_sync(config)
