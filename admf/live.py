@@ -8,132 +8,318 @@
                 print(event["container"], event["equity"])
     print(runtime.result.metrics.sharpe_ratio)
 
-The study runs in a task of the caller's task group, on whatever event loop
-the caller uses (asyncio or trio, through anyio). Events are the tracer's
-(:mod:`admf.runtime.tracing`): lifecycle stages, route statistics, messages
-(``normal``), portfolio frames with their fills and equity (``debug``). They
-flow through a bounded stream; a consumer that falls behind does not slow
-the study down: events that find the stream full are dropped and counted in
+The study runs in a worker thread, on its own event loop, so that its
+synchronous work (reading data, computing portfolio frames, writing and
+hashing result files) never stalls the caller's loop: the application keeps
+serving its own tasks while the study runs. The worker's loop uses the same
+backend as the caller's (asyncio or trio, detected with :mod:`sniffio`), so
+user components see the backend they were written for; the two loops share
+nothing but the thread-safe bridge below.
+
+Events are the tracer's (:mod:`admf.runtime.tracing`): lifecycle stages,
+route statistics, messages (``normal``), portfolio frames with their fills
+and equity (``debug``). The worker puts them in a bounded buffer and wakes
+the caller's loop with a fire-and-forget callback; it never waits for the
+caller. A consumer that falls behind therefore does not slow the study down:
+events that find the buffer full are dropped and counted in
 ``runtime.dropped`` (a telemetry feed must never block the run it watches).
+
+:meth:`Runtime.cancel` stops the study only (its containers are still
+stopped and cleaned up); the caller's own code carries on. Leaving the
+``async with`` block waits for the study to end; leaving it with an
+exception (or a cancellation) stops the study first, then lets that
+exception through unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import asyncio
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import anyio
-from anyio import WouldBlock
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+import anyio.lowlevel
+import sniffio
 
 from .api import load
 from .errors import AdmfError, ConfigError
 from .runtime.config import StudyConfig
-from .runtime.tracing import Tracer
+from .runtime.tracing import LEVELS, Tracer
 from .study import StudyResult, run_study
 
 __all__ = ("Runtime",)
 
+_RULE_KEYS = ("level", "max_events")
 
-class _StreamStore:
-    """An event store that hands each event to a bounded stream, dropping
-    (and counting) what does not fit."""
+Schedule = Callable[[Callable[[], object]], object]
+"""Runs a function soon in one event loop's thread; callable from any thread,
+never blocks (``loop.call_soon_threadsafe`` / ``TrioToken.run_sync_soon``)."""
 
-    def __init__(self, send: MemoryObjectSendStream[dict[str, Any]]) -> None:
-        self.send = send
+
+def _scheduler(backend: str) -> Schedule:
+    """The thread-safe, non-blocking way into the event loop running in the
+    current thread (which runs ``backend``)."""
+    if backend == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+    if backend == "asyncio":
+        return asyncio.get_running_loop().call_soon_threadsafe
+    raise AdmfError(f"admf.Runtime runs under asyncio or trio, not {backend}")
+
+
+def _soon(schedule: Schedule | None, func: Callable[[], object]) -> None:
+    """``schedule(func)``, ignoring a loop that has already closed (nobody is
+    left there to notify)."""
+    if schedule is None:
+        return
+    try:
+        schedule(func)
+    except Exception:  # asyncio: RuntimeError (loop closed); trio: RunFinishedError
+        pass
+
+
+def _check_tracing(level: object, containers: object) -> None:
+    allowed = ", ".join(LEVELS)
+    if not isinstance(level, str) or level not in LEVELS:
+        raise ConfigError(f"admf.Runtime: level must be one of {allowed}, got {level!r}")
+    if containers is None:
+        return
+    if not isinstance(containers, Mapping):
+        raise ConfigError("admf.Runtime: containers must map container name patterns to "
+                          f"{{level, max_events}}, got {type(containers).__name__}")
+    for pattern, rule in containers.items():
+        where = f"admf.Runtime: containers[{pattern!r}]"
+        if not isinstance(rule, Mapping):
+            raise ConfigError(f"{where} must be a mapping with level and/or max_events, "
+                              f"got {rule!r}")
+        unknown = sorted(str(key) for key in rule if key not in _RULE_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; "
+                              f"expected {', '.join(_RULE_KEYS)}")
+        rule_level = rule.get("level")
+        if rule_level is not None and (not isinstance(rule_level, str) or rule_level not in LEVELS):
+            raise ConfigError(f"{where}.level must be one of {allowed}, got {rule_level!r}")
+        cap = rule.get("max_events")
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0):
+            raise ConfigError(f"{where}.max_events: expected an integer > 0, got {cap!r}")
+
+
+class _Bridge:
+    """The tracer's event store on the worker's side, an async iterator on
+    the caller's.
+
+    The worker appends under a lock, dropping (and counting) what does not
+    fit in ``capacity``; when the consumer is waiting it is woken through the
+    caller's loop scheduler, without the worker ever waiting for it."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
         self.count = 0
-        self.dropped = 0
+        self.dropped = 0  # also bumped by the tracer for per-container caps (worker thread)
+        self.schedule: Schedule | None = None  # into the caller's loop, set on entering
+        self._lock = threading.Lock()
+        self._queue: deque[dict[str, Any]] = deque()
+        self._waiter: anyio.Event | None = None
+        self._ended = False  # the study is over: nothing more will come
+        self._closed = False  # the consumer is gone: nothing more is wanted
+
+    # -- worker side (the tracer's store interface) -------------------------
 
     def append(self, kind: str, **fields: Any) -> bool:
-        event = {"seq": self.count, "kind": kind, **fields}
-        try:
-            self.send.send_nowait(event)
-        except (WouldBlock, anyio.BrokenResourceError):
-            self.dropped += 1
-            return False
-        self.count += 1
+        with self._lock:
+            if self._closed or len(self._queue) >= self.capacity:
+                self.dropped += 1
+                return False
+            self._queue.append({"seq": self.count, "kind": kind, **fields})
+            self.count += 1
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            _soon(self.schedule, waiter.set)
         return True
+
+    def end(self) -> None:
+        with self._lock:
+            self._ended = True
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            _soon(self.schedule, waiter.set)
+
+    # -- caller side ---------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._queue.clear()
+
+    def __aiter__(self) -> _Bridge:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        await anyio.lowlevel.checkpoint()  # a fast producer must not starve the caller's loop
+        while True:
+            with self._lock:
+                if self._queue:
+                    return self._queue.popleft()
+                if self._ended or self._closed:
+                    raise StopAsyncIteration
+                if self._waiter is None:
+                    self._waiter = anyio.Event()
+                waiter = self._waiter
+            await waiter.wait()
+
+
+class _StudyCancelled(Exception):
+    """The worker's study was stopped by :meth:`Runtime.cancel`."""
 
 
 class Runtime:
-    """A study running inside the caller's event loop (see the module docstring).
+    """A study running alongside the caller's event loop (see the module docstring).
 
-    ``level`` is the tracing level of the streamed events (``minimal``,
-    ``normal`` or ``debug``), ``containers`` per-container overrides as in
-    ``tracing.containers``; ``buffer`` bounds the events in flight.
+    ``level`` is the tracing level of the streamed events (``none``,
+    ``minimal``, ``normal`` or ``debug``), ``containers`` per-container
+    overrides as in ``tracing.containers``; ``buffer`` bounds the events
+    waiting for the consumer.
     """
 
     def __init__(self, config: StudyConfig | Mapping[str, Any] | str | Path, *,
                  overrides: Sequence[str] = (), write: bool = True, level: str = "normal",
                  containers: Mapping[str, Mapping[str, Any]] | None = None,
                  buffer: int = 1024) -> None:
+        _check_tracing(level, containers)
+        if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 1:
+            raise ConfigError(f"admf.Runtime: buffer must be an integer >= 1, got {buffer!r}")
         study = load(config, overrides=overrides)
         if not isinstance(study, StudyConfig) or study.sequence.type != "single_pass":
             raise ConfigError("admf.Runtime runs a single-pass study; run sequences and "
                               "workflows with admf.run")
         self.config = study
         self.write = write
-        send, receive = anyio.create_memory_object_stream[dict[str, Any]](buffer)
-        self._send: MemoryObjectSendStream[dict[str, Any]] = send
-        self._receive: MemoryObjectReceiveStream[dict[str, Any]] = receive
-        self._store = _StreamStore(send)
-        self._tracer = Tracer(self._store, level=level, containers=containers)  # type: ignore[arg-type]
-        self._group: Any = None
-        self._done = anyio.Event()
+        self._bridge = _Bridge(buffer)
+        self._tracer = Tracer(self._bridge, level=level, containers=containers)  # type: ignore[arg-type]
+        self._lock = threading.Lock()
+        self._stop_requested = False
+        self._stop_study: Callable[[], None] | None = None  # set by the worker while it runs
+        self._thread: threading.Thread | None = None
+        self._done: anyio.Event | None = None
         self._result: StudyResult | None = None
         self._error: BaseException | None = None
+        self._cancelled = False
 
     @property
     def dropped(self) -> int:
         """Events dropped because the consumer was behind."""
-        return self._store.dropped
+        return self._bridge.dropped
 
     @property
     def result(self) -> StudyResult:
         """The study's result, once it has finished."""
         if self._error is not None:
             raise self._error
-        if self._result is None:
-            raise AdmfError("the study has not finished; await runtime.wait() first")
-        return self._result
+        if self._result is not None:
+            return self._result
+        if self._cancelled:
+            raise AdmfError(f"the study {self.config.name!r} was cancelled before it "
+                            "finished: it has no result")
+        if self._stop_requested:
+            raise AdmfError(f"the study {self.config.name!r} was cancelled and is stopping; "
+                            "it will have no result")
+        raise AdmfError("the study has not finished; await runtime.wait() first")
 
     async def __aenter__(self) -> Runtime:
-        self._group = anyio.create_task_group()
-        await self._group.__aenter__()
-        self._group.start_soon(self._run, name=f"admf study {self.config.name}")
+        if self._thread is not None:
+            raise AdmfError("an admf.Runtime runs its study once; make a new one")
+        # A thread of our own rather than anyio.to_thread.run_sync in a task
+        # group: no task group encloses the caller's body (so its exceptions
+        # are not wrapped and cancel() cannot reach it), and a study that runs
+        # for minutes does not hold a token of anyio's default thread limiter.
+        backend = sniffio.current_async_library()
+        self._bridge.schedule = schedule = _scheduler(backend)
+        self._done = done = anyio.Event()
+        self._thread = threading.Thread(target=self._work, args=(backend, schedule, done),
+                                        name=f"admf study {self.config.name}", daemon=True)
+        self._thread.start()
         return self
 
-    async def _run(self) -> None:
+    def _work(self, backend: str, schedule: Schedule, done: anyio.Event) -> None:
+        """The worker thread: the study on its own event loop."""
         try:
-            self._result = await run_study(self.config, write=self.write,
-                                           instruments=(self._tracer,))
-        except Exception as exc:  # kept for wait()/result; the group is not torn down
+            self._result = anyio.run(self._study, backend, backend=backend)
+        except _StudyCancelled:
+            self._cancelled = True
+        except BaseException as exc:  # kept for wait()/result, as a run's error
             self._error = exc
         finally:
-            self._send.close()
-            self._done.set()
+            self._bridge.end()
+            _soon(schedule, done.set)
+
+    async def _study(self, backend: str) -> StudyResult:
+        schedule = _scheduler(backend)
+        running = [True]  # read and written in this loop's thread only
+
+        def stop_in_loop() -> None:
+            if running[0]:  # a request that arrives once the study is over is moot
+                scope.cancel()
+
+        with anyio.CancelScope() as scope:
+            with self._lock:
+                self._stop_study = lambda: _soon(schedule, stop_in_loop)
+                stop = self._stop_requested
+            if stop:
+                scope.cancel()
+            try:
+                return await run_study(self.config, write=self.write,
+                                       instruments=(self._tracer,))
+            finally:
+                running[0] = False
+                with self._lock:
+                    self._stop_study = None
+        raise _StudyCancelled  # the scope swallowed the cancellation cancel() asked for
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> bool | None:
-        if exc is not None:  # the application failed: stop the study too
-            self._group.cancel_scope.cancel()
+                        tb: TracebackType | None) -> None:
+        assert self._done is not None
         try:
-            return await self._group.__aexit__(exc_type, exc, tb)
+            if exc is not None:  # the application failed (or was cancelled): stop the study too
+                self.cancel()
+            try:
+                with anyio.CancelScope(shield=exc is not None):
+                    await self._done.wait()  # its containers are being cleaned up
+            except BaseException:  # cancelled while waiting for the study: stop it, still wait
+                self.cancel()
+                with anyio.CancelScope(shield=True):
+                    await self._done.wait()
+                raise
         finally:
-            self._receive.close()
+            self._bridge.close()
+        # returning None: the body's exception, if any, goes on as itself
 
     def events(self) -> AsyncIterator[dict[str, Any]]:
         """The study's events as they happen (``async for``); ends when the
-        study ends. Breaking out early is fine: the stream closes on exit."""
-        return self._receive
+        study ends. Breaking out early is fine: the buffer closes on exit."""
+        if self._done is None:
+            raise AdmfError("enter the runtime first: async with admf.Runtime(...) as runtime")
+        return self._bridge
 
     async def wait(self) -> StudyResult:
-        """Wait for the study to finish and return its result (or raise its error)."""
+        """Wait for the study to finish and return its result (or raise its
+        error, or an :class:`AdmfError` if it was cancelled)."""
+        if self._done is None:
+            raise AdmfError("enter the runtime first: async with admf.Runtime(...) as runtime")
         await self._done.wait()
         return self.result
 
     def cancel(self) -> None:
-        """Stop the study (its containers are still stopped and cleaned up)."""
-        self._group.cancel_scope.cancel()
+        """Stop the study, and only the study: the caller's code is not
+        cancelled. Its containers are still stopped and cleaned up; then
+        :attr:`result` and :meth:`wait` raise an :class:`AdmfError` saying it
+        was cancelled. Safe to call from any thread, any number of times."""
+        with self._lock:
+            self._stop_requested = True
+            stop = self._stop_study
+        if stop is not None:
+            stop()

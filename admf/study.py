@@ -181,9 +181,9 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
             raise ConfigError(f"{point.where}.params: {exc}") from None
         return lambda: cls(params, direction=point.direction)
     if isinstance(cls, type) and issubclass(cls, BarStrategy):
-        try:
-            cls(**point.params)
-        except TypeError as exc:
+        try:  # parameters and indicator specs are checked now, before any run
+            PerBarStrategy(cls(**point.params), direction=point.direction).indicators()
+        except (TypeError, ConfigError) as exc:
             raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
         return lambda: PerBarStrategy(cls(**point.params), direction=point.direction)
     raise ConfigError(f"{point.where}.type: {point.type!r} is neither an admf Strategy nor a "

@@ -28,6 +28,7 @@ constructor as keyword arguments.
 
 from __future__ import annotations
 
+import difflib
 import keyword
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -49,11 +50,38 @@ class BarStrategy:
     indicators: ClassVar[Mapping[str, tuple[str, Mapping[str, Any]]]] = {}
 
     def __init__(self, **params: Any) -> None:
+        """Set each of ``params`` (the config's ``params``). A parameter must be
+        declared on the class with its default (``threshold = 0.5``), so a
+        misspelt one is an error rather than a silently unused value; a
+        subclass with its own ``__init__`` signature declares them there."""
+        own_signature = type(self).__init__ is not BarStrategy.__init__
+        declared = parameters_of(type(self))
         for name, value in params.items():
+            if not own_signature and name not in declared:
+                close = difflib.get_close_matches(name, declared, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                known = ", ".join(declared) or "none declared"
+                raise ConfigError(f"{type(self).__name__} has no parameter {name!r}{hint} "
+                                  f"(parameters: {known}; declare one as a class attribute "
+                                  "with its default)")
             setattr(self, name, value)
 
     def on_bar(self, bar: Any, ind: Any, position: float) -> float | None:
         raise NotImplementedError
+
+
+def parameters_of(cls: type) -> list[str]:
+    """The parameters a BarStrategy subclass declares: its public, non-callable
+    class attributes other than ``indicators``."""
+    names: dict[str, None] = {}
+    for klass in reversed(cls.__mro__):
+        if klass in (object, BarStrategy):
+            continue
+        for name, value in vars(klass).items():
+            if not name.startswith("_") and name != "indicators" and not callable(value) \
+                    and not isinstance(value, (staticmethod, classmethod, property)):
+                names[name] = None
+    return list(names)
 
 
 class _Bar:

@@ -188,3 +188,17 @@ def test_role_must_be_an_identifier() -> None:
 def test_params_become_attributes() -> None:
     s = Cross(threshold=0.5, name="x")
     assert (s.threshold, s.name) == (0.5, "x")
+
+
+def test_a_parameter_must_be_declared_and_a_typo_is_named() -> None:
+    from admf.errors import ConfigError
+
+    class Threshold(BarStrategy):
+        level = 0.5
+
+        def on_bar(self, bar, ind, position):
+            return None
+
+    assert Threshold(level=0.7).level == 0.7
+    with pytest.raises(ConfigError, match="Threshold has no parameter 'levle'; did you mean 'level'"):
+        Threshold(levle=0.7)
