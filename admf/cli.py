@@ -224,16 +224,46 @@ def _cmd_list(args: argparse.Namespace) -> int:
         importlib.import_module(module)
     registered = registry.kinds()
     if args.kind is None:
-        kinds = [k for k in KINDS if k in registered] + [k for k in registered if k not in KINDS]
-        print("\n\n".join(f"{_heading(k)}:\n{_listing(registry, k, indent='  ')}" for k in kinds))
+        kinds = [k for k in KINDS if k in registered or _builtin_listing(k) is not None]
+        kinds += [k for k in registered if k not in KINDS]
+        print("\n\n".join(f"{_heading(k)}:\n" + (_builtin_listing(k, indent="  ")
+                                                   or _listing(registry, k, indent="  "))
+                           for k in kinds))
         return 0
     kind = _resolve_kind(args.kind, registered)
     if kind is None:
         known = sorted({*KINDS, *registered})
         print(f"admf: error: unknown kind {args.kind!r} (known kinds: {', '.join(known)})", file=sys.stderr)
         return 2
-    print(_listing(registry, kind) if kind in registered else f"no {_heading(kind)} registered")
+    builtin = _builtin_listing(kind)
+    print(builtin if builtin is not None else _listing(registry, kind) if kind in registered
+          else f"no {_heading(kind)} registered")
     return 0
+
+
+def _builtin_listing(kind: str, indent: str = "") -> str | None:
+    """Kinds that are not registry components: topology patterns (YAML files),
+    sequence types and risk settings (config keys)."""
+    if kind == "topology":
+        from .runtime.patterns import available_patterns, load_pattern
+
+        return "\n".join(f"{indent}{name}  {load_pattern(name).description or ''}".rstrip()
+                         + f"\n{indent}    file: {path}"
+                         for name, path in available_patterns().items())
+    if kind == "sequence":
+        from .runtime.config import SEQUENCE_KEYS
+
+        return "\n".join(f"{indent}{name}" + "".join(
+            f"\n{indent}    {key} = {default!r}" if default is not None
+            else f"\n{indent}    {key} (required)" if key in ("train", "test") else
+            f"\n{indent}    {key} = None" for key, default in keys.items())
+            for name, keys in SEQUENCE_KEYS.items())
+    if kind == "risk":
+        from .runtime.config import RiskConfig
+
+        return "\n".join(f"{indent}{field}: float | None = None"
+                         for field in RiskConfig.__struct_fields__)
+    return None
 
 
 def _heading(kind: str) -> str:

@@ -68,10 +68,16 @@ def test_list_everything_has_a_section_per_kind(capsys: pytest.CaptureFixture[st
     assert "  percent_equity" in out and "      percent: float = 100.0" in out
 
 
-def test_known_but_empty_kind(capsys: pytest.CaptureFixture[str]) -> None:
-    if "topology" in registry.kinds():
-        pytest.skip("topology patterns are registered")
-    assert run(capsys, "patterns") == (0, "no topologies registered\n", "")
+def test_patterns_sequences_and_risk_are_listed_though_not_registered(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "patterns")
+    assert status == 0 and out.startswith("backtest  One source per symbol")
+    assert "admf/patterns/backtest.yaml" in out
+    status, out, _ = run(capsys, "sequences")
+    assert "walk_forward\n    train (required)\n    test (required)" in out
+    assert "k_fold\n    folds = 5\n    purge = 0" in out
+    status, out, _ = run(capsys, "risk")
+    assert out.splitlines()[0] == "stop_loss: float | None = None"
 
 
 def test_unknown_kind_exits_2_with_known_kinds(capsys: pytest.CaptureFixture[str]) -> None:
