@@ -16,12 +16,8 @@ import numpy as np
 
 __all__ = (
     "Message",
-    "Bar",
     "BarBatch",
     "SignalBatch",
-    "Fill",
-    "EquityBatch",
-    "Progress",
     "PhaseOutput",
 )
 
@@ -30,17 +26,6 @@ class Message(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     """Base of every message: ``ts`` is event time in int64 ns UTC."""
 
     ts: int
-
-
-class Bar(Message, frozen=True, tag=True, kw_only=True):
-    """One OHLCV bar (the per-bar view; the hot path uses :class:`BarBatch`)."""
-
-    symbol: str
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
 
 
 class BarBatch(Message, frozen=True, tag=True, kw_only=True):
@@ -96,39 +81,6 @@ class SignalBatch(Message, frozen=True, tag=True, kw_only=True):
     def symbol(self) -> str:
         """The symbol of the bars (so symbol filters and partitions apply to signals too)."""
         return self.bars.symbol
-
-
-class Fill(Message, frozen=True, tag=True, kw_only=True):
-    """One execution booked by a portfolio."""
-
-    portfolio: str
-    symbol: str
-    quantity: float  # signed: + buy, - sell
-    price: float  # after slippage
-    commission: float
-    slippage: float  # cost of slippage in currency, >= 0
-    reason: str  # signal | stop_loss | take_profit | trailing_stop | end_of_data | risk
-
-
-class EquityBatch(Message, frozen=True, tag=True, kw_only=True):
-    """A portfolio's marked-to-market state, one row per bar."""
-
-    portfolio: str
-    timestamp: np.ndarray
-    equity: np.ndarray
-    cash: np.ndarray
-    exposure: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.timestamp)
-
-
-class Progress(Message, frozen=True, tag=True, kw_only=True):
-    """How far a source has got: rows emitted so far (and of how many, if known)."""
-
-    source: str
-    done: int
-    total: int | None = None
 
 
 class PhaseOutput(Message, frozen=True, tag=True, kw_only=True):

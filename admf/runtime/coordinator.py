@@ -28,6 +28,7 @@ import anyio
 import msgspec
 
 from ..errors import ConfigError
+from ..messages import PhaseOutput
 from .config import PhaseConfig, StudyConfig, WorkflowConfig, load_config, to_dict
 from .expressions import evaluate, render_template
 from .tracing import EventStore, query
@@ -139,8 +140,10 @@ class Coordinator:
             directory = phase.name if iteration == 1 else f"{phase.name}-{iteration}"
             outputs, result = await self.run_phase(study, directory)
             directories.append(directory)
-            self.events.append("PhaseOutput", workflow_id=self.workflow_id, phase=phase.name,
-                               iteration=iteration, directory=directory, outputs=outputs)
+            record = PhaseOutput(ts=time.time_ns(), workflow_id=self.workflow_id,
+                                 phase=phase.name, outputs=outputs)
+            self.events.append("PhaseOutput", iteration=iteration, directory=directory,
+                               **msgspec.structs.asdict(record))
             self.resolved[phase.name] = study
             if repeat is None or iteration >= repeat.max:
                 break
