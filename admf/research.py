@@ -267,6 +267,9 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     started = time.perf_counter()
     points = _sequence_points(config)
     check_components(config, points)
+    if config.tracing.enabled and not write:
+        raise ConfigError("tracing: a sequence's runs write their traces to <phase>/trace/ in the "
+                          "results directory; run it with write=True, or set tracing.level: none")
     store, owner = open_store(config, write=write, store=store, resume=resume)
     kind = config.sequence.type
     passes = {"parameter_sweep": 1, "monte_carlo": int(config.sequence.runs or 100)

@@ -81,6 +81,9 @@ class StudyResult(msgspec.Struct, kw_only=True):
     points: dict[str, StrategyPoint]
     seconds: float
     bars: int
+    trace: list[dict[str, Any]] | None = None
+    """The trace events, when tracing is on and nothing is written (with a
+    results directory they are in ``<phase>/trace/``)."""
 
     def __repr__(self) -> str:  # results hold large arrays: keep repr short
         return f"StudyResult({self.name!r}, {len(self.portfolios)} portfolios, run_id={self.run_id!r})"
@@ -353,7 +356,8 @@ def tracer_for(config: StudyConfig, path: Path | None) -> Tracer | None:
 async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      runs: Mapping[str, Any] | None = None, *, window: Window | None = None,
                      keep: str = "configured", instruments: Sequence[Any] = (),
-                     trace: Path | None = None) -> tuple[dict[str, PortfolioResult], int]:
+                     trace: Path | None = None, traced: bool = True
+                     ) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
     portfolio's files there. ``keep`` is what the caller needs back:
@@ -363,7 +367,7 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
     on, the trace goes to ``trace`` (a file stem)."""
     tables = keep != "summary"
     backtest = build_backtest(config, points, runs if tables else None, window, keep)
-    tracer = tracer_for(config, trace)
+    tracer = tracer_for(config, trace) if traced else None
     if tracer is not None:
         instruments = (*instruments, tracer)
     try:
@@ -397,8 +401,12 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     todo = [p for p in points if run_key(p.id) not in done]
     runs = {p.id: phase_store.run(run_key(p.id)) for p in todo} if phase_store else None
     trace = phase_store.trace_dir() / "events" if phase_store and config.tracing.enabled else None
+    kept = tracer_for(config, None) if phase_store is None else None  # traced in memory
+    if kept is not None:
+        instruments = (*instruments, kept)
     if todo:
-        results, bars = await run_points(config, todo, runs, instruments=instruments, trace=trace)
+        results, bars = await run_points(config, todo, runs, instruments=instruments, trace=trace,
+                                         traced=kept is None)
     else:  # every portfolio finished before the interruption: count the bars it read
         results = {}
         bars = sum(len(b) for symbol in config.data.symbols for b in bar_stream(config, symbol)())
@@ -418,9 +426,12 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
         finish_store(store, config, [phase])
     if store is not None and config.results.storage == "disk":  # summaries only
         results = {pid: msgspec.structs.replace(res, trades=None) for pid, res in results.items()}
+    if kept is not None:
+        kept.store.close()
     return StudyResult(name=config.name, run_id=store.run_id if store else None,
                        path=store.path if store else None, portfolios=results,
-                       points={p.id: p for p in points}, seconds=seconds, bars=bars)
+                       points={p.id: p for p in points}, seconds=seconds, bars=bars,
+                       trace=kept.store.events if kept is not None else None)
 
 
 def points_by_id(points: Sequence[StrategyPoint]) -> dict[str, StrategyPoint]:

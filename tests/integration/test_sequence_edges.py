@@ -85,3 +85,18 @@ def test_executor_settings_on_a_single_pass_are_refused(tmp_path: Path) -> None:
     config = study(tmp_path, {"type": "single_pass"}, executor={"kind": "processes"})
     with pytest.raises(ConfigError, match="single_pass study runs every point in one pass"):
         admf.run_sync(config)
+
+
+def test_a_study_traced_without_a_results_directory_returns_its_trace(tmp_path: Path) -> None:
+    config = study(tmp_path, {"type": "single_pass"}, tracing={"level": "minimal"})
+    result = admf.run_sync(config, write=False)
+    kinds = [event["kind"] for event in result.trace]
+    assert kinds[0] == "run_started" and kinds[-1] == "trace_end"
+    assert kinds.count("stage_entered") == 6 * 4  # source, strategies, 2 portfolios x 6 stages
+    assert admf.run_sync(study(tmp_path, {"type": "single_pass"}), write=False).trace is None
+
+
+def test_a_traced_sequence_needs_a_results_directory(tmp_path: Path) -> None:
+    config = study(tmp_path, WALK, tracing={"level": "minimal"})
+    with pytest.raises(ConfigError, match="run it with write=True"):
+        admf.run_sync(config, write=False)
