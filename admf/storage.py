@@ -126,14 +126,20 @@ def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
 
 
 def new_store(config: Any) -> ResultStore:
-    """A store under a fresh run id (a suffix keeps ids unique within a second).
-    A workflow's results go where its first phase's ``results.dir`` says."""
-    directory = (config.results if isinstance(config, StudyConfig) else config.phases[0].results).dir
+    """A store under a fresh run id; a suffix keeps ids unique within a second.
+    The directory is claimed with an atomic ``mkdir``, so two runs started at
+    once never share one. (A workflow's phases share one ``results.dir``.)"""
+    directory = Path((config.results if isinstance(config, StudyConfig)
+                      else config.phases[0].results).dir)
+    directory.mkdir(parents=True, exist_ok=True)
     base = make_run_id(config.name, config.fingerprint)
     for attempt in range(1, 1000):
         run_id = base if attempt == 1 else f"{base}-{attempt}"
-        if not (Path(directory) / run_id).exists():
-            return ResultStore(directory, run_id)
+        try:
+            (directory / run_id).mkdir()
+        except FileExistsError:
+            continue
+        return ResultStore(directory, run_id)  # an empty directory it just claimed
     raise ConfigError(f"too many runs named {base!r} in {directory}")
 
 

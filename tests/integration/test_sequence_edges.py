@@ -100,3 +100,21 @@ def test_a_traced_sequence_needs_a_results_directory(tmp_path: Path) -> None:
     config = study(tmp_path, WALK, tracing={"level": "minimal"})
     with pytest.raises(ConfigError, match="run it with write=True"):
         admf.run_sync(config, write=False)
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path: Path) -> None:
+    from admf.storage import new_store
+    from admf.api import load
+
+    config = load(study(tmp_path, {"type": "single_pass"}))
+    stores = [new_store(config) for _ in range(3)]
+    assert len({s.path for s in stores}) == 3
+    assert [s.run_id.rsplit("-", 1)[-1] for s in stores[1:]] == ["2", "3"]
+
+
+def test_a_workflow_phase_cannot_write_elsewhere(tmp_path: Path) -> None:
+    phase = {"data": {"source": "synthetic", "symbols": ["A"]},
+             "strategies": [{"type": "sma_crossover"}]}
+    with pytest.raises(ConfigError, match=r"phases\[1\]\.results\.dir: a workflow writes all"):
+        admf.load({"name": "w", "phases": [{"name": "a", **phase},
+                                           {"name": "b", **phase, "results": {"dir": "x"}}]})

@@ -125,6 +125,13 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
                                      + f" (phases: {', '.join(index)})")
         self._check_acyclic(index)
         self._check_references(index)
+        where = phases[0].results.dir
+        for i, phase in enumerate(phases):
+            if phase.results.dir != where:
+                raise c.fail(self, ("phases", i, "results", "dir"),
+                             f"a workflow writes all its phases under one results directory; "
+                             f"expected {where!r} (set results.dir in defaults), got "
+                             f"{phase.results.dir!r}")
 
     def _check_references(self, index: dict[str, int]) -> None:
         """Every phase a condition or template names exists and runs before the
