@@ -16,7 +16,7 @@ from .runtime.config import StudyConfig, load_config
 from .storage import resume_store
 from .study import StudyResult, check_components, run_study, strategy_points
 
-__all__ = ("run", "run_sync", "load")
+__all__ = ("run", "run_sync", "load", "StudyResult")
 
 ConfigLike = StudyConfig | Mapping[str, Any] | str | Path
 
@@ -92,5 +92,3 @@ def _inside_event_loop() -> bool:
             pass
     return False
 
-
-__all__ += ("StudyResult",)

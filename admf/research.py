@@ -23,8 +23,8 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 
-from .components.metrics import Metrics, compute_metrics, periods_per_year
-from .data.timeparse import format_ns, parse_duration
+from .components.metrics import Metrics, compute_metrics
+from .data.timeparse import format_ns
 from .errors import ConfigError
 from .runtime.config import StudyConfig
 from .runtime.executors import Executor, make_executor
@@ -41,6 +41,7 @@ from .runtime.sequences import (
 )
 from .storage import completed_result, finish_store, open_store, run_key
 from .study import (
+    bars_per_year,
     StrategyPoint,
     bar_stream,
     check_components,
@@ -147,7 +148,7 @@ def estimated_bars(config: StudyConfig) -> int:
         return int(data.bars) * len(data.symbols)
     total = 0
     for symbol in data.symbols:
-        path = Path(str(data.path).replace("{symbol}", symbol).replace("{timeframe}", data.timeframe))
+        path = Path(data.path_for(symbol))
         total += path.stat().st_size // _BYTES_PER_ROW[data.source] if path.exists() else 0
     return total
 
@@ -427,7 +428,7 @@ def _stitch(config: StudyConfig, tests: list[PointSummary]) -> tuple[dict[str, n
         returns.append(np.asarray(trades.get("return", [])))
         opens.append(np.asarray(trades.get("open", []), dtype=bool))
     timestamp, equity = np.concatenate(stamps), np.concatenate(values)
-    ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
+    ppy = bars_per_year(config)
     metrics = compute_metrics(timestamp=timestamp, equity=equity,
                               trades={"pnl": np.concatenate(pnls), "return": np.concatenate(returns),
                                       "open": np.concatenate(opens)},
@@ -493,7 +494,7 @@ def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int
                ) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
     """Resample the base run's per-bar returns ``runs`` times (seeded) and
     compute the curve metrics of every resampled equity path."""
-    ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
+    ppy = bars_per_year(config)
     cash = config.portfolio.initial_cash
     values: dict[str, list[float]] = {name: [] for name in CURVE_METRICS}
     table = []

@@ -175,7 +175,7 @@ def data_digest(config: StudyConfig) -> str:
                                            data.drift, data.start, data.timeframe, config.seed]))
         return digest.hexdigest()
     for symbol in data.symbols:
-        path = Path(str(data.path).replace("{symbol}", symbol).replace("{timeframe}", data.timeframe))
+        path = Path(data.path_for(symbol))
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)

@@ -33,7 +33,7 @@ from .containers.strategy import StrategyContainer
 from .data.readers import iter_bars
 from .data.synthetic import synthetic_bars
 from .data.timeparse import parse_duration, parse_time
-from .errors import ConfigError, PluginError
+from .errors import AdmfError, ConfigError, PluginError
 from .messages import BarBatch
 from .runtime.config import StudyConfig, expand_grid
 from .runtime.patterns import load_pattern
@@ -103,7 +103,7 @@ class StudyResult(msgspec.Struct, kw_only=True):
 
     def _only(self) -> PortfolioResult:
         if len(self.portfolios) != 1:
-            raise ValueError(f"this study has {len(self.portfolios)} portfolios; "
+            raise AdmfError(f"this study has {len(self.portfolios)} portfolios; "
                              f"pick one from .portfolios")
         return next(iter(self.portfolios.values()))
 
@@ -197,6 +197,12 @@ Window = tuple[int, int]
 """First and last bar time (int64 ns, both inclusive) a run may see."""
 
 
+def bars_per_year(config: StudyConfig) -> float:
+    """The annualisation factor of the study's bars (``data.timeframe`` and
+    ``data.calendar``)."""
+    return periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
+
+
 def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> None:
     """Build every component and the topology once, so a bad parameter or
     pattern fails before any run directory exists."""
@@ -242,7 +248,7 @@ def bar_stream(config: StudyConfig, symbol: str,
             return _between(bars, first, last)
 
         return synthetic
-    path = str(data.path).replace("{symbol}", symbol).replace("{timeframe}", data.timeframe)
+    path = data.path_for(symbol)
     start: Any = data.start
     end_: Any = data.end
     if window is not None:  # the window lies inside the data's own start/end
@@ -282,7 +288,7 @@ class _Parts:
         self.points = {p.id: p for p in points}
         self.store_runs = store_runs or {}
         self.window = window
-        self.ppy = periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
+        self.ppy = bars_per_year(config)
         self.sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
         self.commission = instantiate("commission", config.execution.commission, "execution.commission")
         self.slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")

@@ -19,7 +19,6 @@ its outputs (metrics, best parameters, aggregates). It
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -30,6 +29,7 @@ import msgspec
 from ..errors import ConfigError
 from ..messages import PhaseOutput
 from .config import PhaseConfig, StudyConfig, WorkflowConfig, load_config, to_dict
+from .config.workflow import PHASE_REFERENCE
 from .expressions import evaluate, render_template
 from .tracing import EventStore, query
 
@@ -38,7 +38,6 @@ __all__ = ("PhaseResult", "Coordinator", "RunPhase")
 RunPhase = Callable[[StudyConfig, str], Awaitable[tuple[dict[str, Any], Any]]]
 """``run_phase(study, directory) -> (outputs, result)``."""
 
-_REFERENCE = re.compile(r"\{\s*([A-Za-z_]\w*)\s*[.}\[]")
 
 
 class PhaseResult(msgspec.Struct, kw_only=True):
@@ -206,7 +205,7 @@ def _resolve(value: Any, context: Mapping[str, Any], phases: set[str], where: st
     if isinstance(value, list):
         return [_resolve(v, context, phases, where) for v in value]
     if isinstance(value, str):
-        names = set(_REFERENCE.findall(value))
+        names = set(PHASE_REFERENCE.findall(value))
         if names & phases:
             missing = sorted(n for n in names & phases if n not in context)
             if missing:

@@ -160,6 +160,10 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
             raise c.fail(self, "path", f"{self.path!r} has no {{symbol}} placeholder, so all "
                                        f"{len(self.symbols)} symbols would read the same file")
 
+    def path_for(self, symbol: str) -> str:
+        """``path`` with ``{symbol}`` and ``{timeframe}`` filled in."""
+        return str(self.path).replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
+
     @property
     def interval(self) -> timedelta:
         """The bar interval (``timeframe``) as a timedelta."""

@@ -19,7 +19,7 @@ from ._types import key_path_problem
 from .identity import config_fingerprint
 from .schema import StrategyConfig, StudyConfig
 
-__all__ = ("RepeatConfig", "PhaseConfig", "WorkflowConfig", "STUDY_KEYS")
+__all__ = ("RepeatConfig", "PhaseConfig", "WorkflowConfig", "STUDY_KEYS", "PHASE_REFERENCE")
 
 _PHASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -200,7 +200,8 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
         return config_fingerprint(self)
 
 
-_TEMPLATE_PHASE = re.compile(r"\{\s*([A-Za-z_]\w*)\s*[.}\[]")
+PHASE_REFERENCE = re.compile(r"\{\s*([A-Za-z_]\w*)\s*[.}\[]")
+"""The name a ``{name.path}`` template starts with (a phase, when it refers to outputs)."""
 
 
 def _parsed(obj: Any, key: str, text: str) -> Any:
@@ -219,7 +220,7 @@ def _template_phases(strategies: Any) -> set[str]:
 
     def walk(value: Any) -> None:
         if isinstance(value, str):
-            names.update(_TEMPLATE_PHASE.findall(value))
+            names.update(PHASE_REFERENCE.findall(value))
         elif isinstance(value, dict):
             for v in value.values():
                 walk(v)
