@@ -24,7 +24,7 @@ from .components.metrics import Metrics, periods_per_year
 from .components.per_bar import BarStrategy, PerBarStrategy
 from .components.portfolio import PortfolioEngine
 from .components.strategies import Strategy
-from .containers.data import BarSource
+from .containers.data import BarSource, IntervalCheck
 from .containers.portfolio import (
     PortfolioContainer,
     PortfolioResult,
@@ -294,14 +294,19 @@ class _Parts:
         self.slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")
         self.risk = config.risk
         self.sources: list[BarSource] = []
+        self.interval_check = IntervalCheck(parse_duration(config.data.timeframe),
+                                            config.data.timeframe)
         self.portfolios: dict[str, PortfolioContainer] = {}
 
     def source(self, name: str, symbol: str) -> BarSource:
         # File parsing releases the GIL, so a worker thread overlaps it with the
         # strategy and portfolio work; numpy generation of synthetic bars holds
         # it between its many short calls, and threading it ran 60% slower.
-        source = BarSource(name, bar_stream(self.config, symbol, self.window),
-                           threaded=self.config.data.source != "synthetic")
+        data = self.config.data
+        files = data.source != "synthetic"  # synthetic bars follow the timeframe by construction
+        source = BarSource(name, bar_stream(self.config, symbol, self.window), threaded=files,
+                           interval_check=self.interval_check if files else None,
+                           origin=data.path_for(symbol) if files else None)
         self.sources.append(source)
         return source
 

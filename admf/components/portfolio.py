@@ -21,8 +21,20 @@ Conventions (the defaults a user expects; DESIGN.md §6):
   (no new entries for the rest of a UTC day once equity is this far below
   the day's opening equity). Limits cut or refuse entries; exits always run.
 
+- ``close_at_end``: at the end of the data every open position is closed at
+  its own symbol's last close, with that symbol's last time and bar (reason
+  ``end_of_data``), costs applied — also the position of a symbol whose data
+  ended earlier, even in an earlier frame. Every such exit is booked on the
+  *final row* of the run (the last frame's last row), after that row's other
+  fills: a symbol that ended early is held, marked at its last close, until
+  then, so its exit's cash and costs show on the final row only. Booking it
+  at the symbol's own last row instead would make the result depend on the
+  batching (a streamed run learns that a symbol ended only when the data
+  ends). The final row's equity is the cash after every exit.
+
 The engine processes *frames*: for each symbol, consecutive bars and targets,
-all symbols covering the same span of time. Fills are booked in event-time
+covering the same span of time or ending (or starting) inside it; a symbol
+without bars in a frame is marked at its last close. Fills are booked in event-time
 order across symbols (they share cash) by one scalar loop over the sparse
 events; everything per bar is vectorised once per frame.
 """
@@ -45,7 +57,7 @@ from ._plain import run_plain
 from ._risk import RiskState
 from ._stops import extreme, first_trigger
 from .costs import NoCommission, NoSlippage
-from .ledger import Ledger
+from .ledger import Ledger, OpenPosition
 
 __all__ = ("RiskLimits", "PortfolioEngine", "FrameResult", "FILL_MODES")
 
@@ -79,6 +91,7 @@ class _Symbol:
     pending: float | None = None  # order decided on a previous frame's last bar
     last_close: float = math.nan
     last_time: int = 0
+    last_volume: float = math.nan
     bars: int = 0  # bars seen before this frame (global bar index offset)
     stop_epoch: int = 0
     peak: float = math.nan  # trailing extreme since entry
@@ -133,34 +146,41 @@ class PortfolioEngine:
         self.risk_state = RiskState(risk, self.initial_cash)
         self._marked_row = 0
         self._frame: tuple[list[_FrameSymbol], list[np.ndarray], np.ndarray] = ([], [], np.empty(0))
+        self._frame_index: dict[str, int] = {}  # symbol -> its position in self._frame
 
     # -- frames ------------------------------------------------------------------
 
     def process(self, frame: Sequence[tuple[str, BarBatch, np.ndarray]], *,
                 last: bool = False, close_at_end: bool = False) -> FrameResult:
         """Book every order and stop in ``frame`` and mark each of its bars.
-        On the ``last`` frame with ``close_at_end``, open positions are closed
-        at their symbol's last close (reason ``end_of_data``)."""
+        On the ``last`` frame with ``close_at_end``, every open position is
+        closed at its symbol's last close (reason ``end_of_data``), including
+        those of symbols without bars in this frame (see the module docstring)."""
         times = union_times([bars.timestamp for _, bars, _ in frame])
         symbols, events, sig = [], [], ([], [], [])
         for name, bars, target in frame:
             fs, symbol_events = self._prepare(name, bars, target, times, sig)
             symbols.append(fs)
             events.extend(symbol_events)
-            if last and close_at_end:
+            if last and close_at_end:  # on the final row (see the module docstring)
                 end = len(bars) - 1
-                events.append((int(fs.union_index[end]), END, fs.state.rank, end, 0.0,
+                events.append((len(times) - 1, END, fs.state.rank, end, 0.0,
                                "end_of_data", float(bars.close[end]), float(bars.volume[end]),
                                int(bars.timestamp[end])))
+        closers = self._closers(symbols, len(times) - 1, events) if last and close_at_end else []
         if len(frame) > 1 or (last and close_at_end):
             events.sort()
         closes = [self._carried_close(fs, len(times)) for fs in symbols]
-        self._frame = (symbols, closes, times)
+        # symbols closed here without bars in the frame are marked at their last close
+        marked = symbols + closers
+        marks = closes + [np.full(len(times), fs.state.last_close) for fs in closers]
+        self._frame = (marked, marks, times)
+        self._frame_index = {fs.name: k for k, fs in enumerate(marked)}
         self._marked_row = 0
-        start = (self.ledger.cash, {fs.name: self.ledger.quantity(fs.name) for fs in symbols})
+        start = (self.ledger.cash, {fs.name: self.ledger.quantity(fs.name) for fs in marked})
         with collector_paused():
-            fills = self._run_events(events, symbols)
-        result = self._mark(times, symbols, closes, fills, start)
+            fills = self._run_events(events, symbols, closers)
+        result = self._mark(times, marked, marks, fills, start)
         if self.tracks_equity:  # the rows after the frame's last fill count too
             self.risk_state.track(result[1][self._marked_row:], times[self._marked_row:])
         for fs, close in zip(symbols, closes):
@@ -169,6 +189,7 @@ class PortfolioEngine:
                 st.last_vol = float(fs.volatility[-1])
             st.last_close = float(close[-1])
             st.last_time = int(fs.bars.timestamp[-1])
+            st.last_volume = float(fs.bars.volume[-1])
             st.bars += len(fs.bars)
         sig_t, sig_s, sig_v = sig
         if not sig_t:
@@ -177,6 +198,28 @@ class PortfolioEngine:
         order = np.argsort(stamps, kind="stable")  # symbols interleaved in time order
         return FrameResult(*result, stamps[order], np.concatenate(sig_s)[order],
                            np.concatenate(sig_v)[order])
+
+    def _closers(self, symbols: list[_FrameSymbol], row: int,
+                 events: list[tuple]) -> list[_FrameSymbol]:
+        """The open positions of symbols without bars in this (last) frame,
+        each with its ``end_of_data`` exit appended to ``events``: at the
+        symbol's last close, volume and time, booked on frame row ``row``."""
+        present = {fs.name for fs in symbols}
+        closers = []
+        for name in list(self.ledger.positions):
+            if name in present:
+                continue
+            st = self.symbols[name]
+            last = BarBatch(ts=st.last_time, symbol=name,
+                            timestamp=np.array([st.last_time], dtype=np.int64),
+                            open=np.array([st.last_close]), high=np.array([st.last_close]),
+                            low=np.array([st.last_close]), close=np.array([st.last_close]),
+                            volume=np.array([st.last_volume]))
+            # bar -1: the symbol's last bar seen (the ledger counts st.bars + bar)
+            closers.append(_FrameSymbol(st, name, last, np.array([row]), [], None))
+            events.append((row, END, st.rank, -1, 0.0, "end_of_data", st.last_close,
+                           st.last_volume, st.last_time))
+        return closers
 
     def _prepare(self, name: str, bars: BarBatch, target: np.ndarray, times: np.ndarray,
                  sig: tuple[list, list, list]) -> tuple[_FrameSymbol, list[tuple]]:
@@ -249,10 +292,13 @@ class PortfolioEngine:
 
     # -- the event loop ------------------------------------------------------------
 
-    def _run_events(self, events: list[tuple], symbols: list[_FrameSymbol]) -> Fills:
-        """Book the frame's fills (signals and stops) in event-time order."""
+    def _run_events(self, events: list[tuple], symbols: list[_FrameSymbol],
+                    closers: Sequence[_FrameSymbol] = ()) -> Fills:
+        """Book the frame's fills (signals and stops) in event-time order;
+        ``closers`` are symbols without bars here whose positions the events
+        close at the end of the data."""
         fills = Fills()
-        if self._plain(events, symbols):
+        if not closers and self._plain(events, symbols):
             run_plain(self, symbols[0], events, fills)
             return fills
         stops: list[tuple] = []
@@ -260,7 +306,7 @@ class PortfolioEngine:
             for fs in symbols:
                 if fs.name in self.ledger.positions:
                     self._search_stop(fs, 0, -1, stops)
-        by_rank = {fs.state.rank: fs for fs in symbols}
+        by_rank = {fs.state.rank: fs for fs in (*symbols, *closers)}
         order = self._order
         has_stops = self.has_stops
         i, n = 0, len(events)
@@ -286,10 +332,15 @@ class PortfolioEngine:
 
     def _plain(self, events: list[tuple], symbols: list[_FrameSymbol]) -> bool:
         """Whether the frame fits the specialised loop (see :mod:`._plain`): one
-        symbol, whole targets, no stops, no limits, and no carried position
-        that the first order would add to."""
+        symbol, whole targets, no stops, no limits, no position in another
+        symbol (its loop sizes on its own cash and position: a symbol without
+        bars in this frame may still hold one), and no carried position that
+        the first order would add to."""
         if (len(symbols) != 1 or self.has_stops or self._limited or self._needs_vol
                 or not self.plain_allowed):
+            return False
+        name = symbols[0].name
+        if any(held != name for held in self.ledger.positions):
             return False
         if any(e[4] not in (-1.0, 0.0, 1.0) for e in events):
             return False
@@ -430,15 +481,17 @@ class PortfolioEngine:
 
     def _entries_halted(self, row: int) -> bool:
         """Drawdown and daily-loss checks on every close before ``row``."""
-        symbols, closes, times = self._frame
+        _, closes, times = self._frame
         start = self._marked_row
         if row > start:  # holdings are unchanged since the last fill: mark those bars now
             equity = np.full(row - start, self.ledger.cash)
-            for fs, close in zip(symbols, closes):
-                held = self.ledger.quantity(fs.name)
-                if held:
-                    equity += held * close[start:row]
-            equity += self._absent_value(symbols)
+            index = self._frame_index
+            for name, position in self._ranked_positions():
+                k = index.get(name)
+                if k is not None:
+                    equity += position.quantity * closes[k][start:row]
+                else:  # no bars in this frame: at its last close
+                    equity += position.quantity * self.symbols[name].last_close
             self.risk_state.track(equity, times[start:row])
             self._marked_row = row
         return self.risk_state.blocks_entry(int(times[row]))
@@ -479,24 +532,34 @@ class PortfolioEngine:
         equity = cash.copy()
         gross = np.zeros(rows)
         ranks, quantities = np.array(fills.ranks, dtype=np.int64), np.array(fills.quantities)
-        for fs, close in zip(symbols, closes):
+        index = {fs.name: k for k, fs in enumerate(symbols)}
+        # summed in rank order, a symbol without bars here at its last close: the
+        # same float operations whichever frame a symbol's last bars fell in
+        for name, st in self.symbols.items():
+            k = index.get(name)
+            if k is None:
+                position_ = self.ledger.positions.get(name)
+                if position_ is not None:
+                    absent = position_.quantity * st.last_close
+                    equity += absent
+                    gross += abs(absent)
+                continue
+            fs, close = symbols[k], closes[k]
             mine = ranks == fs.state.rank
             position = carried(quantities[mine], at[mine], rows, start[1][fs.name])
             # before a symbol's first bar its close is NaN, and it holds nothing
             value = np.multiply(position, close, out=np.zeros(rows), where=position != 0)
             equity += value
             gross += np.abs(value)
-        absent = self._absent_value(symbols)
-        equity += absent
-        gross += abs(absent)
         exposure = np.divide(gross, equity, out=np.zeros(rows), where=equity > 0)
         return times, equity, cash, exposure
 
-    def _absent_value(self, symbols: list[_FrameSymbol]) -> float:
-        """Value of positions in symbols with no bar in this frame, at their last close."""
-        present = {fs.name for fs in symbols}
-        return sum(p.quantity * self.symbols[name].last_close
-                   for name, p in self.ledger.positions.items() if name not in present)
+    def _ranked_positions(self) -> list[tuple[str, OpenPosition]]:
+        """The open positions in symbol rank order (a fixed order of summation)."""
+        positions = self.ledger.positions
+        if len(positions) <= 1:
+            return list(positions.items())
+        return sorted(positions.items(), key=lambda item: self.symbols[item[0]].rank)
 
     def finish(self) -> dict[str, np.ndarray]:
         """The trade table: closed trades, then positions still open valued at

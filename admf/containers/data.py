@@ -5,13 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import anyio
+import numpy as np
 
+from ..errors import ConfigError
 from ..messages import BarBatch
 from ..runtime.container import Container
 
-__all__ = ("BarSource",)
+__all__ = ("BarSource", "IntervalCheck")
 
 _DONE = object()
+
+CHECK_ROWS = 32
+"""Rows read ahead (at least the first batch) to measure the bar interval."""
+MIN_CHECK_ROWS = 3
+"""Fewer rows than this (the whole stream) are not checked."""
+TOLERANCE = 1.5
+"""How far the median interval may stray from the configured one, either way."""
+
+_UNITS = (("d", "day", 86_400_000_000_000),
+          ("h", "hour", 3_600_000_000_000), ("m", "minute", 60_000_000_000),
+          ("s", "second", 1_000_000_000), ("ms", "millisecond", 1_000_000),
+          ("us", "microsecond", 1_000), ("ns", "nanosecond", 1))
 
 
 class BarSource(Container):
@@ -21,15 +35,27 @@ class BarSource(Container):
     fails before anything runs) and must return an iterator of batches. With
     ``threaded`` the iterator is advanced in a worker thread, so file parsing
     (pyarrow releases the GIL) overlaps the strategy and portfolio work.
+
+    With an :class:`IntervalCheck` (shared by a study's sources), the first
+    rows (the first batch, at least :data:`CHECK_ROWS` rows when the batches
+    are smaller) are read in ``initialize`` and their median time between
+    bars is recorded; in ``start``, when every source has recorded its own,
+    the check compares the finest of them (the portfolio's timeline) with
+    the configured ``data.timeframe``. ``origin`` (where the bars come from,
+    e.g. a file path) only words the error.
     """
 
     def __init__(self, name: str, open_bars: Callable[[], Iterator[BarBatch]], *,
-                 threaded: bool = False) -> None:
+                 threaded: bool = False, interval_check: IntervalCheck | None = None,
+                 origin: str | None = None) -> None:
         super().__init__(name)
         self.bars = self.add_output("bars", BarBatch)
         self._open = open_bars
         self._threaded = threaded
+        self._check = interval_check
+        self._origin = origin
         self._iterator: Iterator[BarBatch] | None = None
+        self._head: list[BarBatch] = []  # read ahead by the interval check, not yet sent
         self.rows = 0
 
     async def on_initialize(self) -> None:
@@ -37,10 +63,42 @@ class BarSource(Container):
             self._iterator = await anyio.to_thread.run_sync(self._open)
         else:
             self._iterator = self._open()
+        if self._check is not None:
+            if self._threaded:
+                self._head = await anyio.to_thread.run_sync(self._read_ahead)
+            else:
+                self._head = self._read_ahead()
+            self._record_interval(self._head)
+
+    async def on_start(self) -> None:
+        if self._check is not None:  # every source has recorded its interval by now
+            self._check.verify()
+
+    def _read_ahead(self) -> list[BarBatch]:
+        assert self._iterator is not None
+        head: list[BarBatch] = []
+        rows = 0
+        while rows < CHECK_ROWS and (batch := next(self._iterator, _DONE)) is not _DONE:
+            head.append(batch)  # type: ignore[arg-type]
+            rows += len(batch)  # type: ignore[arg-type]
+        return head
+
+    def _record_interval(self, head: list[BarBatch]) -> None:
+        if not head:
+            return
+        stamps = np.concatenate([b.timestamp for b in head]) if len(head) > 1 else head[0].timestamp
+        if len(stamps) >= MIN_CHECK_ROWS:
+            median = round(float(np.median(np.diff(stamps))))
+            self._check.record(head[0].symbol, self._origin, median)  # type: ignore[union-attr]
+
 
     async def on_execute(self) -> None:
         assert self._iterator is not None
         send = self.bars.send
+        head, self._head = self._head, []
+        for batch in head:
+            self.rows += len(batch)
+            await send(batch)
         if not self._threaded:
             for batch in self._iterator:
                 self.rows += len(batch)
@@ -54,6 +112,56 @@ class BarSource(Container):
         return {"rows": self.rows}
 
     async def on_cleanup(self) -> None:
+        self._head = []
         close = getattr(self._iterator, "close", None)
         if close is not None:
             close()
+
+
+
+class IntervalCheck:
+    """Checks the configured bar interval against the data's (annualised
+    metrics trust ``data.timeframe``): the finest median interval among the
+    symbols — the portfolio's own timeline — must lie within a factor
+    :data:`TOLERANCE` of it. A median is robust to the gaps of real
+    calendars (weekends between daily bars, nights between intraday bars);
+    symbols sampled more coarsely than the timeline are fine."""
+
+    def __init__(self, expected_ns: int, timeframe: str) -> None:
+        if expected_ns <= 0:
+            raise ValueError(f"expected_ns must be positive, got {expected_ns}")
+        self.expected = expected_ns
+        self.timeframe = timeframe
+        self.medians: list[tuple[int, str, str | None]] = []
+
+    def record(self, symbol: str, origin: str | None, median: int) -> None:
+        self.medians.append((median, symbol, origin))
+
+    def verify(self) -> None:
+        if not self.medians:
+            return
+        median, symbol, origin = min(self.medians)
+        if self.expected / TOLERANCE <= median <= self.expected * TOLERANCE:
+            return
+        where = f" in {origin}" if origin else ""
+        raise ConfigError(
+            f"data.timeframe is {self.timeframe!r} but the bars of {symbol}{where} are "
+            f"{_spoken(median)} apart (median); set data.timeframe: {_compact(median)}")
+
+
+def _unit(ns: int) -> tuple[str, str, int]:
+    """The largest unit ``ns`` is a whole number of (at least 1)."""
+    return next(u for u in _UNITS if ns >= u[2] and ns % u[2] == 0) if ns > 0 else _UNITS[-1]
+
+
+def _compact(ns: int) -> str:
+    """``ns`` as a duration setting: ``1d``, ``5m``, ``90s``."""
+    symbol, _, size = _unit(ns)
+    return f"{ns // size}{symbol}"
+
+
+def _spoken(ns: int) -> str:
+    """``ns`` in words: ``1 day``, ``5 minutes``."""
+    _, word, size = _unit(ns)
+    count = ns // size
+    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -1,11 +1,20 @@
 """The portfolio container: books one strategy's signals, marks every bar,
 and collects metrics, trades, the equity curve and the sparse signals.
 
-Several symbols arrive interleaved (merged by event time). The container
-keeps a *watermark* — the earliest of each symbol's latest bar time — and
-hands the engine a frame of every symbol's bars up to it, so fills across
-symbols are booked in time order. One frame is held back until the next
-arrives, so the engine knows which frame is the last (``close_at_end``).
+Several symbols arrive interleaved, merged by event time: the merge route
+delivers batches in order of their *first* row's time. So when a batch
+starting at time T arrives, no later batch of any symbol holds a row before
+T, and every pending row before T is handed to the engine as a frame (rows at
+exactly T stay pending: another symbol's batch may start at T too). Rows up
+to the earliest of each symbol's latest bar time are final as well (each
+symbol's own bars arrive in order), so they go too. Fills across symbols are
+thus booked in time order, and a symbol whose data ends early does not hold
+the others back: the pending rows stay bounded (about one batch per symbol).
+A batch that starts at or before rows already framed means the signals were
+not merged by event time; that is an error, not a silent misbooking.
+
+One frame is held back until the next arrives, so the engine knows which
+frame is the last (``close_at_end``).
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ import numpy as np
 
 from ..components.metrics import Metrics, RunningMetrics
 from ..components.portfolio import FrameResult, PortfolioEngine
+from ..data.timeparse import format_ns
+from ..errors import AdmfError
 from ..messages import BarBatch, SignalBatch
 from ..runtime.container import Container
 
@@ -97,7 +108,12 @@ class PortfolioContainer(Container):
         self._symbols = list(engine.symbols)
         self._pending: dict[str, list[SignalBatch]] = {s: [] for s in self._symbols}
         self._latest: dict[str, int] = {}
+        self._framed_through = -(2**63)  # every row at or before this time is framed
         self._held: Frame | None = None
+        self.max_pending_batches = 0
+        """The most batches (or pieces) any one symbol had waiting at once."""
+        self.max_pending_rows = 0
+        """The most rows waiting, over every symbol, at once."""
         self._peak = engine.initial_cash
         self.result: PortfolioResult | None = None
 
@@ -107,12 +123,7 @@ class PortfolioContainer(Container):
             if single:
                 self._advance([(batch.bars.symbol, batch.bars, batch.target)])
                 continue
-            self._pending[batch.bars.symbol].append(batch)
-            self._latest[batch.bars.symbol] = int(batch.bars.timestamp[-1])
-            if len(self._latest) == len(self._symbols):
-                frame = self._cut(min(self._latest.values()))
-                if frame:
-                    self._advance(frame)
+            self._receive(batch)
         rest = self._cut(None) if not single else []
         if rest:
             self._advance(rest)
@@ -120,26 +131,65 @@ class PortfolioContainer(Container):
             self._book(self._held, last=True)
             self._held = None
 
+    def _receive(self, batch: SignalBatch) -> None:
+        """Buffer ``batch`` and frame every pending row no later batch can precede."""
+        symbol = batch.bars.symbol
+        stamps = batch.bars.timestamp
+        first = int(stamps[0])
+        if first <= self._framed_through:
+            raise AdmfError(
+                f"portfolio {self.name!r}: a batch of {symbol!r} starts at {format_ns(first)}, "
+                f"but rows up to {format_ns(self._framed_through)} were already booked; the "
+                "signals of several "
+                "symbols must arrive merged by event time (a merge route keyed on ts, as in "
+                "the built-in backtest pattern)")
+        pending = self._pending[symbol]
+        pending.append(batch)
+        self._latest[symbol] = int(stamps[-1])
+        self.max_pending_batches = max(self.max_pending_batches, len(pending))
+        rows = sum(len(b) for p in self._pending.values() for b in p)
+        self.max_pending_rows = max(self.max_pending_rows, rows)
+        # no later batch starts before `first`; rows at `first` may still come
+        bound = first - 1
+        if len(self._latest) == len(self._symbols):  # every symbol's own stream is in order
+            bound = max(bound, min(self._latest.values()))
+        self._framed_through = max(self._framed_through, bound)
+        frame = self._cut(bound)
+        if frame:
+            self._advance(frame)
+
     def _advance(self, frame: Frame) -> None:
         if self._held is not None:
             self._book(self._held, last=False)
         self._held = frame
 
-    def _cut(self, watermark: int | None) -> Frame:
-        """Every symbol's pending rows with time <= ``watermark`` (all if None)."""
+    def _cut(self, bound: int | None) -> Frame:
+        """Every symbol's pending rows with time <= ``bound`` (all if None).
+
+        Only the rows that leave are copied (once, into the frame); what
+        stays pending is kept as views of the batches it came in."""
         frame: Frame = []
         for symbol in self._symbols:
             pending = self._pending[symbol]
             if not pending:
                 continue
-            bars, target = _concat(pending)
-            stop = len(target) if watermark is None else int(
-                np.searchsorted(bars.timestamp, watermark, side="right"))
-            if stop:
-                frame.append((symbol, bars.slice(0, stop), target[:stop]))
-            rest = (bars.slice(stop, len(target)), target[stop:]) if stop < len(target) else None
-            self._pending[symbol] = ([SignalBatch(ts=int(rest[0].ts), strategy="", bars=rest[0],
-                                                  target=rest[1])] if rest else [])
+            if bound is None:
+                taken, rest = pending, []
+            else:
+                k = 0
+                while k < len(pending) and int(pending[k].bars.timestamp[-1]) <= bound:
+                    k += 1
+                taken, rest = pending[:k], pending[k:]
+                if rest:  # the first batch left may straddle the bound
+                    head = rest[0]
+                    stop = int(np.searchsorted(head.bars.timestamp, bound, side="right"))
+                    if stop:
+                        taken.append(_slice(head, 0, stop))
+                        rest[0] = _slice(head, stop, len(head))
+            if taken:
+                bars, target = _concat(taken)
+                frame.append((symbol, bars, target))
+            self._pending[symbol] = rest
         return frame
 
     def _book(self, frame: Frame, *, last: bool) -> None:
@@ -190,6 +240,12 @@ class PortfolioContainer(Container):
 
 def _columns_of(sink: Any) -> dict[str, np.ndarray] | None:
     return sink.columns if isinstance(sink, MemorySink) else None
+
+
+def _slice(batch: SignalBatch, start: int, stop: int) -> SignalBatch:
+    bars = batch.bars.slice(start, stop)
+    return SignalBatch(ts=int(bars.ts), strategy=batch.strategy, bars=bars,
+                       target=batch.target[start:stop])
 
 
 def _concat(batches: list[SignalBatch]) -> tuple[BarBatch, np.ndarray]:
