@@ -99,7 +99,7 @@ class _Symbol:
     last_vol: float = math.nan  # volatility at the last bar seen
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity: comparing arrays field by field is costly
 class _FrameSymbol:
     """One symbol's arrays within a frame."""
 
@@ -449,8 +449,7 @@ class PortfolioEngine:
 
     def _mark_price(self, row: int, fs: _FrameSymbol) -> float:
         """The latest close of ``fs`` strictly before frame row ``row``."""
-        symbols, closes, _ = self._frame
-        close = closes[symbols.index(fs)] if len(symbols) > 1 else closes[0]
+        close = self._frame[1][self._frame_index[fs.name]]
         return float(close[row - 1]) if row > 0 else fs.state.last_close
 
     def _equity_at(self, row: int, trading: _FrameSymbol, price: float) -> float:
@@ -477,7 +476,8 @@ class PortfolioEngine:
         return gross
 
     def _frame_symbol(self, name: str) -> _FrameSymbol | None:
-        return next((fs for fs in self._frame[0] if fs.name == name), None)
+        k = self._frame_index.get(name)
+        return self._frame[0][k] if k is not None else None
 
     def _entries_halted(self, row: int) -> bool:
         """Drawdown and daily-loss checks on every close before ``row``."""
