@@ -50,7 +50,7 @@ from admf.runtime.sequencer import run_topology
 from admf.runtime.topology import Topology
 
 SINGLE_CAPACITY = 1024
-BATCH_CAPACITY = DEFAULT_CAPACITY
+BATCH_CAPACITY = 64  # both sides alike; 64 x 4096 rows ~ 12 MB per stream
 BATCH_ROWS = 4096
 BATCH_POOL = 16  # distinct batches cycled by the source; one per message would need GBs
 REPEATS = 3

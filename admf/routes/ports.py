@@ -123,8 +123,8 @@ class InputPort:
     ``receive`` only on ``WouldBlock``.
     """
 
-    __slots__ = ("owner", "name", "types", "required", "received", "_receive_nowait",
-                 "_receive", "_budget", "_closers")
+    __slots__ = ("owner", "name", "types", "required", "received", "discarded",
+                 "_receive_nowait", "_receive", "_budget", "_closers")
 
     def __init__(self, owner: str, name: str, type_: Any, *, required: bool = True) -> None:
         self.owner = owner
@@ -132,6 +132,7 @@ class InputPort:
         self.types = message_types(type_)
         self.required = required
         self.received = 0
+        self.discarded = 0
         self._receive_nowait: Callable[[], Any] = _ended
         self._receive: Callable[[], Awaitable[Any]] = _ended_async
         self._budget = CHECKPOINT_EVERY
@@ -185,6 +186,29 @@ class InputPort:
                 await checkpoint()
         self.received += 1
         return message
+
+    async def drain(self) -> int:
+        """Take and discard every message until the end of the stream (a
+        consumer that finished early does this, so its producers never block
+        on it nor meet a closed stream); returns how many were discarded."""
+        count = 0
+        while True:
+            try:
+                self._receive_nowait()
+            except WouldBlock:
+                try:
+                    await self._receive()
+                except EndOfStream:
+                    break
+            except EndOfStream:
+                break
+            count += 1
+            self._budget -= 1
+            if not self._budget:
+                self._budget = CHECKPOINT_EVERY
+                await checkpoint()
+        self.discarded += count
+        return count
 
     def close(self) -> None:
         """Stop receiving; producers still sending drop their messages (idempotent)."""

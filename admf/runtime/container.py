@@ -137,10 +137,17 @@ class Container:
         await self._run_stage(Stage.START, self.on_start)
 
     async def execute(self) -> None:
-        """Run :meth:`on_execute`; then, however it ended, close the outputs
-        (end of stream downstream) and the inputs (upstream producers drop)."""
+        """Run :meth:`on_execute`; close the outputs (end of stream
+        downstream) as soon as it returns, then drain what is left on the
+        inputs until the producers end, so no producer blocks on (or sends
+        into) a consumer that finished early. However it ends, every port is
+        closed afterwards."""
         try:
             await self._run_stage(Stage.EXECUTE, self.on_execute)
+            for output in self.outputs.values():
+                output.close()
+            for input_ in self.inputs.values():
+                await input_.drain()
         finally:
             self.close_ports()
 
