@@ -85,43 +85,43 @@ class WMA(_SingleSource):
         return (_fit(np.convolve(ext, self._kernel, "valid") / self._denominator, len(x)),)
 
 
+class _RollingMoments(_SingleSource):
+    """A single-source indicator of the rolling mean and variance of ``n`` values."""
+
+    def __init__(self, *, period: int = 20, source: str = "close") -> None:
+        super().__init__(period=period, source=source)
+
+    def reset(self) -> None:
+        super().reset()
+        self._window = _Window(self.period)
+
+    def _moments(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _window_moments(self._window.extend(x), self.period)
+
+
 @register("indicator", "stddev")
-class StdDev(_SingleSource):
+class StdDev(_RollingMoments):
     """Rolling population standard deviation (ddof=0) over ``n`` values;
     exactly 0 on a flat window. Warm-up ``n - 1``."""
 
     name = "stddev"
     outputs = ("stddev",)
 
-    def __init__(self, *, period: int = 20, source: str = "close") -> None:
-        super().__init__(period=period, source=source)
-
-    def reset(self) -> None:
-        super().reset()
-        self._window = _Window(self.period)
-
     def _step(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
-        _, var = _window_moments(self._window.extend(x), self.period)
+        _, var = self._moments(x)
         return (_fit(np.sqrt(var), len(x)),)
 
 
 @register("indicator", "zscore")
-class ZScore(_SingleSource):
+class ZScore(_RollingMoments):
     """Rolling z-score ``(x[t] - SMA_n[t]) / std_n[t]`` (population std, the
     window includes ``x[t]``); NaN on a flat window. Warm-up ``n - 1``."""
 
     name = "zscore"
     outputs = ("zscore",)
 
-    def __init__(self, *, period: int = 20, source: str = "close") -> None:
-        super().__init__(period=period, source=source)
-
-    def reset(self) -> None:
-        super().reset()
-        self._window = _Window(self.period)
-
     def _step(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
-        mean, var = _window_moments(self._window.extend(x), self.period)
+        mean, var = self._moments(x)
         last = x[len(x) - len(mean) :]
         return (_fit(_ratio(last - mean, np.sqrt(var), _NAN), len(x)),)
 
