@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
@@ -19,25 +19,8 @@ from hypothesis import strategies as st
 from admf.data import _sources, detect_format, iter_bars, parse_time, synthetic_bars, write_csv, write_parquet
 from admf.errors import ConfigError, DataError
 from admf.messages import BarBatch
+from tests.unit.data.bars_helpers import assert_same_bars, joined, ns
 
-FIELDS = ("timestamp", "open", "high", "low", "close", "volume")
-
-
-def ns(*args: int, tz: dt.tzinfo = dt.timezone.utc) -> int:
-    """Nanoseconds since the epoch of ``datetime(*args)`` (UTC unless ``tz``), computed by hand."""
-    moment = dt.datetime(*args, tzinfo=tz)
-    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1) * 1000
-
-
-def joined(batches: Iterable[BarBatch]) -> dict[str, np.ndarray]:
-    """All batches' columns concatenated, by field name."""
-    batches = list(batches)
-    return {name: np.concatenate([getattr(b, name) for b in batches]) for name in FIELDS}
-
-
-def assert_same_bars(left: dict[str, np.ndarray], right: dict[str, np.ndarray]) -> None:
-    for name in FIELDS:
-        np.testing.assert_array_equal(left[name], right[name], err_msg=name)
 
 
 WriteCsv = Callable[..., Path]
