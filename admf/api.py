@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 
 from .errors import AdmfError, ConfigError
+from .progress import Progress
 from .runtime.config import StudyConfig, load_config
 from .storage import resume_store
 from .study import StudyResult, check_components, run_study, strategy_points
@@ -39,27 +40,29 @@ def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> Any:
 
 
 async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True,
-              resume: str | Path | None = None) -> Any:
+              resume: str | Path | None = None, progress: Progress | None = None) -> Any:
     """Run a study or workflow and return its result.
 
     ``config`` is a path to a YAML file, a plain dict, or a config object;
     ``overrides`` are ``"key.path=value"`` strings applied on top. With
     ``write`` (the default) results go to ``results.dir`` as CONFIG.md lays
     out. ``resume`` names an interrupted study's run directory: runs already
-    finished there are read back, not redone.
+    finished there are read back, not redone. ``progress(done, total, unit)``
+    hears how far a study has got (bars read, or runs finished).
     """
     loaded = load(config, overrides=overrides)
-    return await _dispatch(loaded, write=write, resume=resume)
+    return await _dispatch(loaded, write=write, resume=resume, progress=progress)
 
 
-async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = None) -> Any:
+async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = None,
+                    progress: Progress | None = None) -> Any:
     if isinstance(loaded, StudyConfig):
         store = resume_store(resume, loaded) if resume is not None else None
         if loaded.sequence.type == "single_pass":
-            return await run_study(loaded, write=write, resume=store)
+            return await run_study(loaded, write=write, resume=store, progress=progress)
         from .research import run_sequence
 
-        return await run_sequence(loaded, write=write, resume=store)
+        return await run_sequence(loaded, write=write, resume=store, progress=progress)
     if resume is not None:
         raise ConfigError("resume is supported for studies (a sweep, say), not for workflows")
     from .workflow import run_workflow
@@ -68,13 +71,14 @@ async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = Non
 
 
 def run_sync(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True,
-             resume: str | Path | None = None) -> Any:
+             resume: str | Path | None = None, progress: Progress | None = None) -> Any:
     """:func:`run` for scripts. Refuses to start inside a running event loop,
     where it would block that loop: there, ``await admf.run(...)`` instead."""
     if _inside_event_loop():
         raise AdmfError("admf.run_sync() was called inside a running event loop, which it "
                         "would block; use `await admf.run(config)` there instead")
-    return anyio.run(partial(run, config, overrides=overrides, write=write, resume=resume))
+    return anyio.run(partial(run, config, overrides=overrides, write=write, resume=resume,
+                             progress=progress))
 
 
 def _inside_event_loop() -> bool:

@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config key, e.g. --set risk.stop_loss=0.03 (repeatable)")
     run.add_argument("--no-write", action="store_true", help="keep results in memory only")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="show progress (default: when stderr is a terminal)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="finish an interrupted study's run directory, skipping finished runs")
     run.set_defaults(handler=_cmd_run)
@@ -129,9 +131,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     result = run_sync(args.config, overrides=args.overrides, write=not args.no_write,
-                      resume=args.resume)
+                      resume=args.resume, progress=_progress(args))
     _report(result, time.perf_counter() - started)
     return 0
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    wanted = args.progress if args.progress is not None else sys.stderr.isatty()
+    if not wanted:
+        return None
+    from .progress import terminal
+
+    return terminal(sys.stderr)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ import pyarrow as pa
 from .components.metrics import Metrics, compute_metrics
 from .data.timeparse import format_ns
 from .errors import ConfigError
+from .progress import Progress
 from .runtime.config import StudyConfig
 from .runtime.executors import Executor, make_executor
 from .runtime.results import ResultStore, read_table
@@ -168,11 +169,12 @@ class _Runner:
     """Builds tasks, skips completed runs on resume, and runs them."""
 
     def __init__(self, config: StudyConfig, executor: Executor, store: ResultStore | None,
-                 phase: str) -> None:
+                 phase: str, progress: Progress | None = None) -> None:
         self.config = config
         self.executor = executor
         self.store = store
         self.phase = phase
+        self.progress = progress
         self.done = store.phase(phase).completed_runs() if store is not None else set()
 
     def tasks(self, points: Sequence[StrategyPoint], span: tuple[int, int] | None, prefix: str,
@@ -202,7 +204,11 @@ class _Runner:
                 pending.append(msgspec.structs.replace(task, points=left))
             if rerun:  # in memory only: the run directory is complete already
                 pending.append(msgspec.structs.replace(task, points=rerun, store=None))
-        ran = await self.executor.map(execute, [(t,) for t in pending])
+        report = self.progress
+        done = len(tasks) - len(pending)
+        ran = await self.executor.map(
+            execute, [(t,) for t in pending],
+            on_done=(lambda k: report(done + k, len(tasks), "runs")) if report else None)
         for task, summaries in zip(pending, ran):
             for summary in summaries:
                 known[task.keys[summary.id]] = summary
@@ -261,7 +267,8 @@ def _row(summary: PointSummary, **extra: Any) -> dict[str, Any]:
 
 
 async def run_sequence(config: StudyConfig, *, write: bool = True, store: ResultStore | None = None,
-                       phase: str = "main", resume: ResultStore | None = None) -> SequenceResult:
+                       phase: str = "main", resume: ResultStore | None = None,
+                       progress: Progress | None = None) -> SequenceResult:
     """Run ``config.sequence`` and write its results (see module docstring).
     With ``resume`` (an interrupted run's store), runs already complete on
     disk are read back instead of run again."""
@@ -280,7 +287,7 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
                              work=estimated_bars(config) * len(points) * passes,
                              address=config.executor.address)
     try:
-        runner = _Runner(config, executor, store, phase)
+        runner = _Runner(config, executor, store, phase, progress)
         handler = {"parameter_sweep": _sweep, "train_test": _train_test,
                    "walk_forward": _walk_forward, "k_fold": _k_fold,
                    "monte_carlo": _monte_carlo}[kind]

@@ -35,6 +35,7 @@ from .data.synthetic import synthetic_bars
 from .data.timeparse import parse_duration, parse_time
 from .errors import AdmfError, ConfigError, PluginError
 from .messages import BarBatch
+from .progress import BarProgress, Progress
 from .runtime.config import StudyConfig, expand_grid
 from .runtime.patterns import load_pattern
 from .runtime.registry import instantiate, registry, validation_text
@@ -395,7 +396,8 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
 
 async def run_study(config: StudyConfig, *, write: bool = True, store: ResultStore | None = None,
                     phase: str = "main", resume: ResultStore | None = None,
-                    instruments: Sequence[Any] = ()) -> StudyResult:
+                    instruments: Sequence[Any] = (), progress: Progress | None = None
+                    ) -> StudyResult:
     """Run ``config`` once over its data (every grid point in one pass).
 
     With ``write``, results go to a new run directory, or to phase ``phase``
@@ -413,6 +415,9 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     runs = {p.id: phase_store.run(run_key(p.id)) for p in todo} if phase_store else None
     trace = phase_store.trace_dir() / "events" if phase_store and config.tracing.enabled else None
     kept = tracer_for(config, None) if phase_store is None else None  # traced in memory
+    if progress is not None:
+        total = int(config.data.bars) * len(config.data.symbols) if config.data.bars else None
+        instruments = (*instruments, BarProgress(progress, total))
     if kept is not None:
         instruments = (*instruments, kept)
     if todo:

@@ -34,7 +34,9 @@ class Executor:
 
     workers = 1
 
-    async def map(self, fn: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
+    async def map(self, fn: Callable[..., Any], calls: Sequence[tuple],
+                  on_done: Callable[[int], None] | None = None) -> list[Any]:
+        """``on_done(k)`` is called as the k-th result (in order) is in."""
         raise NotImplementedError
 
     async def aclose(self) -> None:
@@ -45,8 +47,14 @@ class InlineExecutor(Executor):
     """One run after another in this process (each in a worker thread, so the
     run's own event loop does not nest inside the caller's)."""
 
-    async def map(self, fn: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
-        return [await anyio.to_thread.run_sync(fn, *args) for args in calls]
+    async def map(self, fn: Callable[..., Any], calls: Sequence[tuple],
+                  on_done: Callable[[int], None] | None = None) -> list[Any]:
+        results = []
+        for args in calls:
+            results.append(await anyio.to_thread.run_sync(fn, *args))
+            if on_done is not None:
+                on_done(len(results))
+        return results
 
 
 class ProcessExecutor(Executor):
@@ -72,10 +80,16 @@ class ProcessExecutor(Executor):
                 max_workers=self.workers, mp_context=context))
         self._pool = ProcessExecutor._shared[1]  # type: ignore[index]
 
-    async def map(self, fn: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
+    async def map(self, fn: Callable[..., Any], calls: Sequence[tuple],
+                  on_done: Callable[[int], None] | None = None) -> list[Any]:
         futures = [self._pool.submit(fn, *args) for args in calls]
         try:
-            return [await anyio.to_thread.run_sync(_result, future) for future in futures]
+            results = []
+            for future in futures:
+                results.append(await anyio.to_thread.run_sync(_result, future))
+                if on_done is not None:
+                    on_done(len(results))
+            return results
         finally:
             for future in futures:
                 future.cancel()
@@ -106,10 +120,16 @@ class DaskExecutor(Executor):
         self._client = Client(address, set_as_default=False)
         self.workers = max(1, sum(self._client.nthreads().values()))
 
-    async def map(self, fn: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
+    async def map(self, fn: Callable[..., Any], calls: Sequence[tuple],
+                  on_done: Callable[[int], None] | None = None) -> list[Any]:
         # pure=False: a rerun of the same task must run again, not hit Dask's cache
         futures = [self._client.submit(fn, *args, pure=False) for args in calls]
-        return await anyio.to_thread.run_sync(self._client.gather, futures)
+        results = []
+        for future in futures:
+            results.append(await anyio.to_thread.run_sync(future.result))
+            if on_done is not None:
+                on_done(len(results))
+        return results
 
     async def aclose(self) -> None:
         def close() -> None:
