@@ -106,11 +106,15 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--limit", type=int, default=20, help="events to print (default 20)")
     trace.set_defaults(handler=_cmd_trace)
 
+    bench = sub.add_parser("bench", help="measure backtest throughput against plain numpy")
+    bench.add_argument("--bars", type=int, default=1_000_000, help="bars per run (default 1M)")
+    bench.set_defaults(handler=_cmd_bench)
+
     validate = sub.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", type=Path)
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     validate.set_defaults(handler=_cmd_validate)
-    for name in (run, demo, validate, report, trace):
+    for name in (run, demo, validate, report, trace, bench):
         name.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                           help=argparse.SUPPRESS)
 
@@ -163,6 +167,18 @@ def _points(config: dict[str, Any]) -> int:
     from .runtime.config import expand_grid
 
     return sum(len(expand_grid(s.get("params", {}))) for s in config["strategies"])
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import measure
+
+    print(f"SMA 10/30 on {args.bars:,} synthetic bars, best of 3 ...", flush=True)
+    report = measure(args.bars)
+    print(f"pipeline         {report['pipeline_bars_per_s']:>14,.0f} bars/s")
+    print(f"numpy baseline   {report['numpy_baseline_bars_per_s']:>14,.0f} bars/s")
+    print(f"ratio            {report['ratio_vs_numpy']:>14.2f}")
+    print(f"per-bar on_bar   {report['on_bar_bars_per_s']:>14,.0f} bars/s")
+    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -37,86 +37,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-import admf
-from admf.components.per_bar import BarStrategy
-from admf.data.synthetic import synthetic_bars
-
-SEED = 7
-PERIODS_PER_YEAR = 365.25 * 24 * 60
-
-
-def study(bars: int, *, strategy: str = "sma_crossover", storage: str = "memory",
-          results_dir: str = "results") -> dict[str, Any]:
-    params = {"fast": 10, "slow": 30} if strategy == "sma_crossover" else {}
-    return {
-        "name": "bench", "seed": SEED,
-        "data": {"source": "synthetic", "symbols": ["BENCH"], "timeframe": "1m", "bars": bars,
-                 "volatility": 0.001},
-        "strategies": [{"type": strategy, "params": params}],
-        "results": {"dir": results_dir, "storage": storage},
-    }
-
-
-class SmaCrossOnBar(BarStrategy):
-    """SMA 10/30 crossover, long only, decided bar by bar."""
-
-    indicators = {"fast": ("sma", {"period": 10}), "slow": ("sma", {"period": 30})}
-
-    def __init__(self) -> None:
-        self.prev = float("nan")
-
-    def on_bar(self, bar: Any, ind: Any, position: float) -> float | None:
-        diff = ind.fast - ind.slow
-        prev, self.prev = self.prev, diff
-        if diff > 0 and prev <= 0:
-            return 1.0
-        if diff < 0 and prev >= 0:
-            return 0.0
-        return None
-
-
-def numpy_baseline(bars: int) -> float:
-    """Seconds for generation + the vectorised rule + Sharpe and drawdown."""
-    start = time.perf_counter()
-    batches = list(synthetic_bars(symbol="BENCH", bars=bars, seed=SEED, volatility=0.001))
-    close = np.concatenate([b.close for b in batches])
-    open_ = np.concatenate([b.open for b in batches])
-    csum = np.concatenate([[0.0], np.cumsum(close)])
-    fast = np.full(bars, np.nan)
-    slow = np.full(bars, np.nan)
-    fast[9:] = (csum[10:] - csum[:-10]) / 10
-    slow[29:] = (csum[30:] - csum[:-30]) / 30
-    diff = fast - slow
-    prev = np.concatenate([[np.nan], diff[:-1]])
-    event = np.where((diff > 0) & (prev <= 0), 1.0, np.where((diff < 0) & (prev >= 0), 0.0, np.nan))
-    idx = np.where(np.isnan(event), 0, np.arange(bars))
-    np.maximum.accumulate(idx, out=idx)
-    state = np.where(np.isnan(event[idx]), 0.0, event[idx])
-    held = np.concatenate([[0.0], state[:-1]])  # decided at t, held from t+1's open
-    open_ret = np.concatenate([open_[1:] / open_[:-1] - 1, [0.0]])
-    equity = np.cumprod(1 + np.concatenate([[0.0], held[1:]]) * np.concatenate([[0.0], open_ret[:-1]]))
-    ret = np.diff(equity) / equity[:-1]
-    sharpe = ret.mean() / ret.std(ddof=1) * np.sqrt(PERIODS_PER_YEAR)
-    drawdown = 1 - equity / np.maximum.accumulate(equity)
-    assert np.isfinite(sharpe) and drawdown.max() >= 0
-    return time.perf_counter() - start
+from admf.bench import numpy_baseline, pipeline_seconds
 
 
 def best_of(repeats: int, fn: Any) -> float:
     return min(fn() for _ in range(repeats))
-
-
-def pipeline_seconds(bars: int, strategy: str = "sma_crossover") -> float:
-    start = time.perf_counter()
-    result = admf.run_sync(study(bars, strategy=strategy), write=False)
-    elapsed = time.perf_counter() - start
-    assert result.metrics.bars == bars and result.metrics.trade_count > 0
-    return elapsed
 
 
 # Peak RSS is read from VmHWM: the process's own high-water mark (getrusage's
@@ -126,8 +54,7 @@ _CHILD = """
 import sys, time
 t0 = time.perf_counter()
 import admf
-sys.path.insert(0, {bench_dir!r})
-from bench_backtest import study
+from admf.bench import study
 result = admf.run_sync(study({bars}, storage={storage!r}, results_dir={results!r}))
 assert result.portfolios
 elapsed = time.perf_counter() - t0
@@ -139,7 +66,7 @@ print(elapsed, peak / 1024)
 def child(bars: int, storage: str) -> tuple[float, float, float]:
     """(process wall seconds, in-process seconds, peak RSS MB) of a fresh process."""
     with tempfile.TemporaryDirectory() as results:
-        code = _CHILD.format(bench_dir=str(Path(__file__).parent), bars=bars, storage=storage,
+        code = _CHILD.format(bars=bars, storage=storage,
                              results=results)
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
@@ -158,7 +85,7 @@ def main() -> None:
     numpy_baseline(50_000)
     pipe = best_of(repeats, lambda: pipeline_seconds(n))
     base = best_of(repeats, lambda: numpy_baseline(n))
-    on_bar = best_of(repeats, lambda: pipeline_seconds(n, "bench_backtest:SmaCrossOnBar"))
+    on_bar = best_of(repeats, lambda: pipeline_seconds(n, "admf.bench:SmaCrossOnBar"))
     process_100k = min(child(100_000, "memory")[0] for _ in range(repeats))
     _, _, rss_1m = child(1_000_000, "disk")
     rss_10m = child(10_000_000, "disk")[2] if not args.quick else float("nan")
@@ -195,5 +122,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
     main()

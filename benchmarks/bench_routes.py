@@ -44,7 +44,6 @@ from anyio import EndOfStream, WouldBlock
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from admf.messages import BarBatch
-from admf.routes import DEFAULT_CAPACITY
 from admf.runtime.container import Container
 from admf.runtime.sequencer import run_topology
 from admf.runtime.topology import Topology
