@@ -1,9 +1,8 @@
 """Run a study's sequence: parameter sweep, train/test, walk-forward, k-fold,
 Monte Carlo. Every number comes from real runs over the right bars.
 
-A *task* is one pass of the backtest over one span of the data for a chunk of
-strategy points (the strategy container shares indicators across them); tasks
-are independent and go to the executor. A window, fold or split restricts
+The runs themselves are tasks (:mod:`admf.tasks`) handed to an executor.
+A window, fold or split restricts
 the bars its runs read (``study.bar_stream``): a train run never sees a test
 bar. Indicators warm up inside each window (cold start), so no bar outside
 the window leaks in through an indicator either.
@@ -14,22 +13,18 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import anyio
 import msgspec
 import numpy as np
-import pyarrow as pa
 
 from .components.metrics import Metrics, compute_metrics
 from .data.timeparse import format_ns
 from .errors import ConfigError
 from .progress import Progress
 from .runtime.config import StudyConfig
-from .runtime.executors import Executor, make_executor
-from .runtime.results import ResultStore, read_table
+from .runtime.executors import make_executor
+from .runtime.results import ResultStore
 from .runtime.sequences import (
     Span,
     Window,
@@ -40,77 +35,17 @@ from .runtime.sequences import (
     split_train_test,
     walk_forward_windows,
 )
-from .storage import completed_result, finish_store, open_store, run_key
+from .storage import finish_store, open_store
+from .tasks import PointSummary, Runner, estimated_bars, flat, timeline
 from .study import (
     bars_per_year,
     StrategyPoint,
-    bar_stream,
     check_components,
     expand_points,
-    run_points,
     strategy_points,
 )
 
-__all__ = ("SequenceResult", "PointSummary", "run_sequence", "timeline")
-
-
-class PointSummary(msgspec.Struct, kw_only=True):
-    """What one task returns for one point: compact, picklable."""
-
-    id: str
-    params: dict[str, Any]
-    metrics: Metrics
-    bars: int
-    equity: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # timestamp, equity, exposure
-    trades: dict[str, np.ndarray] | None = None
-    traded_notional: float = 0.0
-
-    def __repr__(self) -> str:
-        return f"PointSummary({self.id!r}, bars={self.bars})"
-
-
-class Task(msgspec.Struct, kw_only=True):
-    """One backtest pass: ``points`` over ``span`` (bar times, inclusive)."""
-
-    config: StudyConfig
-    points: list[StrategyPoint]
-    span: tuple[int, int] | None
-    store: tuple[str, str] | None  # (results root, run id) for a worker's own writes
-    phase: str
-    keys: dict[str, str]  # point id -> run key
-    tables: bool  # write trades/equity/signals, or only metrics.json
-    curves: bool  # return the equity curve and trades
-    close_at_end: bool = False  # close positions at the span's last bar (test windows)
-
-
-def execute(task: Task) -> list[PointSummary]:
-    """Run one task in a fresh event loop (called in a worker)."""
-    return anyio.run(_execute, task)
-
-
-async def _execute(task: Task) -> list[PointSummary]:
-    config = task.config
-    if task.close_at_end:  # a test window ends flat: its exit costs count out of sample
-        config = msgspec.structs.replace(config, portfolio=msgspec.structs.replace(
-            config.portfolio, close_at_end=True))
-    runs = trace = None
-    if task.store is not None:
-        phase = ResultStore.for_worker(*task.store).phase(task.phase)
-        runs = {p.id: phase.run(task.keys[p.id]) for p in task.points}
-        if config.tracing.enabled:
-            trace = phase.trace_dir() / task.keys[task.points[0].id]
-    keep = "curves" if task.curves else "configured" if task.tables else "summary"
-    results, bars = await run_points(config, task.points, runs, window=task.span, keep=keep,
-                                     trace=trace)
-    out = []
-    for point in task.points:
-        res = results[point.id]
-        curve = res.equity if task.curves else None
-        equity = (curve["timestamp"], curve["equity"], curve["exposure"]) if curve else None
-        out.append(PointSummary(id=point.id, params=point.params, metrics=res.metrics, bars=bars,
-                                equity=equity, trades=res.trades if task.curves else None,
-                                traded_notional=res.traded_notional))
-    return out
+__all__ = ("SequenceResult", "run_sequence")
 
 
 class SequenceResult(msgspec.Struct, kw_only=True):
@@ -136,112 +71,6 @@ class SequenceResult(msgspec.Struct, kw_only=True):
         """What a workflow phase exposes to later phases."""
         return {"metrics": self.metrics, "best_params": self.best_params,
                 "aggregate": self.aggregate, "table": self.table}
-
-
-_BYTES_PER_ROW = {"csv": 60, "parquet": 30}
-
-
-def estimated_bars(config: StudyConfig) -> int:
-    """Roughly how many bars the study reads (for choosing an executor): exact
-    for synthetic data, from file sizes otherwise."""
-    data = config.data
-    if data.source == "synthetic":
-        return int(data.bars) * len(data.symbols)
-    total = 0
-    for symbol in data.symbols:
-        path = Path(data.path_for(symbol))
-        total += path.stat().st_size // _BYTES_PER_ROW[data.source] if path.exists() else 0
-    return total
-
-
-def timeline(config: StudyConfig) -> np.ndarray:
-    """Every bar time of the study's data (all symbols, sorted, unique)."""
-    stamps = []
-    for symbol in config.data.symbols:
-        stamps.extend(batch.timestamp for batch in bar_stream(config, symbol)())
-    if not stamps:
-        raise ConfigError("the data selects no bars")
-    joined = np.concatenate(stamps)
-    return joined if len(config.data.symbols) == 1 else np.unique(joined)
-
-
-class _Runner:
-    """Builds tasks, skips completed runs on resume, and runs them."""
-
-    def __init__(self, config: StudyConfig, executor: Executor, store: ResultStore | None,
-                 phase: str, progress: Progress | None = None) -> None:
-        self.config = config
-        self.executor = executor
-        self.store = store
-        self.phase = phase
-        self.progress = progress
-        self.done = store.phase(phase).completed_runs() if store is not None else set()
-
-    def tasks(self, points: Sequence[StrategyPoint], span: tuple[int, int] | None, prefix: str,
-              *, tables: bool, curves: bool, close_at_end: bool = False) -> list[Task]:
-        keys = {p.id: f"{prefix}{run_key(p.id)}" for p in points}
-        chunks = _chunks(list(points), self.executor.workers)
-        where = (str(self.store.path.parent), self.store.run_id) if self.store else None
-        return [Task(config=self.config, points=chunk, span=span, store=where, phase=self.phase,
-                     keys={p.id: keys[p.id] for p in chunk}, tables=tables, curves=curves,
-                     close_at_end=close_at_end)
-                for chunk in chunks if chunk]
-
-    async def run(self, tasks: list[Task]) -> list[list[PointSummary]]:
-        """Results per task, in order; runs already complete on disk are read back."""
-        pending, known = [], {}
-        for task in tasks:
-            finished, rerun = [], []
-            for point in (p for p in task.points if task.keys[p.id] in self.done):
-                summary = self._load(task, point)
-                if summary is None:  # finished, but its curve was not kept: recompute it
-                    rerun.append(point)
-                else:
-                    known[task.keys[point.id]] = summary
-                    finished.append(point)
-            left = [p for p in task.points if p not in finished and p not in rerun]
-            if left:
-                pending.append(msgspec.structs.replace(task, points=left))
-            if rerun:  # in memory only: the run directory is complete already
-                pending.append(msgspec.structs.replace(task, points=rerun, store=None))
-        report = self.progress
-        done = len(tasks) - len(pending)
-        ran = await self.executor.map(
-            execute, [(t,) for t in pending],
-            on_done=(lambda k: report(done + k, len(tasks), "runs")) if report else None)
-        for task, summaries in zip(pending, ran):
-            for summary in summaries:
-                known[task.keys[summary.id]] = summary
-        return [[known[t.keys[p.id]] for p in t.points] for t in tasks]
-
-    def _load(self, task: Task, point: StrategyPoint) -> PointSummary | None:
-        """A finished run read back; None when the task needs its curve and the
-        run did not keep one (``results.keep_equity_curves: false``)."""
-        path = self.store.phase(self.phase).run(task.keys[point.id]).path  # type: ignore[union-attr]
-        done = completed_result(path, point)
-        if not task.curves:
-            return PointSummary(id=point.id, params=point.params, metrics=done.metrics, bars=0)
-        if not (path / "equity.parquet").is_file():
-            return None
-        equity = read_table(path / "equity.parquet")
-        trades = read_table(path / "trades.parquet")
-        stamps = equity.column("timestamp").cast(pa.int64()).to_numpy()
-        return PointSummary(
-            id=point.id, params=point.params, metrics=done.metrics, bars=len(stamps),
-            equity=(stamps, equity.column("equity").to_numpy(),
-                    equity.column("exposure").to_numpy()),
-            trades={name: trades.column(name).to_numpy(zero_copy_only=False)
-                    for name in ("pnl", "return", "open")},
-            traded_notional=done.traded_notional)
-
-
-def _chunks(points: list[StrategyPoint], workers: int) -> list[list[StrategyPoint]]:
-    size = max(1, math.ceil(len(points) / max(workers, 1)))
-    return [points[i:i + size] for i in range(0, len(points), size)]
-
-
-def _flat(results: list[list[PointSummary]]) -> list[PointSummary]:
-    return [s for chunk in results for s in chunk]
 
 
 def _objective(summary: PointSummary, objective: str) -> float:
@@ -287,7 +116,7 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
                              work=estimated_bars(config) * len(points) * passes,
                              address=config.executor.address)
     try:
-        runner = _Runner(config, executor, store, phase, progress)
+        runner = Runner(config, executor, store, phase, progress)
         handler = {"parameter_sweep": _sweep, "train_test": _train_test,
                    "walk_forward": _walk_forward, "k_fold": _k_fold,
                    "monte_carlo": _monte_carlo}[kind]
@@ -325,8 +154,8 @@ def _result(config: StudyConfig, **fields: Any) -> SequenceResult:
                           seconds=0.0, **{**defaults, **fields})
 
 
-async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
-    summaries = _flat(await runner.run(runner.tasks(points, None, "", tables=True, curves=False)))
+async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
+    summaries = flat(await runner.run(runner.tasks(points, None, "", tables=True, curves=False)))
     objective = config.sequence.objective
     best, order = _best(summaries, objective)
     by_id = {s.id: s for s in summaries}
@@ -337,7 +166,7 @@ async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: _Runn
                                            "skipped": expand_points(config)[1]})
 
 
-async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], runner: _Runner,
+async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], runner: Runner,
                            line: np.ndarray, windows: list[Window]) -> list[dict[str, Any]]:
     """For every window: the grid on its train span(s), the winner on its test span."""
     objective = config.sequence.objective
@@ -391,7 +220,7 @@ def _public(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
 
 
-async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
+async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
     line = timeline(config)
     window = split_train_test(line, config.sequence.split, int(config.sequence.purge or 0),
                               tz=config.data.tz)
@@ -403,7 +232,7 @@ async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: 
                               "train_span": row["train"], "test_span": row["test"]})
 
 
-async def _walk_forward(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
+async def _walk_forward(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
     seq = config.sequence
     line = timeline(config)
     windows = walk_forward_windows(line, train=seq.train, test=seq.test, step=seq.step,
@@ -444,7 +273,7 @@ def _stitch(config: StudyConfig, tests: list[PointSummary]) -> tuple[dict[str, n
     return {"timestamp": timestamp, "equity": equity}, metrics
 
 
-async def _k_fold(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
+async def _k_fold(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
     line = timeline(config)
     windows = k_fold_windows(line, int(config.sequence.folds), int(config.sequence.purge or 0))
     rows = await _train_then_test(config, points, runner, line, windows)
@@ -468,7 +297,7 @@ def _most_chosen(params: list[dict[str, Any]]) -> dict[str, Any]:
     return params[winner]
 
 
-async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner: _Runner) -> SequenceResult:
+async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
     seq = config.sequence
     runs = int(seq.runs or 100)
     if len(points) != 1:
@@ -477,12 +306,12 @@ async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner:
                           "parameter_sweep phase first and params: \"{phase.best_params}\"")
     if seq.method == "parameter_noise":
         draws = _noisy_points(points, runs, float(seq.noise or 0.1), config.seed)
-        summaries = _flat(await runner.run(runner.tasks(draws, None, "", tables=False, curves=False)))
+        summaries = flat(await runner.run(runner.tasks(draws, None, "", tables=False, curves=False)))
         values = {name: [getattr(s.metrics, name) for s in summaries]
                   for name in Metrics.__struct_fields__}
         table = [_row(s, draw=i) for i, s in enumerate(summaries)]
     else:
-        base = _flat(await runner.run(runner.tasks(points, None, "base-", tables=True, curves=True)))
+        base = flat(await runner.run(runner.tasks(points, None, "base-", tables=True, curves=True)))
         values, table = _bootstrap(config, base, runs)
     distributions = {name: percentiles(v) for name, v in values.items()}
     return _result(config, metrics=distributions, table=table, best_params=points[0].params,

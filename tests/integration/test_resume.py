@@ -6,7 +6,7 @@ crash would not have written yet: the manifest, the phase summary and
 aggregate, and some runs' ``metrics.json`` (a run is complete only once its
 ``metrics.json`` exists), plus a stray ``.tmp`` file. Which runs are redone
 is observed with spies on the functions that really run backtests
-(``admf.research.execute`` for sequences, ``admf.study.run_points`` for a
+(``admf.tasks.execute`` for sequences, ``admf.study.run_points`` for a
 single pass), and on the untouched files' modification times.
 """
 
@@ -22,6 +22,7 @@ import yaml
 
 import admf
 import admf.research
+import admf.tasks
 import admf.study
 from admf.cli import main
 from admf.errors import ConfigError
@@ -56,13 +57,13 @@ def study(tmp_path: Path, sequence: dict[str, Any] | None = None, **sections: An
 def executed(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The point ids of every sequence task that really runs."""
     ran: list[list[str]] = []
-    real = admf.research.execute
+    real = admf.tasks.execute
 
     def spy(task: Any) -> Any:
         ran.append([p.id for p in task.points])
         return real(task)
 
-    monkeypatch.setattr(admf.research, "execute", spy)
+    monkeypatch.setattr(admf.tasks, "execute", spy)
     return ran
 
 
