@@ -7,6 +7,7 @@ unless ``--debug``); a failure inside a run exits with status 1.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -45,6 +46,11 @@ DEMO_CONFIG: dict[str, Any] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # user components named "package.module:Name" are found from the current
+    # directory, as with `python -m admf` (the console script's own directory
+    # is what Python puts on the path otherwise)
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
