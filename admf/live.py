@@ -12,7 +12,7 @@ The study runs in a worker thread, on its own event loop, so that its
 synchronous work (reading data, computing portfolio frames, writing and
 hashing result files) never stalls the caller's loop: the application keeps
 serving its own tasks while the study runs. The worker's loop uses the same
-backend as the caller's (asyncio or trio, detected with :mod:`sniffio`), so
+backend as the caller's (asyncio or trio, whichever runs the caller), so
 user components see the backend they were written for; the two loops share
 nothing but the thread-safe bridge below.
 
@@ -43,7 +43,6 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import sniffio
 
 from .api import load
 from .errors import AdmfError, ConfigError
@@ -70,6 +69,25 @@ def _scheduler(backend: str) -> Schedule:
     if backend == "asyncio":
         return asyncio.get_running_loop().call_soon_threadsafe
     raise AdmfError(f"admf.Runtime runs under asyncio or trio, not {backend}")
+
+
+def _current_backend() -> str:
+    """``"asyncio"`` or ``"trio"``: the event loop running in this thread."""
+    try:
+        asyncio.get_running_loop()
+        return "asyncio"
+    except RuntimeError:
+        pass
+    import sys
+
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_trio_token()
+            return "trio"
+        except RuntimeError:
+            pass
+    raise AdmfError("admf.Runtime must be entered from an asyncio or trio event loop")
 
 
 def _soon(schedule: Schedule | None, func: Callable[[], object]) -> None:
@@ -237,7 +255,7 @@ class Runtime:
         # group: no task group encloses the caller's body (so its exceptions
         # are not wrapped and cancel() cannot reach it), and a study that runs
         # for minutes does not hold a token of anyio's default thread limiter.
-        backend = sniffio.current_async_library()
+        backend = _current_backend()
         self._bridge.schedule = schedule = _scheduler(backend)
         self._done = done = anyio.Event()
         self._thread = threading.Thread(target=self._work, args=(backend, schedule, done),
