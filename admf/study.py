@@ -157,12 +157,15 @@ def expand_points(config: StudyConfig) -> tuple[list[StrategyPoint], list[dict[s
             raise ConfigError(f"strategies[{i}]: every point of the grid is invalid, "
                               f"e.g. {first_error}") from None
         points.extend(valid)
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # run directory -> portfolio
     for point in points:
-        if point.id in seen:
-            raise ConfigError(f"two strategies resolve to the same portfolio {point.id!r}; "
-                              "give them distinct names")
-        seen.add(point.id)
+        key = run_key(point.id)
+        if key in seen:
+            other = seen[key]
+            what = (f"the same portfolio {point.id!r}" if other == point.id else
+                    f"portfolios {other!r} and {point.id!r}, which share run directory {key!r}")
+            raise ConfigError(f"two strategies resolve to {what}; give them distinct names")
+        seen[key] = point.id
     return points, skipped
 
 

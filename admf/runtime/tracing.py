@@ -166,21 +166,30 @@ class Tracer(Instrument):
         self.level = LEVELS[level]
         self.rules = [(pattern, dict(rule)) for pattern, rule in (containers or {}).items()]
         self._entered: dict[tuple[str, str], float] = {}
+        self._by_container: dict[str, tuple[int, int | None]] = {}
         self._counts: dict[str, int] = {}
 
     def level_of(self, container: str) -> int:
-        level = self.level
-        for pattern, rule in self.rules:
-            if fnmatch.fnmatchcase(container, pattern) and rule.get("level") is not None:
-                level = LEVELS[rule["level"]]
-        return level
+        """The tracing level of ``container`` (the last matching rule wins)."""
+        return self._settings(container)[0]
 
     def _cap_of(self, container: str) -> int | None:
-        cap = None
+        return self._settings(container)[1]
+
+    def _settings(self, container: str) -> tuple[int, int | None]:
+        """(level, cap) of ``container``, matched once per container name."""
+        known = self._by_container.get(container)
+        if known is not None:
+            return known
+        level, cap = self.level, None
         for pattern, rule in self.rules:
-            if fnmatch.fnmatchcase(container, pattern) and rule.get("max_events") is not None:
-                cap = rule["max_events"]
-        return cap
+            if fnmatch.fnmatchcase(container, pattern):
+                if rule.get("level") is not None:
+                    level = LEVELS[rule["level"]]
+                if rule.get("max_events") is not None:
+                    cap = rule["max_events"]
+        self._by_container[container] = (level, cap)
+        return level, cap
 
     def record(self, container: str, kind: str, **fields: Any) -> None:
         """One event from ``container``, within its own cap if it has one."""
