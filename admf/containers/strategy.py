@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from anyio import WouldBlock
+from anyio import BrokenResourceError, WouldBlock
 
 from ..messages import BarBatch, SignalBatch
 from ..runtime.container import Container
@@ -72,7 +72,8 @@ class StrategyContainer(Container):
                 signal = SignalBatch(ts=batch.ts, strategy=sid, bars=batch, target=target)
                 try:  # a grid sends one message per point: skip the await when there is room
                     send_nowait(signal)
-                except WouldBlock:
+                except (WouldBlock, BrokenResourceError):
+                    # full: wait for room; closed (a cancelled consumer): send counts the drop
                     await send(signal)
 
     async def on_collect(self) -> dict[str, int]:

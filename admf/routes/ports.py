@@ -13,7 +13,7 @@ import typing
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from anyio import EndOfStream, WouldBlock
+from anyio import BrokenResourceError, EndOfStream, WouldBlock
 from anyio.lowlevel import checkpoint
 
 from ._channel import CHECKPOINT_EVERY
@@ -100,7 +100,12 @@ class OutputPort:
         if not all(room() for room in self._rooms):
             raise WouldBlock
         for send_nowait in self._nowaits:
-            send_nowait(message)
+            try:
+                send_nowait(message)
+            except BrokenResourceError:
+                # that route's consumer was cancelled; raising would make the
+                # caller retry and deliver twice to the routes already served
+                continue
 
     async def _discard(self, message: Any) -> None:
         self._budget -= 1

@@ -33,8 +33,9 @@ def channel_nowait(channel: Channel) -> Callable[[Any], None]:
     """Deliver without waiting, or raise ``WouldBlock``: the stream's own
     ``send_nowait``, with no wrapper on the hot path. A consumer that finishes
     early keeps draining its input until its producers end (see
-    :meth:`~admf.routes.ports.InputPort.drain`), so this never meets a closed
-    consumer during a run."""
+    :meth:`~admf.routes.ports.InputPort.drain`), so this meets a closed
+    consumer only when a run is cancelled; callers then fall back to the
+    awaiting sender, which counts the message as dropped."""
     return channel.send_stream.send_nowait
 
 
@@ -164,11 +165,16 @@ class Broadcast(Route):
             for sender in senders:
                 await sender(message)
 
+        pairs = list(zip(nowaits, self.channels))
+
         def send_nowait(message: Any) -> None:
             if not self.has_room():
                 raise WouldBlock  # all or nothing: no consumer gets it twice on retry
-            for nowait in nowaits:
-                nowait(message)
+            for nowait, channel in pairs:
+                try:
+                    nowait(message)
+                except BrokenResourceError:  # a cancelled consumer: the others still get it
+                    channel.dropped += 1
 
         self.producers[0].attach(send, send_nowait, self.has_room, self.close_senders)
         for consumer, channel in zip(self.consumers, self.channels):

@@ -136,6 +136,53 @@ async def test_a_broadcast_consumer_that_stops_early_does_not_starve_the_others(
     assert stats.dropped > 0
 
 
+class NowaitSource(Source):
+    """Sends the way the strategy hot loop does: ``send_nowait`` first, the
+    awaiting ``send`` only when that raises."""
+
+    async def on_execute(self) -> None:
+        port = self.out
+        for message in self.messages or ():
+            try:
+                port.send_nowait(message)
+            except (WouldBlock, anyio.BrokenResourceError):
+                await port.send(message)
+            self.sent += 1
+
+
+class Cancelled(Sink):
+    """A consumer whose stream closes mid-run, as cancellation closes it:
+    producers still sending meet a closed stream, not a drained one."""
+
+    async def on_execute(self) -> None:
+        self.inp.close()
+        self.inp._receive_nowait = _at_end  # closed streams cannot be drained
+
+
+def _at_end() -> Any:
+    raise EndOfStream
+
+
+@on_both_backends
+@pytest.mark.parametrize("wiring", ["broadcast", "two routes"])
+async def test_a_consumer_closed_mid_run_costs_its_messages_not_the_producer(wiring: str) -> None:
+    messages = ticks(300)
+    every, gone = Sink("every", yield_every=7), Cancelled("gone")
+    src = NowaitSource("src", messages)
+    topo = Topology("t").add(src, every, gone)
+    if wiring == "broadcast":
+        routes = [topo.broadcast("src.out", ["every.inp", "gone.inp"], capacity=4)]
+    else:
+        routes = [topo.pipe("src.out", "every.inp", capacity=4),
+                  topo.pipe("src.out", "gone.inp", capacity=4)]
+    result = await run(topo)
+    assert src.sent == 300
+    assert every.got == messages  # delivered once each: no retry duplicates
+    assert gone.got == []
+    if wiring == "broadcast":
+        assert result.routes[routes[0].name].dropped > 0
+
+
 @on_both_backends
 async def test_one_output_feeding_two_routes_delivers_to_both() -> None:
     messages = ticks(100)
