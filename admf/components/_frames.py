@@ -1,15 +1,81 @@
-"""Array helpers of the portfolio engine: carrying values over a frame's
-rows, the frame's fill columns, and pausing the collector around the loop."""
+"""The portfolio engine's frames: per-symbol state carried between frames,
+one symbol's arrays within a frame, carrying values over a frame's rows,
+the frame's fill columns, and pausing the collector around the loop."""
 
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ("Fills", "carried", "collector_paused", "forward_fill", "union_times")
+from ..messages import BarBatch
+
+__all__ = ("SymbolState", "FrameSymbol", "Fills", "carried", "carried_close", "collector_paused",
+           "forward_fill", "rolling_volatility", "union_times")
+
+
+@dataclass(slots=True)
+class SymbolState:
+    """Per-symbol state carried from frame to frame."""
+
+    rank: int
+    target: float = 0.0  # last target seen (forward-filled)
+    pending: float | None = None  # order decided on a previous frame's last bar
+    last_close: float = math.nan
+    last_time: int = 0
+    last_volume: float = math.nan
+    bars: int = 0  # bars seen before this frame (global bar index offset)
+    stop_epoch: int = 0
+    peak: float = math.nan  # trailing extreme since entry
+    log_tail: np.ndarray = field(default_factory=lambda: np.empty(0))
+    last_vol: float = math.nan  # volatility at the last bar seen
+
+
+@dataclass(slots=True, eq=False)  # identity: comparing arrays field by field is costly
+class FrameSymbol:
+    """One symbol's arrays within a frame."""
+
+    state: SymbolState
+    name: str
+    bars: BarBatch
+    union_index: np.ndarray  # bar i of this symbol is row union_index[i] of the frame
+    fill_bars: list[int]  # local bars with a signal fill, ascending
+    volatility: np.ndarray | None
+
+
+def rolling_volatility(st: SymbolState, bars: BarBatch, lookback: int,
+                   periods_per_year: float) -> np.ndarray:
+    """Annualised volatility of log returns over ``lookback``, at each bar
+    (the tail of the previous batch is carried in ``st``)."""
+    logs = np.log(bars.close)
+    series = np.concatenate([st.log_tail, logs])
+    st.log_tail = series[-(lookback + 1):]
+    returns = np.diff(series)
+    out = np.full(len(bars), np.nan)
+    if len(returns) >= lookback:
+        windows = np.lib.stride_tricks.sliding_window_view(returns, lookback)
+        vol = windows.std(axis=1, ddof=1) * math.sqrt(periods_per_year)
+        k = min(len(out), len(vol))
+        out[len(out) - k:] = vol[len(vol) - k:]
+    return out
+
+def carried_close(fs: FrameSymbol, rows: int) -> np.ndarray:
+    """This symbol's close at every frame row, carried forward."""
+    if len(fs.union_index) == rows:
+        return fs.bars.close
+    out = np.full(rows, fs.state.last_close)
+    marks = np.zeros(rows, dtype=bool)
+    marks[fs.union_index] = True
+    idx = np.where(marks, np.arange(rows), -1)
+    np.maximum.accumulate(idx, out=idx)
+    have = idx >= 0
+    local = np.cumsum(marks) - 1
+    out[have] = fs.bars.close[local[have]]
+    return out
 
 
 @contextmanager

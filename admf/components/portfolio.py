@@ -45,14 +45,16 @@ import heapq
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import msgspec
 import numpy as np
 
 from ..messages import BarBatch
 from ..runtime.config import RiskConfig
-from ._frames import Fills, carried, collector_paused, forward_fill, union_times
+from ._frames import (
+    Fills, FrameSymbol, SymbolState, carried, carried_close, collector_paused, forward_fill,
+    rolling_volatility, union_times,
+)
 from ._plain import run_plain
 from ._risk import RiskState
 from ._stops import extreme, first_trigger
@@ -82,35 +84,6 @@ class FrameResult(msgspec.Struct, frozen=True):
     signal_target: np.ndarray
 
 
-@dataclass(slots=True)
-class _Symbol:
-    """Per-symbol state carried from frame to frame."""
-
-    rank: int
-    target: float = 0.0  # last target seen (forward-filled)
-    pending: float | None = None  # order decided on a previous frame's last bar
-    last_close: float = math.nan
-    last_time: int = 0
-    last_volume: float = math.nan
-    bars: int = 0  # bars seen before this frame (global bar index offset)
-    stop_epoch: int = 0
-    peak: float = math.nan  # trailing extreme since entry
-    log_tail: np.ndarray = field(default_factory=lambda: np.empty(0))
-    last_vol: float = math.nan  # volatility at the last bar seen
-
-
-@dataclass(slots=True, eq=False)  # identity: comparing arrays field by field is costly
-class _FrameSymbol:
-    """One symbol's arrays within a frame."""
-
-    state: _Symbol
-    name: str
-    bars: BarBatch
-    union_index: np.ndarray  # bar i of this symbol is row union_index[i] of the frame
-    fill_bars: list[int]  # local bars with a signal fill, ascending
-    volatility: np.ndarray | None
-
-
 class PortfolioEngine:
     """One isolated portfolio: it books only its own targets' orders and fills."""
 
@@ -128,7 +101,7 @@ class PortfolioEngine:
         self.risk = risk
         self.fill = fill
         self.periods_per_year = periods_per_year
-        self.symbols = {s: _Symbol(rank=i) for i, s in enumerate(symbols)}
+        self.symbols = {s: SymbolState(rank=i) for i, s in enumerate(symbols)}
         self._slip = slippage.price  # type: ignore[attr-defined]
         self._frictionless = isinstance(slippage, NoSlippage) and isinstance(commission, NoCommission)
         self._volume_limit = getattr(slippage, "limit", None)
@@ -145,7 +118,7 @@ class PortfolioEngine:
         check it books exactly what the general loop books)."""
         self.risk_state = RiskState(risk, self.initial_cash)
         self._marked_row = 0
-        self._frame: tuple[list[_FrameSymbol], list[np.ndarray], np.ndarray] = ([], [], np.empty(0))
+        self._frame: tuple[list[FrameSymbol], list[np.ndarray], np.ndarray] = ([], [], np.empty(0))
         self._frame_index: dict[str, int] = {}  # symbol -> its position in self._frame
 
     # -- frames ------------------------------------------------------------------
@@ -170,7 +143,7 @@ class PortfolioEngine:
         closers = self._closers(symbols, len(times) - 1, events) if last and close_at_end else []
         if len(frame) > 1 or (last and close_at_end):
             events.sort()
-        closes = [self._carried_close(fs, len(times)) for fs in symbols]
+        closes = [carried_close(fs, len(times)) for fs in symbols]
         # symbols closed here without bars in the frame are marked at their last close
         marked = symbols + closers
         marks = closes + [np.full(len(times), fs.state.last_close) for fs in closers]
@@ -199,8 +172,8 @@ class PortfolioEngine:
         return FrameResult(*result, stamps[order], np.concatenate(sig_s)[order],
                            np.concatenate(sig_v)[order])
 
-    def _closers(self, symbols: list[_FrameSymbol], row: int,
-                 events: list[tuple]) -> list[_FrameSymbol]:
+    def _closers(self, symbols: list[FrameSymbol], row: int,
+                 events: list[tuple]) -> list[FrameSymbol]:
         """The open positions of symbols without bars in this (last) frame,
         each with its ``end_of_data`` exit appended to ``events``: at the
         symbol's last close, volume and time, booked on frame row ``row``."""
@@ -216,13 +189,13 @@ class PortfolioEngine:
                             low=np.array([st.last_close]), close=np.array([st.last_close]),
                             volume=np.array([st.last_volume]))
             # bar -1: the symbol's last bar seen (the ledger counts st.bars + bar)
-            closers.append(_FrameSymbol(st, name, last, np.array([row]), [], None))
+            closers.append(FrameSymbol(st, name, last, np.array([row]), [], None))
             events.append((row, END, st.rank, -1, 0.0, "end_of_data", st.last_close,
                            st.last_volume, st.last_time))
         return closers
 
     def _prepare(self, name: str, bars: BarBatch, target: np.ndarray, times: np.ndarray,
-                 sig: tuple[list, list, list]) -> tuple[_FrameSymbol, list[tuple]]:
+                 sig: tuple[list, list, list]) -> tuple[FrameSymbol, list[tuple]]:
         st = self.symbols[name]
         n = len(bars)
         union_index = (np.arange(n) if len(times) == n
@@ -258,42 +231,14 @@ class PortfolioEngine:
         rank = st.rank
         events = [(row, phase, rank, b, v, "signal", p, vol, t)
                   for row, b, v, p, vol, t in zip(rows, fill_bars, values, prices, volumes, stamps)]
-        volatility = self._volatility(st, bars) if self._needs_vol else None
-        return _FrameSymbol(st, name, bars, union_index, fill_bars, volatility), events
-
-    def _volatility(self, st: _Symbol, bars: BarBatch) -> np.ndarray:
-        """Annualised volatility of log returns over the sizer's lookback, at each bar."""
-        lookback = self.sizer.lookback  # type: ignore[attr-defined]
-        logs = np.log(bars.close)
-        series = np.concatenate([st.log_tail, logs])
-        st.log_tail = series[-(lookback + 1):]
-        returns = np.diff(series)
-        out = np.full(len(bars), np.nan)
-        if len(returns) >= lookback:
-            windows = np.lib.stride_tricks.sliding_window_view(returns, lookback)
-            vol = windows.std(axis=1, ddof=1) * math.sqrt(self.periods_per_year)
-            k = min(len(out), len(vol))
-            out[len(out) - k:] = vol[len(vol) - k:]
-        return out
-
-    def _carried_close(self, fs: _FrameSymbol, rows: int) -> np.ndarray:
-        """This symbol's close at every frame row, carried forward."""
-        if len(fs.union_index) == rows:
-            return fs.bars.close
-        out = np.full(rows, fs.state.last_close)
-        marks = np.zeros(rows, dtype=bool)
-        marks[fs.union_index] = True
-        idx = np.where(marks, np.arange(rows), -1)
-        np.maximum.accumulate(idx, out=idx)
-        have = idx >= 0
-        local = np.cumsum(marks) - 1
-        out[have] = fs.bars.close[local[have]]
-        return out
+        volatility = (rolling_volatility(st, bars, self.sizer.lookback, self.periods_per_year)  # type: ignore[attr-defined]
+                      if self._needs_vol else None)
+        return FrameSymbol(st, name, bars, union_index, fill_bars, volatility), events
 
     # -- the event loop ------------------------------------------------------------
 
-    def _run_events(self, events: list[tuple], symbols: list[_FrameSymbol],
-                    closers: Sequence[_FrameSymbol] = ()) -> Fills:
+    def _run_events(self, events: list[tuple], symbols: list[FrameSymbol],
+                    closers: Sequence[FrameSymbol] = ()) -> Fills:
         """Book the frame's fills (signals and stops) in event-time order;
         ``closers`` are symbols without bars here whose positions the events
         close at the end of the data."""
@@ -330,7 +275,7 @@ class PortfolioEngine:
                 self._search_stop(fs, bar if phase == OPEN else bar + 1, bar, stops)
         return fills
 
-    def _plain(self, events: list[tuple], symbols: list[_FrameSymbol]) -> bool:
+    def _plain(self, events: list[tuple], symbols: list[FrameSymbol]) -> bool:
         """Whether the frame fits the specialised loop (see :mod:`._plain`): one
         symbol, whole targets, no stops, no limits, no position in another
         symbol (its loop sizes on its own cash and position: a symbol without
@@ -347,7 +292,7 @@ class PortfolioEngine:
         held = self.ledger.quantity(symbols[0].name)
         return not (events and held and (held > 0) == (events[0][4] > 0) and events[0][4])
 
-    def _order(self, fs: _FrameSymbol, row: int, bar: int, target: float, price: float,
+    def _order(self, fs: FrameSymbol, row: int, bar: int, target: float, price: float,
                volume: float, time: int, reason: str, fills: Fills) -> None:
         """Move ``fs`` towards ``target`` (signed weight) with a fill at ``price``
         (the reference price before slippage) on bar ``bar`` of ``volume``."""
@@ -371,7 +316,7 @@ class PortfolioEngine:
         if delta:
             self._fill(fs, row, bar, delta, price, volume, time, reason, fills)
 
-    def _fill(self, fs: _FrameSymbol, row: int, bar: int, quantity: float, reference: float,
+    def _fill(self, fs: FrameSymbol, row: int, bar: int, quantity: float, reference: float,
               volume: float, time: int, reason: str, fills: Fills) -> None:
         if self.tracks_equity:  # mark earlier bars at the holdings before this fill
             self._entries_halted(row)
@@ -385,7 +330,7 @@ class PortfolioEngine:
         fills.add(row, st.rank, ledger.quantity(fs.name), ledger.cash)
         st.stop_epoch += 1
 
-    def _limit_entry(self, fs: _FrameSymbol, row: int, held: float, delta: float,
+    def _limit_entry(self, fs: FrameSymbol, row: int, held: float, delta: float,
                      price: float, volume: float, equity: float) -> float:
         """Cut an entry to what cash and the risk limits allow (0 = refuse)."""
         if not self._limited:
@@ -439,7 +384,7 @@ class PortfolioEngine:
                 high_f = middle_f
         return low_f
 
-    def _vol(self, fs: _FrameSymbol, bar: int) -> float:
+    def _vol(self, fs: FrameSymbol, bar: int) -> float:
         if fs.volatility is None:
             return math.nan
         decision = bar if self.fill == "same_close" else bar - 1
@@ -447,12 +392,12 @@ class PortfolioEngine:
 
     # -- marks and risk state --------------------------------------------------------
 
-    def _mark_price(self, row: int, fs: _FrameSymbol) -> float:
+    def _mark_price(self, row: int, fs: FrameSymbol) -> float:
         """The latest close of ``fs`` strictly before frame row ``row``."""
         close = self._frame[1][self._frame_index[fs.name]]
         return float(close[row - 1]) if row > 0 else fs.state.last_close
 
-    def _equity_at(self, row: int, trading: _FrameSymbol, price: float) -> float:
+    def _equity_at(self, row: int, trading: FrameSymbol, price: float) -> float:
         """Equity at a fill: the traded symbol at the fill's reference price,
         every other open position at its latest close."""
         ledger = self.ledger
@@ -466,7 +411,7 @@ class PortfolioEngine:
                 equity += position.quantity * mark
         return equity
 
-    def _gross_exposure(self, row: int, trading: _FrameSymbol) -> float:
+    def _gross_exposure(self, row: int, trading: FrameSymbol) -> float:
         gross = 0.0
         for name, position in self.ledger.positions.items():
             if name != trading.name:
@@ -475,7 +420,7 @@ class PortfolioEngine:
                 gross += abs(position.quantity) * mark
         return gross
 
-    def _frame_symbol(self, name: str) -> _FrameSymbol | None:
+    def _frame_symbol(self, name: str) -> FrameSymbol | None:
         k = self._frame_index.get(name)
         return self._frame[0][k] if k is not None else None
 
@@ -498,7 +443,7 @@ class PortfolioEngine:
 
     # -- stops -------------------------------------------------------------------------
 
-    def _search_stop(self, fs: _FrameSymbol, start: int, after: int, stops: list[tuple]) -> None:
+    def _search_stop(self, fs: FrameSymbol, start: int, after: int, stops: list[tuple]) -> None:
         """Schedule the first trigger of the open position's stop or target in
         bars ``start..`` up to the symbol's next signal fill after bar ``after``."""
         position = self.ledger.positions[fs.name]
@@ -521,7 +466,7 @@ class PortfolioEngine:
 
     # -- marking -------------------------------------------------------------------------
 
-    def _mark(self, times: np.ndarray, symbols: list[_FrameSymbol], closes: list[np.ndarray],
+    def _mark(self, times: np.ndarray, symbols: list[FrameSymbol], closes: list[np.ndarray],
               fills: Fills, start: tuple[float, dict[str, float]]) -> tuple[np.ndarray, ...]:
         """Cash, positions and equity at every frame row: each row carries the
         state after the last fill at or before it. Values are the ledger's own
