@@ -74,25 +74,26 @@ def run_sync(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool =
              resume: str | Path | None = None, progress: Progress | None = None) -> Any:
     """:func:`run` for scripts. Refuses to start inside a running event loop,
     where it would block that loop: there, ``await admf.run(...)`` instead."""
-    if _inside_event_loop():
+    if running_event_loop() is not None:
         raise AdmfError("admf.run_sync() was called inside a running event loop, which it "
                         "would block; use `await admf.run(config)` there instead")
     return anyio.run(partial(run, config, overrides=overrides, write=write, resume=resume,
                              progress=progress))
 
 
-def _inside_event_loop() -> bool:
+def running_event_loop() -> str | None:
+    """``"asyncio"`` or ``"trio"``: the event loop running in this thread, if any."""
     try:
         asyncio.get_running_loop()
-        return True
+        return "asyncio"
     except RuntimeError:
         pass
-    trio = sys.modules.get("trio")
+    trio = sys.modules.get("trio")  # only a program that imported trio can be running it
     if trio is not None:
         try:
             trio.lowlevel.current_trio_token()
-            return True
+            return "trio"
         except RuntimeError:
             pass
-    return False
+    return None
 

@@ -44,7 +44,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
-from .api import load
+from .api import load, running_event_loop
 from .errors import AdmfError, ConfigError
 from .runtime.config import StudyConfig
 from .runtime.tracing import LEVELS, Tracer
@@ -73,20 +73,9 @@ def _scheduler(backend: str) -> Schedule:
 
 def _current_backend() -> str:
     """``"asyncio"`` or ``"trio"``: the event loop running in this thread."""
-    try:
-        asyncio.get_running_loop()
-        return "asyncio"
-    except RuntimeError:
-        pass
-    import sys
-
-    trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            trio.lowlevel.current_trio_token()
-            return "trio"
-        except RuntimeError:
-            pass
+    backend = running_event_loop()
+    if backend is not None:
+        return backend
     raise AdmfError("admf.Runtime must be entered from an asyncio or trio event loop")
 
 
