@@ -18,18 +18,9 @@ import numpy as np
 import pytest
 
 import admf
+from tests._walks import walk_arrays as random_walk
 
 START = datetime(2024, 1, 2, tzinfo=timezone.utc)
-
-
-def random_walk(n: int, seed: int) -> tuple[np.ndarray, ...]:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    open_ = np.concatenate([[100.0], close[:-1]]) * np.exp(rng.normal(0, 0.003, n))
-    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n))
-    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n))
-    volume = rng.uniform(1e5, 1e6, n)
-    return open_, high, low, close, volume
 
 
 def write_csv(path: Path, bars: tuple[np.ndarray, ...]) -> None:

@@ -21,6 +21,7 @@ import msgspec
 import numpy as np
 
 from admf.components.per_bar import BarStrategy
+from tests._walks import walk_arrays
 
 START = datetime(2024, 1, 2, tzinfo=timezone.utc)
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
@@ -28,12 +29,7 @@ HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 
 def random_walk(n: int, seed: int) -> list[list[Any]]:
     """``n`` one-minute OHLCV rows (timestamp first) of a seeded random walk."""
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    open_ = np.concatenate([[100.0], close[:-1]]) * np.exp(rng.normal(0, 0.003, n))
-    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n))
-    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n))
-    volume = rng.uniform(1e5, 1e6, n)
+    open_, high, low, close, volume = walk_arrays(n, seed)
     return [[(START + timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M:%S"),
              *(repr(float(v)) for v in row)]
             for i, row in enumerate(zip(open_, high, low, close, volume))]

@@ -22,21 +22,12 @@ from admf.components import strategies as strat
 from admf.errors import ConfigError
 from admf.messages import BarBatch
 from admf.runtime.registry import registry
+from tests._walks import walk_batch as random_walk
 
 NAN = math.nan
 DIRS = ("long_only", "short_only", "long_short")
 
 # ------------------------------------------------------------------- data
-
-
-def random_walk(n: int, seed: int) -> BarBatch:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    open_ = np.concatenate([[100.0], close[:-1]]) * np.exp(rng.normal(0, 0.003, n))
-    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n))
-    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n))
-    return BarBatch(ts=0, symbol="X", timestamp=np.arange(n, dtype=np.int64) * 60_000_000_000,
-                    open=open_, high=high, low=low, close=close, volume=rng.uniform(1e5, 1e6, n))
 
 
 def closes_batch(closes: list[float]) -> BarBatch:
