@@ -16,8 +16,8 @@ from .errors import DataError as DataError
 from .errors import PluginError as PluginError
 from .errors import TopologyError as TopologyError
 from .live import Runtime as Runtime
-from .runtime.config import StudyConfig as Config
-from .runtime.config import WorkflowConfig as WorkflowConfig
+from .research.config import StudyConfig as Config
+from .research.config import WorkflowConfig as WorkflowConfig
 
 __all__ = (
     "AdmfError",

@@ -12,10 +12,10 @@ from typing import Any
 import anyio
 
 from .errors import AdmfError, ConfigError
-from .progress import Progress
-from .runtime.config import StudyConfig, load_config
-from .storage import resume_store
-from .study import StudyResult, check_components, run_study, strategy_points
+from .research.config import StudyConfig, load_config
+from .research.results.runs import resume_store
+from .research.study import StudyResult, check_components, run_study, strategy_points
+from .runtime.instrument import Progress
 
 __all__ = ("run", "run_sync", "load", "StudyResult")
 
@@ -27,7 +27,7 @@ def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> Any:
     if isinstance(config, StudyConfig) and not overrides:
         return config
     if isinstance(config, StudyConfig):
-        from .runtime.config import to_dict
+        from .research.config import to_dict
 
         config = to_dict(config)
     loaded = load_config(config, overrides=overrides)
@@ -60,12 +60,12 @@ async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = Non
         store = resume_store(resume, loaded) if resume is not None else None
         if loaded.sequence.type == "single_pass":
             return await run_study(loaded, write=write, resume=store, progress=progress)
-        from .research import run_sequence
+        from .research.sequences.run import run_sequence
 
         return await run_sequence(loaded, write=write, resume=store, progress=progress)
     if resume is not None:
         raise ConfigError("resume is supported for studies (a sweep, say), not for workflows")
-    from .workflow import run_workflow
+    from .research.workflow.run import run_workflow
 
     return await run_workflow(loaded, write=write)
 

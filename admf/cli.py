@@ -170,7 +170,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _points(config: dict[str, Any]) -> int:
-    from .runtime.config import expand_grid
+    from .research.config import expand_grid
 
     return sum(len(expand_grid(s.get("params", {}))) for s in config["strategies"])
 
@@ -217,8 +217,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .api import load
-    from .runtime.config import StudyConfig
-    from .study import build_backtest, strategy_points
+    from .research.config import StudyConfig
+    from .research.study import build_backtest, strategy_points
 
     config = load(args.config, overrides=args.overrides)
     studies = [config] if isinstance(config, StudyConfig) else []
@@ -284,7 +284,7 @@ def _builtin_listing(kind: str, indent: str = "") -> str | None:
                          + f"\n{indent}    file: {path}"
                          for name, path in available_patterns().items())
     if kind == "sequence":
-        from .runtime.config import SEQUENCE_KEYS
+        from .research.config import SEQUENCE_KEYS
 
         return "\n".join(f"{indent}{name}" + "".join(
             f"\n{indent}    {key} = {default!r}" if default is not None
@@ -292,7 +292,7 @@ def _builtin_listing(kind: str, indent: str = "") -> str | None:
             f"\n{indent}    {key} = None" for key, default in keys.items())
             for name, keys in SEQUENCE_KEYS.items())
     if kind == "risk":
-        from .runtime.config import RiskConfig
+        from .research.config import RiskConfig
 
         return "\n".join(f"{indent}{field}: float | None = None"
                          for field in RiskConfig.__struct_fields__)

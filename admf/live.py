@@ -46,9 +46,9 @@ import anyio.lowlevel
 
 from .api import load, running_event_loop
 from .errors import AdmfError, ConfigError
-from .runtime.config import StudyConfig
+from .research.config import StudyConfig
+from .research.study import StudyResult, run_study
 from .runtime.tracing import LEVELS, Tracer
-from .study import StudyResult, run_study
 
 __all__ = ("Runtime",)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .components.metrics import HEADLINE, format_metric
 from .errors import DataError
-from .runtime.results import read_json, read_table
+from .research.results.store import read_json, read_table
 
 __all__ = ("write_report", "downsample")
 

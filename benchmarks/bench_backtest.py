@@ -39,7 +39,6 @@ import tempfile
 import time
 from typing import Any
 
-
 from admf.bench import numpy_baseline, pipeline_seconds
 
 

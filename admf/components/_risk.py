@@ -12,11 +12,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import numpy as np
 
-__all__ = ("DAY_NS", "RiskState")
+__all__ = ("DAY_NS", "RiskLimits", "RiskState")
 
 DAY_NS = 86_400 * 10**9
+
+
+class RiskLimits(msgspec.Struct, kw_only=True, frozen=True):
+    """The risk settings a portfolio engine applies (``None``: not set). The
+    config's ``risk`` section is validated where it is loaded; this is the
+    plain value the engine holds."""
+
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    trailing_stop: float | None = None
+    max_position: float | None = None
+    max_exposure: float | None = None
+    max_drawdown: float | None = None
+    daily_loss_limit: float | None = None
 
 
 class RiskState:

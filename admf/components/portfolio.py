@@ -50,26 +50,27 @@ import msgspec
 import numpy as np
 
 from ..messages import BarBatch
-from ..runtime.config import RiskConfig
 from ._frames import (
-    Fills, FrameSymbol, SymbolState, carried, carried_close, collector_paused, forward_fill,
-    rolling_volatility, union_times,
+    Fills,
+    FrameSymbol,
+    SymbolState,
+    carried_close,
+    collector_paused,
+    forward_fill,
+    rolling_volatility,
+    union_times,
 )
+from ._marks import mark_frame, ranked_positions
 from ._plain import run_plain
-from ._risk import RiskState
+from ._risk import RiskLimits, RiskState
 from ._stops import extreme, first_trigger
 from .costs import NoCommission, NoSlippage
-from .ledger import Ledger, OpenPosition
+from .ledger import Ledger
 
 __all__ = ("RiskLimits", "PortfolioEngine", "FrameResult", "FILL_MODES")
 
 FILL_MODES = ("next_open", "next_close", "same_close")
 OPEN, INTRABAR, CLOSE, END = 0, 1, 2, 3
-
-
-RiskLimits = RiskConfig
-"""The risk settings the engine applies: the config's ``risk`` section
-(``None`` means not set), validated there."""
 
 
 class FrameResult(msgspec.Struct, frozen=True):
@@ -153,7 +154,7 @@ class PortfolioEngine:
         start = (self.ledger.cash, {fs.name: self.ledger.quantity(fs.name) for fs in marked})
         with collector_paused():
             fills = self._run_events(events, symbols, closers)
-        result = self._mark(times, marked, marks, fills, start)
+        result = mark_frame(self.ledger, self.symbols, times, marked, marks, fills, start)
         if self.tracks_equity:  # the rows after the frame's last fill count too
             self.risk_state.track(result[1][self._marked_row:], times[self._marked_row:])
         for fs, close in zip(symbols, closes):
@@ -431,7 +432,7 @@ class PortfolioEngine:
         if row > start:  # holdings are unchanged since the last fill: mark those bars now
             equity = np.full(row - start, self.ledger.cash)
             index = self._frame_index
-            for name, position in self._ranked_positions():
+            for name, position in ranked_positions(self.ledger, self.symbols):
                 k = index.get(name)
                 if k is not None:
                     equity += position.quantity * closes[k][start:row]
@@ -463,48 +464,6 @@ class PortfolioEngine:
         bar = start + offset
         row = int(fs.union_index[bar])
         heapq.heappush(stops, (row, INTRABAR, st.rank, bar, st.stop_epoch, price, reason))
-
-    # -- marking -------------------------------------------------------------------------
-
-    def _mark(self, times: np.ndarray, symbols: list[FrameSymbol], closes: list[np.ndarray],
-              fills: Fills, start: tuple[float, dict[str, float]]) -> tuple[np.ndarray, ...]:
-        """Cash, positions and equity at every frame row: each row carries the
-        state after the last fill at or before it. Values are the ledger's own
-        running numbers, so the curve is the same however the data is batched."""
-        rows = len(times)
-        at = np.array(fills.rows, dtype=np.int64)
-        cash = carried(np.array(fills.cash), at, rows, start[0])
-        equity = cash.copy()
-        gross = np.zeros(rows)
-        ranks, quantities = np.array(fills.ranks, dtype=np.int64), np.array(fills.quantities)
-        index = {fs.name: k for k, fs in enumerate(symbols)}
-        # summed in rank order, a symbol without bars here at its last close: the
-        # same float operations whichever frame a symbol's last bars fell in
-        for name, st in self.symbols.items():
-            k = index.get(name)
-            if k is None:
-                position_ = self.ledger.positions.get(name)
-                if position_ is not None:
-                    absent = position_.quantity * st.last_close
-                    equity += absent
-                    gross += abs(absent)
-                continue
-            fs, close = symbols[k], closes[k]
-            mine = ranks == fs.state.rank
-            position = carried(quantities[mine], at[mine], rows, start[1][fs.name])
-            # before a symbol's first bar its close is NaN, and it holds nothing
-            value = np.multiply(position, close, out=np.zeros(rows), where=position != 0)
-            equity += value
-            gross += np.abs(value)
-        exposure = np.divide(gross, equity, out=np.zeros(rows), where=equity > 0)
-        return times, equity, cash, exposure
-
-    def _ranked_positions(self) -> list[tuple[str, OpenPosition]]:
-        """The open positions in symbol rank order (a fixed order of summation)."""
-        positions = self.ledger.positions
-        if len(positions) <= 1:
-            return list(positions.items())
-        return sorted(positions.items(), key=lambda item: self.symbols[item[0]].rank)
 
     def finish(self) -> dict[str, np.ndarray]:
         """The trade table: closed trades, then positions still open valued at

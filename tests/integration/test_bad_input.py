@@ -11,7 +11,6 @@ import pytest
 
 import admf
 from admf.errors import AdmfError, ConfigError, ContainerError, DataError
-
 from tests.integration._support import HEADER, csv_study, random_walk, write_csv
 
 ROWS = random_walk(300, seed=9)

@@ -21,8 +21,13 @@ import admf
 from admf.cli import main
 from admf.components.metrics import HEADLINE as TABLE_METRICS
 from admf.errors import AdmfError, ConfigError
-
-from tests.integration._support import csv_study, random_walk, synthetic_study, trades_digest, write_csv
+from tests.integration._support import (
+    csv_study,
+    random_walk,
+    synthetic_study,
+    trades_digest,
+    write_csv,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ROW = "sma_crossover(fast=5,slow=20)"

@@ -14,9 +14,15 @@ from typing import Any
 import pytest
 
 import admf
-
-from tests.integration._support import (csv_study, metrics_digest, random_walk, synthetic_study,
-                                        trade_count, trades_digest, write_csv)
+from tests.integration._support import (
+    csv_study,
+    metrics_digest,
+    random_walk,
+    synthetic_study,
+    trade_count,
+    trades_digest,
+    write_csv,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MULTI = ("AAA", "BBB", "CCC")

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import admf
-import admf.study
+import admf.research.study
 from admf.components import costs, sizing
 from admf.components.per_bar import BarStrategy
 from admf.components.portfolio import PortfolioEngine, RiskLimits
@@ -66,7 +66,7 @@ class Watched(PortfolioContainer):
 @pytest.fixture
 def watched(monkeypatch: pytest.MonkeyPatch) -> list[Watched]:
     Watched.watched = []
-    monkeypatch.setattr(admf.study, "PortfolioContainer", Watched)
+    monkeypatch.setattr(admf.research.study, "PortfolioContainer", Watched)
     return Watched.watched
 
 

@@ -21,11 +21,15 @@ import pytest
 
 import admf
 import admf.errors as admf_errors
-from admf.research import SequenceResult
-from admf.runtime.sequences import bootstrap_paths
-
+from admf.research.sequences.run import SequenceResult
+from admf.research.sequences.windows import bootstrap_paths
 from tests.integration.recording import (
-    HOUR_NS, hour, iso, recorded_runs, span_counter, write_hourly_csv,
+    HOUR_NS,
+    hour,
+    iso,
+    recorded_runs,
+    span_counter,
+    write_hourly_csv,
 )
 
 REC = "tests.integration.recording:Recorder"

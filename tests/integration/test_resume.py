@@ -6,7 +6,7 @@ crash would not have written yet: the manifest, the phase summary and
 aggregate, and some runs' ``metrics.json`` (a run is complete only once its
 ``metrics.json`` exists), plus a stray ``.tmp`` file. Which runs are redone
 is observed with spies on the functions that really run backtests
-(``admf.tasks.execute`` for sequences, ``admf.study.run_points`` for a
+(``admf.research.tasks.execute`` for sequences, ``admf.research.study.run_points`` for a
 single pass), and on the untouched files' modification times.
 """
 
@@ -21,13 +21,13 @@ import pytest
 import yaml
 
 import admf
-import admf.research
-import admf.tasks
-import admf.study
+import admf.research.sequences.run
+import admf.research.study
+import admf.research.tasks
 from admf.cli import main
 from admf.errors import ConfigError
-from admf.research import SequenceResult
-from admf.study import StudyResult, run_key
+from admf.research.sequences.run import SequenceResult
+from admf.research.study import StudyResult, run_key
 
 BARS = 2000
 GRID = {"fast": [5, 10, 15], "slow": [20, 40]}
@@ -57,13 +57,13 @@ def study(tmp_path: Path, sequence: dict[str, Any] | None = None, **sections: An
 def executed(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The point ids of every sequence task that really runs."""
     ran: list[list[str]] = []
-    real = admf.tasks.execute
+    real = admf.research.tasks.execute
 
     def spy(task: Any) -> Any:
         ran.append([p.id for p in task.points])
         return real(task)
 
-    monkeypatch.setattr(admf.tasks, "execute", spy)
+    monkeypatch.setattr(admf.research.tasks, "execute", spy)
     return ran
 
 
@@ -71,13 +71,13 @@ def executed(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 def passes(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The point ids of every single-pass backtest that really runs."""
     ran: list[list[str]] = []
-    real = admf.study.run_points
+    real = admf.research.study.run_points
 
     async def spy(config: Any, points: Any, *args: Any, **kwargs: Any) -> Any:
         ran.append([p.id for p in points])
         return await real(config, points, *args, **kwargs)
 
-    monkeypatch.setattr(admf.study, "run_points", spy)
+    monkeypatch.setattr(admf.research.study, "run_points", spy)
     return ran
 
 

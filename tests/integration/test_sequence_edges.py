@@ -103,8 +103,8 @@ def test_a_traced_sequence_needs_a_results_directory(tmp_path: Path) -> None:
 
 
 def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path: Path) -> None:
-    from admf.storage import new_store
     from admf.api import load
+    from admf.research.results.runs import new_store
 
     config = load(study(tmp_path, {"type": "single_pass"}))
     stores = [new_store(config) for _ in range(3)]

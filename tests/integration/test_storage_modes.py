@@ -14,8 +14,12 @@ import yaml
 
 import admf
 from admf.errors import ContainerError
-
-from tests.integration._support import csv_study, random_walk, synthetic_study, write_csv
+from tests.integration._support import (
+    csv_study,
+    random_walk,
+    synthetic_study,
+    write_csv,
+)
 
 BARS = 3000
 EQUITY_COLUMNS = ["timestamp", "equity", "cash", "exposure", "drawdown"]

@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 import admf
-import admf.study
+import admf.research.study
 from admf.cli import main
 from admf.errors import AdmfError, ConfigError, TopologyError
+from admf.research.study import build_backtest, strategy_points
 from admf.runtime.patterns import load_pattern
 from admf.runtime.tracing import query
-from admf.study import build_backtest, strategy_points
 
 BUILTIN = Path(admf.__file__).parent / "patterns" / "backtest.yaml"
 
@@ -85,13 +85,13 @@ def same_results(a: Any, b: Any) -> None:
 def topology_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the topologies that were really run."""
     ran: list[str] = []
-    real = admf.study.run_topology
+    real = admf.research.study.run_topology
 
     async def spy(topology: Any, *, instruments: Any = ()) -> Any:
         ran.append(topology.name)
         return await real(topology, instruments=instruments)
 
-    monkeypatch.setattr(admf.study, "run_topology", spy)
+    monkeypatch.setattr(admf.research.study, "run_topology", spy)
     return ran
 
 

@@ -15,8 +15,8 @@ import pytest
 
 import admf
 from admf.errors import ConfigError
+from admf.research.workflow.run import WorkflowResult
 from admf.runtime.tracing import read_events
-from admf.workflow import WorkflowResult
 
 SMA = "sma_crossover"
 

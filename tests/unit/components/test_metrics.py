@@ -18,7 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from admf.components import metrics as metrics_module
-from admf.components.metrics import Metrics, RunningMetrics, compute_metrics, periods_per_year
+from admf.components.metrics import (
+    Metrics,
+    RunningMetrics,
+    compute_metrics,
+    periods_per_year,
+)
 from admf.errors import ConfigError, DataError
 
 SECOND = 10**9

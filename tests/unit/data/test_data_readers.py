@@ -16,12 +16,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from admf.data import _sources, detect_format, iter_bars, parse_time, synthetic_bars, write_csv, write_parquet
+from admf.data import (
+    _sources,
+    detect_format,
+    iter_bars,
+    parse_time,
+    synthetic_bars,
+    write_csv,
+    write_parquet,
+)
 from admf.errors import ConfigError, DataError
 from admf.messages import BarBatch
 from tests.unit.data.bars_helpers import assert_same_bars, joined, ns
-
-
 
 WriteCsv = Callable[..., Path]
 OHLCV = "1,2,0.5,1.5,10"

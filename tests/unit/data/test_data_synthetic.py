@@ -16,8 +16,6 @@ from admf.data.synthetic import BLOCK_ROWS
 from admf.errors import ConfigError
 from tests.unit.data.bars_helpers import FIELDS, assert_same_bars, joined, ns
 
-
-
 SPAN = BLOCK_ROWS + 1_000  # crosses one internal block boundary
 
 

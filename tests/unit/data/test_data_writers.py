@@ -12,8 +12,6 @@ from admf.data import iter_bars, synthetic_bars, write_csv, write_parquet
 from admf.messages import BarBatch
 from tests.unit.data.bars_helpers import assert_same_bars, joined, ns
 
-
-
 ROWS = 70_000  # crosses the generator's internal block boundary
 
 

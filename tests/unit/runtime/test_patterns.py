@@ -15,8 +15,8 @@ import pytest
 
 from admf.errors import AdmfError, ConfigError, TopologyError
 from admf.routes import Broadcast, Filter, Merge, Partition, Pipe
-from admf.runtime.container import Container
 from admf.runtime import patterns
+from admf.runtime.container import Container
 from admf.runtime.patterns import Pattern, available_patterns, load_pattern
 from admf.runtime.registry import Registry
 from admf.runtime.sequencer import run_topology
@@ -575,7 +575,11 @@ def test_user_directories_shadow_the_built_in_patterns(
 
 
 def test_the_built_in_pattern_directory_is_inside_the_package() -> None:
-    assert Path(str(patterns._builtin_dir())) == Path(patterns.__file__).parents[1] / "patterns"
+    import admf
+
+    builtin = Path(str(patterns._builtin_dir()))
+    assert builtin == Path(admf.__file__).parent / "patterns"
+    assert (builtin / "backtest.yaml").is_file()
 
 
 def test_check_builds_and_validates_without_running(registry: Registry) -> None:

@@ -21,7 +21,13 @@ import pytest
 from admf.components import costs, indicators, strategies
 from admf.errors import ConfigError, PluginError
 from admf.runtime.registry import (
-    PLUGIN_GROUP, REQUIRED, Param, Registry, instantiate, registry, summary_of,
+    PLUGIN_GROUP,
+    REQUIRED,
+    Param,
+    Registry,
+    instantiate,
+    registry,
+    summary_of,
 )
 
 # ------------------------------------------------------------------ helpers

@@ -7,7 +7,7 @@ symbols in 500-row batches with a two-point grid, so the containers are
 ``portfolio_1``, each source sends ``BARS / BATCH`` batches and the strategy
 bank one signal batch per point and bar batch. The expected counts come from
 that arithmetic and from the run's own :class:`RunResult` (captured by a spy
-on ``admf.study.run_topology``), not from the tracer.
+on ``admf.research.study.run_topology``), not from the tracer.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ import numpy as np
 import pytest
 
 import admf
-import admf.study
+import admf.research.study
 from admf.errors import ContainerError, DataError
+from admf.research.study import build_backtest, strategy_points, tracer_for
 from admf.runtime.instrument import Instrument
 from admf.runtime.sequencer import RunResult, run_topology
 from admf.runtime.tracing import EventStore, Tracer, query, read_events
-from admf.study import build_backtest, strategy_points, tracer_for
 
 BARS = 3000
 BATCH = 500
@@ -67,14 +67,14 @@ def study(tmp_path: Path, tracing: dict[str, Any] | None = None, **sections: Any
 def outcomes(monkeypatch: pytest.MonkeyPatch) -> list[RunResult]:
     """Every RunResult the studies of a test produce."""
     seen: list[RunResult] = []
-    real = admf.study.run_topology
+    real = admf.research.study.run_topology
 
     async def spy(topology: Any, *, instruments: Any = ()) -> RunResult:
         result = await real(topology, instruments=instruments)
         seen.append(result)
         return result
 
-    monkeypatch.setattr(admf.study, "run_topology", spy)
+    monkeypatch.setattr(admf.research.study, "run_topology", spy)
     return seen
 
 

@@ -19,13 +19,13 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 
-from .components.metrics import Metrics
-from .errors import ConfigError
-from .progress import Progress
-from .runtime.config import StudyConfig
-from .runtime.executors import Executor
-from .runtime.results import ResultStore, read_table
-from .storage import completed_result, run_key
+from ..components.metrics import Metrics
+from ..errors import ConfigError
+from ..runtime.instrument import Progress
+from .config import StudyConfig
+from .executors import Executor
+from .results.runs import completed_result, run_key
+from .results.store import ResultStore, read_table
 from .study import StrategyPoint, bar_stream, run_points
 
 __all__ = ("PointSummary", "Task", "Runner", "execute", "estimated_bars", "timeline", "flat")

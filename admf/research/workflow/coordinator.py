@@ -12,7 +12,7 @@ its outputs (metrics, best parameters, aggregates). It
 - resolves references like ``"{explore.best_params}"`` in a phase's config;
 - evaluates ``when`` (skip the phase, run its ``else`` phases instead) and
   ``repeat: {while, max, modify}`` with the safe expression language of
-  :mod:`admf.runtime.expressions` (never ``eval``);
+  :mod:`admf.research.expressions` (never ``eval``);
 - skips a phase whose dependency was skipped, saying why.
 """
 
@@ -26,12 +26,12 @@ from typing import Any
 import anyio
 import msgspec
 
-from ..errors import ConfigError
-from ..messages import PhaseOutput
-from .config import PhaseConfig, StudyConfig, WorkflowConfig, load_config, to_dict
-from .config.workflow import PHASE_REFERENCE
-from .expressions import evaluate, render_template
-from .tracing import EventStore, query
+from ...errors import ConfigError
+from ...messages import PhaseOutput
+from ...runtime.tracing import EventStore, query
+from ..config import PhaseConfig, StudyConfig, WorkflowConfig, load_config, to_dict
+from ..config.workflow import PHASE_REFERENCE
+from ..expressions import evaluate, render_template
 
 __all__ = ("PhaseResult", "Coordinator", "RunPhase")
 

@@ -20,30 +20,29 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from .components.metrics import Metrics, periods_per_year
-from .components.per_bar import BarStrategy, PerBarStrategy
-from .components.portfolio import PortfolioEngine
-from .components.strategies import Strategy
-from .containers.data import BarSource, IntervalCheck
-from .containers.portfolio import (
+from ..components.metrics import Metrics, periods_per_year
+from ..components.per_bar import BarStrategy, PerBarStrategy
+from ..components.portfolio import PortfolioEngine, RiskLimits
+from ..components.strategies import Strategy
+from ..containers.data import BarSource, IntervalCheck
+from ..containers.portfolio import (
     PortfolioContainer,
     PortfolioResult,
 )
-from .containers.strategy import StrategyContainer
-from .data.readers import iter_bars
-from .data.synthetic import synthetic_bars
-from .data.timeparse import parse_duration, parse_time
-from .errors import AdmfError, ConfigError, PluginError
-from .messages import BarBatch
-from .progress import BarProgress, Progress
-from .runtime.config import StudyConfig, expand_grid
-from .runtime.patterns import load_pattern
-from .runtime.registry import instantiate, registry, validation_text
-from .runtime.results import ResultStore
-from .runtime.sequencer import RunResult, run_topology
-from .runtime.topology import Topology
-from .runtime.tracing import EventStore, Tracer
-from .storage import (
+from ..containers.strategy import StrategyContainer
+from ..data.readers import iter_bars
+from ..data.synthetic import synthetic_bars
+from ..data.timeparse import parse_duration, parse_time
+from ..errors import AdmfError, ConfigError, PluginError
+from ..messages import BarBatch
+from ..runtime.instrument import BarProgress, Progress
+from ..runtime.patterns import load_pattern
+from ..runtime.registry import instantiate, registry, validation_text
+from ..runtime.sequencer import RunResult, run_topology
+from ..runtime.topology import Topology
+from ..runtime.tracing import EventStore, Tracer
+from .config import StudyConfig, expand_grid
+from .results.runs import (
     TRADE_SCHEMA,
     completed_result,
     curve_sinks,
@@ -52,14 +51,15 @@ from .storage import (
     run_key,
     write_run,
 )
+from .results.store import ResultStore
 
 __all__ = ("StrategyPoint", "StudyResult", "strategy_points", "build_backtest", "run_study")
 
 # make the built-in components register themselves
-from .components import costs as _costs  # noqa: E402,F401
-from .components import sizing as _sizing  # noqa: E402,F401
-from .components import strategies as _strategies  # noqa: E402,F401
-from .containers import factories as _factories  # noqa: E402,F401
+from ..components import costs as _costs  # noqa: E402,F401
+from ..components import sizing as _sizing  # noqa: E402,F401
+from ..components import strategies as _strategies  # noqa: E402,F401
+from ..containers import factories as _factories  # noqa: E402,F401
 
 
 class StrategyPoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -296,7 +296,7 @@ class _Parts:
         self.sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
         self.commission = instantiate("commission", config.execution.commission, "execution.commission")
         self.slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")
-        self.risk = config.risk
+        self.risk = RiskLimits(**msgspec.structs.asdict(config.risk))
         self.sources: list[BarSource] = []
         self.interval_check = IntervalCheck(parse_duration(config.data.timeframe),
                                             config.data.timeframe)

@@ -70,9 +70,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import AdmfError, ConfigError, TopologyError
-from ._lookup import _WHEN, _bindings, _hint, _Scope
-from ._pattern_entries import (
+from ...errors import AdmfError, ConfigError, TopologyError
+from ..container import Container
+from ..registry import Registry, load_object
+from ..registry import registry as default_registry
+from ..topology import Topology
+from ._entries import (
     _TOP_KEYS,
     _Entry,
     _parse_container,
@@ -80,11 +83,8 @@ from ._pattern_entries import (
     _read_yaml,
     _refuse_unknown,
 )
-from ._pattern_entries import ROUTE_KINDS as ROUTE_KINDS
-from .container import Container
-from .registry import Registry, load_object
-from .registry import registry as default_registry
-from .topology import Topology
+from ._entries import ROUTE_KINDS as ROUTE_KINDS
+from ._lookup import _WHEN, _bindings, _hint, _Scope
 
 __all__ = ("Pattern", "load_pattern", "available_patterns", "ROUTE_KINDS")
 

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 __all__ = (
     "Span", "Window", "LOWER_IS_BETTER", "split_train_test", "walk_forward_windows",
@@ -62,7 +62,7 @@ def _length(value: int | str, timeline: np.ndarray, start: int, what: str) -> in
         if value <= 0:
             raise ConfigError(f"sequence.{what}: expected a positive number of bars, got {value}")
         return value
-    from ..data.timeparse import parse_duration
+    from ...data.timeparse import parse_duration
 
     span = parse_duration(value)
     end = int(np.searchsorted(timeline, timeline[start] + span, side="left"))
@@ -78,7 +78,7 @@ def split_train_test(timeline: np.ndarray, split: float | str, purge: int = 0,
     the test set."""
     n = len(timeline)
     if isinstance(split, str):
-        from ..data.timeparse import parse_time
+        from ...data.timeparse import parse_time
 
         cut = int(np.searchsorted(timeline, parse_time(split, tz=tz), side="left"))
     else:
@@ -129,7 +129,7 @@ def _shorter(a: int | str, b: int | str) -> bool:
     if isinstance(a, int) and isinstance(b, int):
         return a < b
     if isinstance(a, str) and isinstance(b, str):
-        from ..data.timeparse import parse_duration
+        from ...data.timeparse import parse_duration
 
         return parse_duration(a) < parse_duration(b)
     return False  # mixed units are refused by the config
@@ -137,7 +137,7 @@ def _shorter(a: int | str, b: int | str) -> bool:
 
 def _duration_cut(timeline: np.ndarray, start: int, duration: str) -> bool:
     """Whether a duration window starting at bar ``start`` runs past the data."""
-    from ..data.timeparse import parse_duration
+    from ...data.timeparse import parse_duration
 
     return int(timeline[start]) + parse_duration(duration) > int(timeline[-1]) + _bar(timeline)
 

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from ._lookup import _WHEN, _hint
 
 _COMMON = ("from", "to", "capacity", "feedback", "name")

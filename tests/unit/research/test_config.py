@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import admf.runtime.config as config_pkg
+import admf.research.config as config_pkg
 from admf.errors import ConfigError
-from admf.runtime.config import (
+from admf.research.config import (
     DataConfig,
     ExecutorConfig,
     PhaseConfig,

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 _LOOKUPS = ("from_config", "from_context")
 _NAME = r"[A-Za-z_][\w-]*(?:\.[\w-]+)*"

@@ -1,7 +1,7 @@
 """Run a study's sequence: parameter sweep, train/test, walk-forward, k-fold,
 Monte Carlo. Every number comes from real runs over the right bars.
 
-The runs themselves are tasks (:mod:`admf.tasks`) handed to an executor.
+The runs themselves are tasks (:mod:`admf.research.tasks`) handed to an executor.
 A window, fold or split restricts
 the bars its runs read (``study.bar_stream``): a train run never sees a test
 bar. Indicators warm up inside each window (cold start), so no bar outside
@@ -18,14 +18,23 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from .components.metrics import Metrics, compute_metrics
-from .data.timeparse import format_ns
-from .errors import ConfigError
-from .progress import Progress
-from .runtime.config import StudyConfig
-from .runtime.executors import make_executor
-from .runtime.results import ResultStore
-from .runtime.sequences import (
+from ...components.metrics import Metrics, compute_metrics
+from ...data.timeparse import format_ns
+from ...errors import ConfigError
+from ...runtime.instrument import Progress
+from ..config import StudyConfig
+from ..executors import make_executor
+from ..results.runs import finish_store, open_store
+from ..results.store import ResultStore
+from ..study import (
+    StrategyPoint,
+    bars_per_year,
+    check_components,
+    expand_points,
+    strategy_points,
+)
+from ..tasks import PointSummary, Runner, estimated_bars, flat, timeline
+from .windows import (
     Span,
     Window,
     bootstrap_paths,
@@ -34,15 +43,6 @@ from .runtime.sequences import (
     rank_points,
     split_train_test,
     walk_forward_windows,
-)
-from .storage import finish_store, open_store
-from .tasks import PointSummary, Runner, estimated_bars, flat, timeline
-from .study import (
-    bars_per_year,
-    StrategyPoint,
-    check_components,
-    expand_points,
-    strategy_points,
 )
 
 __all__ = ("SequenceResult", "run_sequence")
@@ -352,7 +352,7 @@ def _noisy_points(points: list[StrategyPoint], runs: int, noise: float, seed: in
     """``runs`` draws of each point with every numeric parameter scaled by
     ``1 + N(0, noise)`` (ints rounded, kept >= 1); draws the strategy rejects
     (say fast >= slow) are redrawn, up to 100 tries."""
-    from .study import strategy_factory
+    from ..study import strategy_factory
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6e6f697365]))
     draws = []

@@ -1,6 +1,6 @@
 """Run a workflow: phases of studies, each written to ``results/<workflow_id>/<phase>/``.
 
-The coordinator (:mod:`admf.runtime.coordinator`) orders phases, evaluates
+The coordinator (:mod:`admf.research.workflow.coordinator`) orders phases, evaluates
 conditions and passes outputs; this module runs each phase's study or
 sequence and says what a phase outputs.
 """
@@ -12,14 +12,14 @@ from typing import Any
 
 import msgspec
 
-from .research import run_sequence
-from .runtime.config import StudyConfig, WorkflowConfig
-from .runtime.coordinator import Coordinator, PhaseResult
-from .runtime.results import ResultStore
-from .runtime.sequences import rank_points
-from .runtime.tracing import EventStore
-from .storage import finish_store, new_store
-from .study import StudyResult, run_study
+from ...runtime.tracing import EventStore
+from ..config import StudyConfig, WorkflowConfig
+from ..results.runs import finish_store, new_store
+from ..results.store import ResultStore
+from ..sequences.run import run_sequence
+from ..sequences.windows import rank_points
+from ..study import StudyResult, run_study
+from .coordinator import Coordinator, PhaseResult
 
 __all__ = ("WorkflowResult", "run_workflow", "study_outputs")
 
@@ -54,7 +54,7 @@ def study_outputs(study: StudyConfig, result: StudyResult) -> dict[str, Any]:
 
 
 async def run_workflow(workflow: WorkflowConfig, *, write: bool = True) -> WorkflowResult:
-    """Run every phase of ``workflow`` (see :mod:`admf.runtime.coordinator`)."""
+    """Run every phase of ``workflow`` (see :mod:`admf.research.workflow.coordinator`)."""
     started = time.perf_counter()
     store: ResultStore | None = new_store(workflow) if write else None
     workflow_id = store.run_id if store else f"{workflow.name}-in-memory"

@@ -14,9 +14,16 @@ import numpy as np
 import pytest
 
 from admf.errors import ConfigError
-from admf.runtime.sequences import (
-    LOWER_IS_BETTER, Span, Window, bootstrap_paths, k_fold_windows, percentiles, rank_points,
-    split_train_test, walk_forward_windows,
+from admf.research.sequences.windows import (
+    LOWER_IS_BETTER,
+    Span,
+    Window,
+    bootstrap_paths,
+    k_fold_windows,
+    percentiles,
+    rank_points,
+    split_train_test,
+    walk_forward_windows,
 )
 
 H = 3_600 * 10**9

@@ -75,7 +75,7 @@ class ProcessExecutor(Executor):
             if shared is not None:
                 shared[1].shutdown(wait=False, cancel_futures=True)
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["admf.study"])
+            context.set_forkserver_preload(["admf.research.study"])
             ProcessExecutor._shared = (self.workers, ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context))
         self._pool = ProcessExecutor._shared[1]  # type: ignore[index]

@@ -17,7 +17,8 @@ from ...errors import ConfigError
 from . import _checks as c
 from ._types import key_path_problem
 from .identity import config_fingerprint
-from .schema import StrategyConfig, StudyConfig
+from .schema import StudyConfig
+from .trading import StrategyConfig
 
 __all__ = ("RepeatConfig", "PhaseConfig", "WorkflowConfig", "STUDY_KEYS", "PHASE_REFERENCE")
 

@@ -12,24 +12,23 @@ for the wrong variant is an error instead of being ignored.
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from typing import Any, ClassVar, Literal
 
 import msgspec
 from msgspec.structs import force_setattr
 
-from ...errors import ConfigError
 from . import _checks as c
-from .grid import expand_grid, expand_values, is_range_spec
 from .identity import config_fingerprint
+from .trading import (
+    DataConfig,
+    ExecutionConfig,
+    PortfolioConfig,
+    RiskConfig,
+    StrategyConfig,
+    _Section,
+)
 
 __all__ = (
-    "DataConfig",
-    "StrategyConfig",
-    "PortfolioConfig",
-    "ExecutionConfig",
-    "RiskConfig",
     "SequenceConfig",
     "ResultsConfig",
     "ContainerTracing",
@@ -37,238 +36,14 @@ __all__ = (
     "ExecutorConfig",
     "TopologyConfig",
     "StudyConfig",
-    "SYNTHETIC_DEFAULTS",
     "SEQUENCE_KEYS",
 )
 
-Source = Literal["csv", "parquet", "synthetic"]
-Direction = Literal["long_only", "short_only", "long_short"]
-Fill = Literal["next_open", "next_close", "same_close"]
 SequenceType = Literal["single_pass", "train_test", "walk_forward", "k_fold", "monte_carlo",
                        "parameter_sweep"]
 Storage = Literal["memory", "disk", "hybrid"]
 TraceLevel = Literal["none", "minimal", "normal", "debug"]
 ExecutorKind = Literal["inline", "processes", "dask"]
-Calendar = Literal["24/7", "equity"]
-
-SYNTHETIC_DEFAULTS: dict[str, float] = {"bars": 10_000, "start_price": 100.0,
-                                        "volatility": 0.01, "drift": 0.0}
-"""Values of the synthetic (seeded random-walk) source's keys when not given."""
-
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_REFERENCE = re.compile(r"^\{[A-Za-z_][\w-]*(\.[\w-]+)+\}$")
-
-
-class _Section(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    _section: ClassVar[str] = ""
-
-
-class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """Where bars come from. ``path`` may contain ``{symbol}`` and
-    ``{timeframe}``, filled per symbol by the data layer."""
-
-    _section: ClassVar[str] = "data"
-
-    source: Source = "synthetic"
-    path: str | None = None
-    symbols: tuple[str, ...]
-    timeframe: str = "1m"
-    start: str | None = None
-    end: str | None = None
-    tz: str | None = None
-    batch_rows: int = 65536
-    bars: int | None = None
-    start_price: float | None = None
-    volatility: float | None = None
-    drift: float | None = None
-    calendar: Calendar = "24/7"
-    """How many bars make a year, for annualised metrics: ``24/7`` (365.25
-    days of bars) or ``equity`` (252 sessions of 6.5 hours)."""
-
-    def __post_init__(self) -> None:
-        symbols = c.as_tuple(self, "symbols")
-        if not symbols:
-            raise c.fail(self, "symbols", "expected at least one symbol, got an empty list")
-        for i, symbol in enumerate(symbols):
-            c.check_name(self, ("symbols", i), symbol, "a symbol name")
-        if len(set(symbols)) != len(symbols):
-            dup = next(s for s in symbols if symbols.count(s) > 1)
-            raise c.fail(self, "symbols", f"symbol {dup!r} is listed twice")
-        try:
-            c.parse_duration(self.timeframe)
-        except ValueError as exc:
-            raise c.fail(self, "timeframe", f"expected a bar interval: {exc}") from None
-        self._check_window()
-        if self.batch_rows <= 0:
-            raise c.fail(self, "batch_rows", f"expected an integer > 0, got {self.batch_rows!r}")
-        if self.tz is not None:
-            self._check_tz()
-        if self.source == "synthetic":
-            self._check_synthetic()
-        else:
-            self._check_file_source()
-
-    def _check_window(self) -> None:
-        bounds = {}
-        for key in ("start", "end"):
-            value = c.iso_text(self, key)
-            if value is not None:
-                try:
-                    bounds[key] = c.parse_instant(value)
-                except ValueError as exc:
-                    raise c.fail(self, key, str(exc)) from None
-        if len(bounds) == 2 and bounds["start"] > bounds["end"]:
-            raise c.fail(self, "end", f"expected end >= start ({self.start}), got {self.end}")
-
-    def _check_tz(self) -> None:
-        import zoneinfo
-
-        try:
-            zoneinfo.ZoneInfo(self.tz)
-        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-            if self.tz.upper() != "UTC":
-                raise c.fail(self, "tz", f"expected an IANA time zone like 'America/New_York', "
-                                         f"got {self.tz!r}") from None
-
-    def _check_synthetic(self) -> None:
-        if self.path is not None:
-            raise c.fail(self, "path", "not used by source 'synthetic' (it generates its bars); "
-                                       "remove it or set source: csv | parquet")
-        for key, default in SYNTHETIC_DEFAULTS.items():
-            if getattr(self, key) is None:
-                force_setattr(self, key, default)
-        if self.bars <= 0:
-            raise c.fail(self, "bars", f"expected an integer > 0, got {self.bars!r}")
-        c.check_range(self, "start_price", self.start_price, low=0)
-        c.check_range(self, "volatility", self.volatility, low=0, low_open=False)
-
-    def _check_file_source(self) -> None:
-        for key in SYNTHETIC_DEFAULTS:
-            if getattr(self, key) is not None:
-                raise c.fail(self, key, f"only used by source 'synthetic', not by "
-                                        f"source {self.source!r}")
-        if self.path is None:
-            raise c.fail(self, "path", f"required by source {self.source!r}, e.g. "
-                                       f"'data/{{symbol}}.{self.source}'")
-        names = _PLACEHOLDER.findall(self.path)
-        for name in names:
-            if name not in ("symbol", "timeframe"):
-                raise c.fail(self, "path", f"unknown placeholder {{{name}}} in {self.path!r}; "
-                                           f"expected {{symbol}} or {{timeframe}}"
-                                           + c.suggest(name, ("symbol", "timeframe")))
-        if len(self.symbols) > 1 and "symbol" not in names:
-            raise c.fail(self, "path", f"{self.path!r} has no {{symbol}} placeholder, so all "
-                                       f"{len(self.symbols)} symbols would read the same file")
-
-    def path_for(self, symbol: str) -> str:
-        """``path`` with ``{symbol}`` and ``{timeframe}`` filled in."""
-        return str(self.path).replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
-
-    @property
-    def interval(self) -> timedelta:
-        """The bar interval (``timeframe``) as a timedelta."""
-        return c.parse_duration(self.timeframe)
-
-
-class StrategyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """One strategy. A ``params`` value that is a list or ``{range: [start,
-    stop, step]}`` makes a grid (see :func:`expand_grid`). In a workflow
-    phase ``params`` may instead be a reference to an earlier phase's output,
-    e.g. ``"{explore.best_params}"``."""
-
-    _section: ClassVar[str] = "strategy"
-
-    name: str | None = None
-    type: str
-    params: dict[str, Any] | str = msgspec.field(default_factory=dict)
-    direction: Direction = "long_only"
-
-    def __post_init__(self) -> None:
-        if self.name is not None:
-            c.check_name(self, "name", self.name)
-        c.check_name(self, "type", self.type, "a registered strategy name or 'package.module:Name'")
-        module, sep, attr = self.type.partition(":")
-        if sep and not (module and attr):
-            raise c.fail(self, "type", f"expected 'package.module:Name', got {self.type!r}")
-        if isinstance(self.params, str):
-            if not _REFERENCE.match(self.params):
-                raise c.fail(self, "params", f"expected a mapping of parameters or a phase "
-                                             f"output reference like '{{explore.best_params}}', "
-                                             f"got {self.params!r}")
-            return
-        for key, value in self.params.items():
-            try:
-                values = expand_values(value)
-            except ConfigError as exc:
-                sub = ("params", key, "range") if is_range_spec(value) else ("params", key)
-                raise c.fail(self, sub, str(exc)) from None
-            if not values:
-                raise c.fail(self, ("params", key), "an empty list makes an empty grid; give at "
-                                                    "least one value")
-
-    @property
-    def is_reference(self) -> bool:
-        """Whether ``params`` is a phase output reference, resolved by the workflow."""
-        return isinstance(self.params, str)
-
-    def grid(self) -> list[dict[str, Any]]:
-        """Every parameter combination (one item when there is no grid)."""
-        if isinstance(self.params, str):
-            raise ConfigError(f"strategy {self.type!r}: params {self.params!r} is a reference, "
-                              f"resolved when the workflow runs")
-        return expand_grid(self.params)
-
-
-class PortfolioConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    _section: ClassVar[str] = "portfolio"
-
-    initial_cash: float = 100_000.0
-    sizing: dict[str, Any] = msgspec.field(
-        default_factory=lambda: {"type": "percent_equity", "percent": 100, "whole_units": True})
-    close_at_end: bool = False
-
-    def __post_init__(self) -> None:
-        c.check_range(self, "initial_cash", self.initial_cash, low=0)
-        c.check_component(self, "sizing", self.sizing, "fixed_quantity | fixed_notional | "
-                                                       "percent_equity | volatility_target")
-
-
-class ExecutionConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    _section: ClassVar[str] = "execution"
-
-    fill: Fill = "next_open"
-    commission: dict[str, Any] = msgspec.field(default_factory=lambda: {"type": "none"})
-    slippage: dict[str, Any] = msgspec.field(default_factory=lambda: {"type": "none"})
-
-    def __post_init__(self) -> None:
-        c.check_choice(self, "fill", self.fill, ("next_open", "next_close", "same_close"))
-        c.check_component(self, "commission", self.commission,
-                          "none | per_share | percentage | fixed | tiered")
-        c.check_component(self, "slippage", self.slippage,
-                          "none | fixed_bps | percentage | volume_share")
-
-
-class RiskConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """Every limit is optional; ``None`` means no limit."""
-
-    _section: ClassVar[str] = "risk"
-
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    trailing_stop: float | None = None
-    max_position: float | None = None
-    max_exposure: float | None = None
-    max_drawdown: float | None = None
-    daily_loss_limit: float | None = None
-
-    def __post_init__(self) -> None:
-        for key in ("stop_loss", "take_profit", "trailing_stop"):
-            c.check_range(self, key, getattr(self, key), low=0, high=1)
-        for key in ("max_position", "max_exposure"):
-            c.check_range(self, key, getattr(self, key), low=0)
-        for key in ("max_drawdown", "daily_loss_limit"):
-            c.check_range(self, key, getattr(self, key), low=0, high=1, high_open=False)
-
 
 SEQUENCE_KEYS: dict[str, dict[str, Any]] = {
     "single_pass": {},

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from admf.errors import AdmfError, ConfigError, DataError
-from admf.runtime import results
-from admf.runtime.results import (
+from admf.research.results import store as results
+from admf.research.results.store import (
     ResultStore,
     is_complete,
     load_run,

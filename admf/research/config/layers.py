@@ -31,7 +31,8 @@ import yaml
 
 from ...errors import ConfigError
 from ._checks import Invalid, Key, dotted
-from .schema import SYNTHETIC_DEFAULTS, DataConfig, StudyConfig
+from .schema import StudyConfig
+from .trading import SYNTHETIC_DEFAULTS, DataConfig
 
 __all__ = ("study_defaults", "deep_merge", "parse_override", "set_path", "resolve_templates",
            "plain")

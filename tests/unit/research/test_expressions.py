@@ -19,9 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from admf.errors import ConfigError
-from admf.runtime import expressions
-from admf.runtime.expressions import (MAX_DEPTH, MAX_LENGTH, Expression, evaluate, parse,
-                                      render_template)
+from admf.research import expressions
+from admf.research.expressions import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    Expression,
+    evaluate,
+    parse,
+    render_template,
+)
 
 
 class Metrics(msgspec.Struct, frozen=True):
