@@ -1,0 +1,191 @@
+"""Where a study's results go: the run directory's tables, JSON and store.
+
+The layout is CONFIG.md's "Results on disk": ``trades.parquet``,
+``equity.parquet`` and ``signals.parquet`` per portfolio, ``metrics.json``
+last, the merged ``config.yaml`` first (so an interrupted run can be resumed)
+and ``manifest.json`` at the very end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from ...components.metrics import Metrics
+from ...containers.portfolio import (
+    EQUITY_COLUMNS,
+    SIGNAL_COLUMNS,
+    MemorySink,
+    PortfolioResult,
+)
+from ...errors import ConfigError
+from ..config import StudyConfig, dump_yaml
+from .store import ResultStore, make_run_id, read_json
+
+__all__ = (
+    "TRADE_SCHEMA", "run_key", "curve_sinks", "write_run", "completed_result", "new_store",
+    "open_store", "resume_store", "finish_store", "data_digest",
+)
+
+
+EQUITY_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("equity", pa.float64()),
+                            ("cash", pa.float64()), ("exposure", pa.float64()),
+                            ("drawdown", pa.float64())])
+TRADE_SCHEMA = pa.schema([
+    ("symbol", pa.string()), ("direction", pa.int8()),
+    ("entry_time", pa.timestamp("ns", tz="UTC")), ("exit_time", pa.timestamp("ns", tz="UTC")),
+    ("entry_price", pa.float64()), ("exit_price", pa.float64()), ("quantity", pa.float64()),
+    ("pnl", pa.float64()), ("return", pa.float64()), ("commission", pa.float64()),
+    ("slippage", pa.float64()), ("reason", pa.string()), ("bars_held", pa.int64()),
+    ("open", pa.bool_()),
+])
+"""trades.parquet: one row per trade (CONFIG.md), open trades last."""
+SIGNAL_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("symbol", pa.string()),
+                            ("target", pa.float64())])
+
+
+def run_key(point_id: str) -> str:
+    """A directory-safe name for a portfolio."""
+    return re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", point_id).strip("._") or "portfolio"
+
+
+def curve_sinks(config: StudyConfig, run: Any, *, collect: bool = False) -> tuple[Any, Any]:
+    """Where a portfolio's equity curve and signals go, by ``results.storage``:
+    kept in memory, or streamed to the run directory ``run``. ``collect``
+    keeps the curve in memory whatever the storage (a sequence needs it)."""
+    storage = config.results.storage
+    keep_equity = config.results.keep_equity_curves
+    if collect:
+        return MemorySink(EQUITY_COLUMNS), MemorySink(SIGNAL_COLUMNS)
+    if run is None or storage == "memory":
+        equity = MemorySink(EQUITY_COLUMNS) if keep_equity else None
+        return equity, MemorySink(SIGNAL_COLUMNS)
+    equity = run.table_writer("equity", EQUITY_SCHEMA) if keep_equity else None
+    signals = (run.table_writer("signals", SIGNAL_SCHEMA) if storage == "disk"
+               else MemorySink(SIGNAL_COLUMNS))
+    return equity, signals
+
+
+def open_store(config: StudyConfig, *, write: bool, store: ResultStore | None,
+               resume: ResultStore | None) -> tuple[ResultStore | None, bool]:
+    """The store a study writes to, and whether it owns it (and so writes the
+    manifest): a workflow's, an interrupted run's, or a new one whose merged
+    config is written first so that it can be resumed."""
+    if resume is not None:
+        return resume, True
+    if store is not None or not write:
+        return store, False
+    store = new_store(config)
+    store.write_config(dump_yaml(config))
+    return store, True
+
+
+def completed_result(path: Path, point: Any) -> PortfolioResult:
+    """A portfolio's result read back from its finished run directory
+    (metrics and counts; its tables stay on disk)."""
+    doc = read_json(path / "metrics.json")
+    metrics = Metrics(**{k: (math.nan if v is None else v) for k, v in doc["metrics"].items()})
+    return PortfolioResult(name=point.id, metrics=metrics, trades=None, equity=None,
+                           signals=None, fills=int(doc.get("fills", 0)),
+                           final_equity=float(metrics.final_equity),
+                           traded_notional=float(doc.get("traded_notional", 0.0)))
+
+
+def resume_store(path: Path | str, config: Any) -> ResultStore:
+    """Reopen the interrupted run at ``path`` for ``config``; refuses a
+    complete run, and a run of a different config (by fingerprint)."""
+    path = Path(path)
+    saved = path / "config.yaml"
+    if not saved.is_file():
+        raise ConfigError(f"{path} has no config.yaml: it is not an admf run that can be resumed")
+    from ..config import load_config
+
+    if load_config(saved).fingerprint != config.fingerprint:
+        raise ConfigError(f"{path} was run with a different config; resume it with the "
+                          f"config in {saved}")
+    return ResultStore.open_existing(path.parent, path.name)
+
+
+def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
+                 extra: Mapping[str, Any] | None = None) -> None:
+    """Write the merged config, then the manifest (last: the run is complete)."""
+    store.write_config(dump_yaml(config))
+    studies = [config] if isinstance(config, StudyConfig) else list(getattr(config, "phases", []))
+    store.finish({"name": config.name, "fingerprint": config.fingerprint,
+                  "data_digest": data_digest(studies[0]) if studies else None,
+                  "admf_version": _version(), "seed": getattr(studies[0], "seed", None) if studies else None,
+                  "phases": list(phases), **(extra or {})})
+
+
+def new_store(config: Any) -> ResultStore:
+    """A store under a fresh run id; a suffix keeps ids unique within a second.
+    The directory is claimed with an atomic ``mkdir``, so two runs started at
+    once never share one. (A workflow's phases share one ``results.dir``.)"""
+    directory = Path((config.results if isinstance(config, StudyConfig)
+                      else config.phases[0].results).dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    base = make_run_id(config.name, config.fingerprint)
+    for attempt in range(1, 1000):
+        run_id = base if attempt == 1 else f"{base}-{attempt}"
+        try:
+            (directory / run_id).mkdir()
+        except FileExistsError:
+            continue
+        return ResultStore(directory, run_id)  # an empty directory it just claimed
+    raise ConfigError(f"too many runs named {base!r} in {directory}")
+
+
+def write_run(run: Any, point: Any, result: PortfolioResult, config: StudyConfig,
+              *, tables: bool = True) -> None:
+    """Write one portfolio's tables, then its metrics.json (completing the run)."""
+    # a curve still in memory here was not streamed: write it if it is to be kept
+    if tables and config.results.keep_equity_curves and result.equity is not None:
+        run.write_table("equity", pa.table(_timestamps(result.equity), schema=EQUITY_SCHEMA))
+    if tables and result.signals is not None:
+        run.write_table("signals", pa.table(_timestamps(result.signals), schema=SIGNAL_SCHEMA))
+    if tables and result.trades is not None:  # disk mode streamed them already
+        run.write_table("trades", pa.table(result.trades, schema=TRADE_SCHEMA))
+    run.write_metrics({"portfolio": point.id, "strategy": point.type, "params": point.params,
+                       "direction": point.direction, "fills": result.fills,
+                       "traded_notional": result.traded_notional,
+                       "metrics": result.metrics.to_json_dict()})
+
+
+def _timestamps(columns: dict[str, np.ndarray]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(columns)
+    out["timestamp"] = pa.array(columns["timestamp"].astype("datetime64[ns]"),
+                                type=pa.timestamp("ns", tz="UTC"))
+    return out
+
+
+def data_digest(config: StudyConfig) -> str:
+    """sha256 over the input files' bytes, or over the synthetic source's settings."""
+    digest = hashlib.sha256()
+    data = config.data
+    if data.source == "synthetic":
+        digest.update(msgspec.json.encode([data.bars, data.start_price, data.volatility,
+                                           data.drift, data.start, data.timeframe, config.seed]))
+        return digest.hexdigest()
+    for symbol in data.symbols:
+        path = Path(data.path_for(symbol))
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("admf")
+    except PackageNotFoundError:
+        return "0+unknown"
