@@ -246,7 +246,9 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
         c.check_name(self, "name", self.name)
         if self.seed < 0:
             raise c.fail(self, "seed", f"expected an integer >= 0, got {self.seed!r}")
-        strategies = c.as_tuple(self, "strategies")
+        # a workflow phase may give "{phase.best}" for its strategies (resolved by the workflow)
+        reference = self._in_workflow and isinstance(self.strategies, str)
+        strategies = () if reference else c.as_tuple(self, "strategies")
         if not strategies and not self._in_workflow:
             raise c.fail(self, "strategies", "expected at least one strategy, got an empty list")
         seen: dict[str, int] = {}
