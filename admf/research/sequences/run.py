@@ -4,8 +4,10 @@ Monte Carlo. Every number comes from real runs over the right bars.
 The runs themselves are tasks (:mod:`admf.research.tasks`) handed to an executor.
 A window, fold or split restricts
 the bars its runs read (``study.bar_stream``): a train run never sees a test
-bar. Indicators warm up inside each window (cold start), so no bar outside
-the window leaks in through an indicator either.
+bar. Train runs warm their indicators up inside their window (cold start);
+a test window's indicators warm up on the ``sequence.warmup`` bars just
+before it (past bars only, never traded, none at or after the window's end),
+so it can trade from its first bar.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ..study import (
     check_components,
     expand_points,
     strategy_points,
+    warmup_bars,
 )
 from ..tasks import PointSummary, Runner, estimated_bars, flat, timeline
 from .windows import (
@@ -203,13 +206,16 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
             scores.setdefault(index, {}).setdefault(s.id, []).append((_objective(s, objective), bars))
             summaries.setdefault(index, {}).setdefault(s.id, s)
     chosen, test_tasks = {}, []
+    warm = warmup_bars(config, points)
     for w in windows:
         combined = {pid: _weighted(v) for pid, v in scores[w.index].items()}
         best_id = rank_points(combined, objective)[0]
         chosen[w.index] = (best_id, combined[best_id])
         point = next(p for p in points if p.id == best_id)
+        first = max(0, w.test.first - warm)
         test_tasks.extend(runner.tasks([point], _span(line, w.test), f"{w.key}-test-",
-                                       tables=True, curves=True, close_at_end=True))
+                                       tables=True, curves=True, close_at_end=True,
+                                       warm_from=int(line[first]) if first < w.test.first else None))
     tested = await runner.run(test_tasks)
     rows = []
     for w, chunk in zip(windows, tested):
