@@ -137,7 +137,9 @@ class Runner:
               *, tables: bool, curves: bool, close_at_end: bool = False,
               warm_from: int | None = None) -> list[Task]:
         keys = {p.id: f"{prefix}{run_key(p.id)}" for p in points}
-        parts = chunks(list(points), self.executor.workers)
+        # pieces are saved as they finish: small ones when there is a store to resume
+        # from, one per worker (the most shared indicators) when nothing is kept
+        parts = chunks(list(points), self.executor.workers, small=self.store is not None)
         where = (str(self.store.path.parent), self.store.run_id) if self.store else None
         return [Task(config=self.config, points=chunk, span=span, store=where, phase=self.phase,
                      keys={p.id: keys[p.id] for p in chunk}, tables=tables, curves=curves,
@@ -192,8 +194,22 @@ class Runner:
             traded_notional=done.traded_notional)
 
 
-def chunks(points: list[StrategyPoint], workers: int) -> list[list[StrategyPoint]]:
-    size = max(1, math.ceil(len(points) / max(workers, 1)))
+PIECES_PER_WORKER = 8
+"""How many pieces each worker's share of a grid is cut into. A piece is one
+pass (its points share indicators) and is saved when it completes, so an
+interruption loses at most the pieces in flight: about ``1 / (8 * workers)``
+of the grid each, not (as with one piece per worker) everything."""
+
+MAX_PIECE = 64
+"""The most points one piece holds, however large the grid."""
+
+
+def chunks(points: list[StrategyPoint], workers: int, *, small: bool = True
+           ) -> list[list[StrategyPoint]]:
+    """``points`` in consecutive pieces: small ones (see :data:`PIECES_PER_WORKER`),
+    or one per worker."""
+    pieces = max(workers, 1) * (PIECES_PER_WORKER if small else 1)
+    size = max(1, min(math.ceil(len(points) / pieces), MAX_PIECE))
     return [points[i:i + size] for i in range(0, len(points), size)]
 
 

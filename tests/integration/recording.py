@@ -26,7 +26,7 @@ import numpy as np
 
 from admf.components.per_bar import BarStrategy
 
-__all__ = ("Recorder", "recorded_runs", "span_counter", "hour", "iso", "T0", "HOUR_NS",
+__all__ = ("Recorder", "Slow", "recorded_runs", "span_counter", "hour", "iso", "T0", "HOUR_NS",
            "write_hourly_csv")
 
 T0 = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -100,3 +100,19 @@ def write_hourly_csv(path: Path, bars: int, seed: int) -> Path:
                           repr(float(open_[i])), repr(float(high[i])), repr(float(low[i])),
                           repr(float(close[i])), repr(float(volume[i]))])
     return path
+
+
+class Slow(BarStrategy):
+    """Long on even bars, flat on odd ones, sleeping ``delay`` seconds a bar:
+    a strategy whose runs take a steady, known time (for interruption tests)."""
+
+    def __init__(self, k: int = 0, delay: float = 0.001) -> None:
+        super().__init__(k=k, delay=delay)
+        self._n = 0
+
+    def on_bar(self, bar: Any, ind: Any, position: float) -> float | None:
+        import time
+
+        time.sleep(self.delay)
+        self._n += 1
+        return 1.0 if (self._n + self.k) % 2 == 0 else 0.0
