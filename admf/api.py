@@ -64,11 +64,10 @@ async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = Non
         from .research.sequences.run import run_sequence
 
         return await run_sequence(loaded, write=write, resume=store, progress=progress)
-    if resume is not None:
-        raise ConfigError("resume is supported for studies (a sweep, say), not for workflows")
     from .research.workflow.run import run_workflow
 
-    return await run_workflow(loaded, write=write, source=source)
+    store = resume_store(resume, loaded) if resume is not None else None
+    return await run_workflow(loaded, write=write, source=source, resume=store)
 
 
 def run_sync(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True,

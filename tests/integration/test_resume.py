@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -269,15 +270,60 @@ def test_resuming_something_that_is_not_a_run_is_refused(tmp_path: Path, where: 
         admf.run_sync(config, resume=tmp_path / where)
 
 
-def test_a_workflow_cannot_be_resumed(tmp_path: Path) -> None:
+def test_an_interrupted_workflow_resumes_at_the_phase_where_it_stopped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    executed: list[tuple[str, str]] = []  # (phase, run key) of every run that really runs
+    real = admf.research.tasks.execute
+
+    def spy(task: Any) -> Any:
+        executed.extend((task.phase, key) for key in task.keys.values())
+        return real(task)
+
+    monkeypatch.setattr(admf.research.tasks, "execute", spy)
     base = study(tmp_path)
     workflow = {"name": "wf", "defaults": {k: base[k] for k in ("data", "portfolio", "results",
-                                                                  "executor")},
+                                                                  "executor", "execution")},
                 "phases": [{"name": "explore", "strategies": base["strategies"],
-                            "sequence": base["sequence"]}]}
-    with pytest.raises(ConfigError, match="not for workflows"):
-        admf.run_sync(workflow, resume=tmp_path / "results" / "anything")
-    assert not (tmp_path / "results").exists()
+                            "sequence": base["sequence"]},
+                           {"name": "validate", "depends_on": ["explore"],
+                            "strategies": "{explore.best}",
+                            "sequence": {"type": "walk_forward", "train": 600, "test": 300}},
+                           {"name": "stress", "depends_on": ["validate"],
+                            "sequence": {"type": "monte_carlo", "runs": 20}}]}
+    first = admf.run_sync(workflow)
+    run_dir = Path(first.path)
+    summary = read(run_dir / "summary.json")
+    validate_runs = sorted((run_dir / "validate" / "runs").iterdir())
+    # killed inside "validate": explore done, validate half done, stress not started
+    (run_dir / "manifest.json").unlink()
+    (run_dir / "summary.json").unlink()
+    lines = (run_dir / "events.jsonl").read_bytes().splitlines()
+    done = next(i for i, line in enumerate(lines)
+                if b'"PhaseDone"' in line and b'"explore"' in line)
+    (run_dir / "events.jsonl").write_bytes(b"\n".join(lines[:done + 1]) + b'\n{"seq": 9, "ki')
+    for name in ("summary.json", "aggregate.json"):
+        (run_dir / "validate" / name).unlink()
+    shutil.rmtree(run_dir / "stress")
+    dropped = validate_runs[len(validate_runs) // 2:]
+    for d in dropped:
+        (d / "metrics.json").unlink()
+    executed.clear()
+
+    resumed = admf.run_sync(workflow, resume=run_dir)
+
+    assert resumed.workflow_id == first.workflow_id and Path(resumed.path) == run_dir
+    assert {phase for phase, _ in executed} == {"validate", "stress"}  # explore not rerun
+    # validate reran only the runs whose metrics.json the interruption lost
+    assert sorted(key for phase, key in executed if phase == "validate") == sorted(
+        d.name for d in dropped)
+    assert resumed.phases["explore"].reason.startswith("resumed")
+    assert resumed.phases["explore"].outputs["best"] == first.phases["explore"].outputs["best"]
+    assert (run_dir / "manifest.json").is_file()
+    again = read(run_dir / "summary.json")
+    for row, before in zip(again["phases"], summary["phases"]):
+        assert {k: v for k, v in row.items() if k not in ("seconds", "reason")} == {
+            k: v for k, v in before.items() if k not in ("seconds", "reason")}
+    assert resumed.phases["stress"].outputs["metrics"] == first.phases["stress"].outputs["metrics"]
 
 
 # -- a single pass -----------------------------------------------------------------------

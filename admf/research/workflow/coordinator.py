@@ -66,8 +66,11 @@ class Coordinator:
     """Runs one workflow once (see the module docstring)."""
 
     def __init__(self, workflow: WorkflowConfig, run_phase: RunPhase, events: EventStore,
-                 workflow_id: str) -> None:
+                 workflow_id: str, finished: Mapping[str, dict[str, Any]] | None = None) -> None:
         self.workflow = workflow
+        self.finished = dict(finished or {})
+        """Phases an interrupted execution completed (their ``PhaseDone``
+        events, whose outputs are already in ``events``): not run again."""
         self.run_phase = run_phase
         self.events = events
         self.workflow_id = workflow_id
@@ -119,7 +122,21 @@ class Coordinator:
         context = self.context(phase)
         if phase.when is not None and not evaluate(phase.when, context):
             return self._skip(name, "condition false")
+        if name in self.finished:
+            return self._resumed(phase)
         return await self._run(phase, context)
+
+    def _resumed(self, phase: PhaseConfig) -> PhaseResult:
+        """A phase the interrupted execution finished, read back, not rerun."""
+        done = self.finished[phase.name]
+        study = load_config(done["study"])
+        assert isinstance(study, StudyConfig)
+        self.resolved[phase.name] = study
+        self.events.append("PhaseDone", **done)
+        return PhaseResult(name=phase.name, status="ran", iterations=done["iterations"],
+                           outputs=self.context()[phase.name], result=None,
+                           directories=list(done["directories"]), joined=self.joined(phase),
+                           reason="resumed: finished before the interruption")
 
     def _ran(self, name: str) -> bool:
         done = self.results.get(name)
@@ -177,6 +194,8 @@ class Coordinator:
             if not evaluate(repeat.while_, context):
                 break
             study = modified_study(study, repeat.modify, context, phase.name)
+        self.events.append("PhaseDone", workflow_id=self.workflow_id, phase=phase.name,
+                           iterations=iteration, directories=directories, study=to_dict(study))
         return PhaseResult(name=phase.name, status="ran", iterations=iteration,
                            outputs=self.context()[phase.name], result=result,
                            seconds=time.perf_counter() - started, directories=directories,

@@ -8,12 +8,13 @@ sequence and says what a phase outputs.
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import msgspec
 
 from ...runtime.tracing import EventStore
-from ..config import StudyConfig, WorkflowConfig
+from ..config import StudyConfig, WorkflowConfig, dump_yaml
 from ..results.runs import finish_store, new_store
 from ..results.store import ResultStore
 from ..sequences.run import run_sequence, strategy_of
@@ -55,16 +56,28 @@ def study_outputs(study: StudyConfig, result: StudyResult) -> dict[str, Any]:
 
 
 async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
-                       source: str | None = None) -> WorkflowResult:
+                       source: str | None = None, resume: ResultStore | None = None
+                       ) -> WorkflowResult:
     """Run every phase of ``workflow`` (see :mod:`admf.research.workflow.coordinator`)
     after checking all of them (:func:`admf.research.validate.validate_workflow`;
-    ``source`` is the config file errors name)."""
+    ``source`` is the config file errors name). With ``resume`` (an
+    interrupted execution's store, see ``resume_store``) the phases it
+    finished are read back from its ``events.jsonl`` and the rest run, the
+    one it stopped in reusing the runs it had completed."""
     from ..validate import validate_workflow
 
     validate_workflow(workflow, source=source)
     started = time.perf_counter()
-    store: ResultStore | None = new_store(workflow) if write else None
-    workflow_id = store.run_id if store else f"{workflow.name}-in-memory"
+    finished: dict[str, dict[str, Any]] = {}
+    if resume is not None:
+        store: ResultStore | None = resume
+        finished = _replay_finished(resume.path / "events.jsonl")
+    elif write:
+        store = new_store(workflow)
+        store.write_config(dump_yaml(workflow))  # first, so that it can be resumed
+    else:
+        store = None
+    workflow_id = store.run_id if store else f"{workflow.name}-in-memory-{uuid.uuid4().hex[:8]}"
     events = EventStore(store.path / "events.jsonl" if store else None)
 
     async def run_phase(study: StudyConfig, directory: str) -> tuple[dict[str, Any], Any]:
@@ -77,7 +90,7 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
         return {**outputs, "objective": study.sequence.objective,
                 "sequence": study.sequence.type}, result
 
-    coordinator = Coordinator(workflow, run_phase, events, workflow_id)
+    coordinator = Coordinator(workflow, run_phase, events, workflow_id, finished)
     try:
         phases = await coordinator.run()
     finally:
@@ -91,6 +104,28 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
         done = [d for p in phases.values() for d in p.directories]
         finish_store(store, workflow, done, {"workflow_id": workflow_id})
     return result
+
+
+def _replay_finished(path: Any) -> dict[str, dict[str, Any]]:
+    """Rewrite an interrupted execution's ``events.jsonl`` to hold only the
+    events of the phases it finished (a kill may have cut its last line), and
+    return their ``PhaseDone`` records by phase."""
+    lines = path.read_bytes().split(b"\n") if path.is_file() else []
+    events = []
+    for line in lines:
+        try:
+            events.append(msgspec.json.decode(line))
+        except msgspec.DecodeError:  # the line being written when it was killed
+            continue
+    done = {e["phase"]: {k: v for k, v in e.items() if k not in ("seq", "kind")}
+            for e in events if e.get("kind") == "PhaseDone"}
+    kept = [e for e in events if e.get("kind") == "PhaseOutput" and e.get("phase") in done]
+    store = EventStore(path.with_name("events.jsonl.tmp"), fmt="jsonl")
+    for event in kept:
+        store.append(event["kind"], **{k: v for k, v in event.items() if k not in ("seq", "kind")})
+    store._file.close()  # type: ignore[union-attr]  # no trace_end: the execution goes on
+    path.with_name("events.jsonl.tmp").replace(path)
+    return done
 
 
 def _summary_row(phase: PhaseResult) -> dict[str, Any]:
