@@ -104,15 +104,41 @@ def _fit(values: np.ndarray, length: int) -> np.ndarray:
 
 
 def _rolling_mean(ext: np.ndarray, n: int) -> np.ndarray:
-    """Mean of every complete ``n``-window of ``ext``.
+    """Mean of every complete ``n``-window of ``ext``, within about one ulp
+    of the exact mean of the float inputs.
 
-    The first window is summed directly, the next ones by a cumulative sum of
-    window-to-window changes ``ext[j] - ext[j-n]``. The partial sums stay the
-    size of one window's drift, and restart on every chunk (``ext`` is at most
-    ``CHUNK + n - 1`` long), so rounding stays far below 1e-12 relative.
+    A running sum of window-to-window changes drifts by ~100 ulps over a
+    chunk, enough to flip a crossover on an exact tie (3·Σ10 = Σ30 on
+    cent prices). Instead each value is split exactly as ``hi + lo``: ``hi``
+    rounded to a power-of-two grid coarse enough that every prefix sum of the
+    ``hi`` parts is an integer multiple of the grid below 2**53 (so prefix
+    sums and their window differences are exact), ``lo = x - hi`` the tiny
+    exact remainder, summed the ordinary way (its error is ~eps² of the
+    window). The window sum ``Σhi + Σlo`` is then rounded once, and the mean
+    once more: the result matches ``math.fsum(window) / n`` (backtrader's SMA,
+    pandas' compensated sums) bit for bit on all but rare half-way cases.
     """
     if len(ext) < n:
         return ext[:0]
+    scale = float(np.max(np.abs(ext))) * (len(ext) + 1)
+    if not math.isfinite(scale) or scale == 0.0:  # NaN/inf or all zero: plain sums
+        return _running_mean(ext, n)
+    grid = math.ldexp(1.0, math.frexp(scale)[1] - 52)  # prefix sums stay < 2**52 grid steps
+    hi = np.round(ext / grid) * grid
+    lo = ext - hi  # exact: |lo| <= grid / 2 and hi is a nearby multiple of grid
+    c_hi = np.empty(len(ext) + 1)
+    c_hi[0] = 0.0
+    np.cumsum(hi, out=c_hi[1:])
+    c_lo = np.empty(len(ext) + 1)
+    c_lo[0] = 0.0
+    np.cumsum(lo, out=c_lo[1:])
+    sums = (c_hi[n:] - c_hi[:-n]) + (c_lo[n:] - c_lo[:-n])
+    return sums / n
+
+
+def _running_mean(ext: np.ndarray, n: int) -> np.ndarray:
+    """Window means by a running sum of changes (non-finite input only: NaN
+    and inf propagate as a running sum propagates them)."""
     first = float(np.sum(ext[:n]))
     sums = np.empty(len(ext) - n + 1)
     sums[0] = first
