@@ -120,20 +120,25 @@ def _rolling_mean(ext: np.ndarray, n: int) -> np.ndarray:
     """
     if len(ext) < n:
         return ext[:0]
-    scale = float(np.max(np.abs(ext))) * (len(ext) + 1)
+    scale = max(float(ext.max()), -float(ext.min())) * (len(ext) + 1)
     if not math.isfinite(scale) or scale == 0.0:  # NaN/inf or all zero: plain sums
         return _running_mean(ext, n)
     grid = math.ldexp(1.0, math.frexp(scale)[1] - 52)  # prefix sums stay < 2**52 grid steps
-    hi = np.round(ext / grid) * grid
-    lo = ext - hi  # exact: |lo| <= grid / 2 and hi is a nearby multiple of grid
-    c_hi = np.empty(len(ext) + 1)
-    c_hi[0] = 0.0
-    np.cumsum(hi, out=c_hi[1:])
-    c_lo = np.empty(len(ext) + 1)
-    c_lo[0] = 0.0
-    np.cumsum(lo, out=c_lo[1:])
-    sums = (c_hi[n:] - c_hi[:-n]) + (c_lo[n:] - c_lo[:-n])
-    return sums / n
+    shift = 1.5 * grid * 2.0**52  # x + shift - shift rounds x to a multiple of grid, exactly
+    m = len(ext)
+    hi = np.empty(m + 1)
+    hi[0] = 0.0
+    np.add(ext, shift, out=hi[1:])
+    hi[1:] -= shift
+    lo = np.empty(m + 1)
+    lo[0] = 0.0
+    np.subtract(ext, hi[1:], out=lo[1:])  # exact: |lo| <= grid / 2
+    np.cumsum(hi, out=hi)
+    np.cumsum(lo, out=lo)
+    sums = hi[n:] - hi[:-n]  # exact
+    sums += np.subtract(lo[n:], lo[:-n], out=lo[: m + 1 - n])  # one rounding of the sum
+    sums /= n
+    return sums
 
 
 def _running_mean(ext: np.ndarray, n: int) -> np.ndarray:
