@@ -1,0 +1,79 @@
+"""Deflated Sharpe ratio and probability of backtest overfitting against
+hand-worked examples (arithmetic in the comments; the normal CDF from
+math.erf, its quantile from the standard library, not scipy)."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import pytest
+
+from admf.errors import ConfigError
+from admf.research.sequences.overfitting import (
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    probability_of_backtest_overfitting,
+)
+
+
+def phi(z: float) -> float:
+    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def test_one_trial_normal_returns() -> None:
+    # SR0 = 0; z = 0.1 * sqrt(200) / sqrt(1 + (3 - 1) / 4 * 0.01) = 1.4142136 / 1.0024969
+    z = 0.1 * math.sqrt(200) / math.sqrt(1.005)
+    assert z == pytest.approx(1.410691, abs=1e-6)
+    assert deflated_sharpe_ratio(0.1, trials=1, variance=0.04, observations=201) == \
+        pytest.approx(phi(z), abs=1e-12)
+
+
+def test_skew_and_fat_tails_deflate() -> None:
+    # spread = 1 - (-1)(0.2) + (6 - 1)/4 * 0.04 = 1.25; z = 0.2 * 10 / sqrt(1.25) = 1.7888544
+    got = deflated_sharpe_ratio(0.2, trials=1, variance=0.0, observations=101,
+                                skewness=-1.0, kurtosis=6.0)
+    assert got == pytest.approx(phi(2 / math.sqrt(1.25)), abs=1e-12)
+    assert got < deflated_sharpe_ratio(0.2, trials=1, variance=0.0, observations=101)
+
+
+def test_the_expected_maximum_of_two_trials() -> None:
+    # N = 2: Z(1 - 1/2) = 0, so SR0 = sqrt(0.04) * g * Z(1 - 1/(2e))
+    g = 0.5772156649015329
+    sr0 = 0.2 * g * NormalDist().inv_cdf(1 - 1 / (2 * math.e))
+    assert expected_max_sharpe(2, 0.04) == pytest.approx(sr0, rel=1e-9)
+    # a winner exactly at SR0 is a coin flip, however long the sample
+    assert deflated_sharpe_ratio(sr0, trials=2, variance=0.04, observations=10_000) == \
+        pytest.approx(0.5, abs=1e-9)
+    # more trials raise the bar: the same Sharpe ratio deflates more
+    assert expected_max_sharpe(100, 0.04) > expected_max_sharpe(10, 0.04) > sr0
+
+
+def test_pbo_when_the_in_sample_winner_always_loses_out_of_sample() -> None:
+    # blocks [0, 1] and [2, 3]. A: Sharpe +1.414 then -1.414; B: 0.707 in both.
+    # IS block 0 -> A wins, loses OOS (rank 1 of 2, logit ln(1/2) < 0);
+    # IS block 1 -> B wins, loses OOS to A's +1.414: PBO = 2/2
+    a = [0.01, 0.03, -0.01, -0.03]
+    b = [0.00, 0.01, 0.01, 0.00]
+    assert probability_of_backtest_overfitting(list(zip(a, b)), blocks=2) == 1.0
+
+
+def test_pbo_when_one_trial_dominates() -> None:
+    # B (Sharpe 2.12 in both blocks) wins in sample and out of sample: PBO = 0
+    a = [0.01, 0.03, -0.01, -0.03]
+    b = [0.02, 0.04, 0.02, 0.04]
+    assert probability_of_backtest_overfitting(list(zip(a, b)), blocks=2) == 0.0
+
+
+def test_pbo_counts_every_combination() -> None:
+    # four blocks, C(4, 2) = 6 splits. A is the B above (always best), so PBO = 0,
+    # whichever blocks are in sample; mirrored (A always worst in sample) too
+    good = [0.02, 0.04] * 4
+    noise = [0.01, -0.01, 0.03, -0.02, 0.0, 0.01, -0.03, 0.02]
+    assert probability_of_backtest_overfitting(list(zip(good, noise)), blocks=4) == 0.0
+
+
+@pytest.mark.parametrize("blocks", [3, 1, 8])
+def test_pbo_refuses_bad_blocks(blocks: int) -> None:
+    with pytest.raises(ConfigError, match="blocks"):
+        probability_of_backtest_overfitting([[0.1, 0.2]] * 8, blocks=blocks)
