@@ -184,7 +184,56 @@ async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: Runne
                    best=strategy_of(config, _point(points, best.id)),
                    table=table, aggregate={"objective": objective, "points": len(summaries),
                                            "best": best.id, "ranking": order,
-                                           "skipped": expand_points(config)[1]})
+                                           "skipped": expand_points(config)[1],
+                                           "deflated_sharpe": _deflated(config, summaries,
+                                                                        best, runner)})
+
+
+def _deflated(config: StudyConfig, summaries: list[PointSummary], best: PointSummary,
+              runner: Runner) -> dict[str, Any]:
+    """The deflated Sharpe ratio of the sweep's winner (by Sharpe ratio, per
+    bar), with every point as a trial. Skewness and kurtosis come from the
+    winner's equity curve when the run kept one on disk; otherwise normal
+    returns are assumed (and the result says so)."""
+    from .overfitting import deflated_sharpe_ratio
+
+    root = math.sqrt(bars_per_year(config))
+    sharpes = [float(s.metrics.sharpe_ratio) / root for s in summaries
+               if math.isfinite(float(s.metrics.sharpe_ratio))]
+    top = max(summaries, key=lambda s: (math.isfinite(float(s.metrics.sharpe_ratio)),
+                                        float(s.metrics.sharpe_ratio)
+                                        if math.isfinite(float(s.metrics.sharpe_ratio)) else 0.0))
+    out: dict[str, Any] = {"point": top.id, "trials": len(sharpes)}
+    if len(sharpes) < 2 or not math.isfinite(float(top.metrics.sharpe_ratio)):
+        return {**out, "value": None}
+    skew, kurt, source = 0.0, 3.0, "assumed normal"
+    returns = _returns_on_disk(runner, top.id, config.portfolio.initial_cash)
+    if returns is not None and len(returns) > 3 and returns.std() > 0:
+        from scipy.stats import kurtosis, skew as skewness
+
+        skew, kurt, source = float(skewness(returns)), float(kurtosis(returns, fisher=False)), "returns"
+    variance = float(np.var(sharpes, ddof=1))
+    observations = int(top.metrics.bars)
+    value = deflated_sharpe_ratio(float(top.metrics.sharpe_ratio) / root, trials=len(sharpes),
+                                  variance=variance, observations=observations,
+                                  skewness=skew, kurtosis=kurt)
+    return {**out, "value": value, "sharpe_per_bar": float(top.metrics.sharpe_ratio) / root,
+            "sharpe_variance": variance, "observations": observations, "skewness": skew,
+            "kurtosis": kurt, "moments_from": source}
+
+
+def _returns_on_disk(runner: Runner, pid: str, cash: float) -> np.ndarray | None:
+    if runner.store is None:
+        return None
+    from ..results.runs import run_key
+    from ..results.store import read_table
+
+    path = runner.store.phase(runner.phase).run(run_key(pid)).path / "equity.parquet"
+    if not path.is_file():
+        return None
+    equity = read_table(path).column("equity").to_numpy()
+    previous = np.concatenate([[cash], equity[:-1]])
+    return equity / previous - 1
 
 
 async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], runner: Runner,
