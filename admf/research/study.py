@@ -322,8 +322,10 @@ class _Parts:
 
     def __init__(self, config: StudyConfig, points: Sequence[StrategyPoint],
                  store_runs: Mapping[str, Any] | None, window: Window | None,
-                 keep: str = "configured") -> None:
+                 keep: str = "configured",
+                 replay: Mapping[str, Callable[[], Any]] | None = None) -> None:
         self.config = config
+        self.replay = replay
         self.keep = keep
         self.points = {p.id: p for p in points}
         self.store_runs = store_runs or {}
@@ -358,6 +360,8 @@ class _Parts:
         halves: dict[str, StrategyPoint] = {}
         for point in self.points.values():
             halves.setdefault(point.signal_id, point)
+        if self.replay is not None:  # stored signals stand in for the strategy code
+            return [(sid, self.replay[sid]) for sid in halves]
         return [(sid, strategy_factory(p)) for sid, p in halves.items()]
 
     def fanout(self) -> dict[str, list[str]]:
@@ -391,12 +395,13 @@ class _Parts:
 
 def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
                    store_runs: Mapping[str, Any] | None = None,
-                   window: Window | None = None, keep: str = "configured") -> _Backtest:
+                   window: Window | None = None, keep: str = "configured",
+                   replay: Mapping[str, Callable[[], Any]] | None = None) -> _Backtest:
     """The backtest topology for ``points`` over ``window`` of the data, built
     from the pattern ``topology.pattern`` (the built-in ``backtest`` unless the
     user names their own); ``store_runs`` maps point ids to result-store run
     directories for curves streamed to disk."""
-    parts = _Parts(config, points, store_runs, window, keep)
+    parts = _Parts(config, points, store_runs, window, keep, replay)
     pattern = load_pattern(config.topology.pattern, config.topology.paths)
     context = {"config": config, "parts": parts,
                "points": [{"index": i, "id": p.id} for i, p in enumerate(points)],
@@ -422,7 +427,8 @@ def tracer_for(config: StudyConfig, path: Path | None) -> Tracer | None:
 async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      runs: Mapping[str, Any] | None = None, *, window: Window | None = None,
                      keep: str = "configured", instruments: Sequence[Any] = (),
-                     trace: Path | None = None, traced: bool = True
+                     trace: Path | None = None, traced: bool = True,
+                     replay: Mapping[str, Callable[[], Any]] | None = None
                      ) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
@@ -430,9 +436,11 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
     ``configured`` (what ``results`` says), ``curves`` (also the equity curve
     and trades in memory, as a sequence's test window does) or ``summary``
     (only metrics: a training run writes just ``metrics.json``). With tracing
-    on, the trace goes to ``trace`` (a file stem)."""
+    on, the trace goes to ``trace`` (a file stem). ``replay`` maps each
+    strategy half's id to a factory of stored-signal players that stand in for
+    the strategy (:mod:`admf.research.signals.replay`)."""
     tables = keep != "summary"
-    backtest = build_backtest(config, points, runs if tables else None, window, keep)
+    backtest = build_backtest(config, points, runs if tables else None, window, keep, replay)
     tracer = tracer_for(config, trace) if traced else None
     if tracer is not None:
         instruments = (*instruments, tracer)
