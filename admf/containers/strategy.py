@@ -8,7 +8,7 @@ targets, sending one :class:`~admf.messages.SignalBatch` per strategy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from anyio import BrokenResourceError, WouldBlock
@@ -45,11 +45,16 @@ class StrategyContainer(Container):
     """Bars in, one signal batch per strategy and batch out.
 
     ``strategies`` pairs an id (the portfolio it feeds) with a factory making
-    a fresh strategy instance; each symbol gets its own instances.
+    a fresh strategy instance; each symbol gets its own instances. ``fanout``
+    maps a strategy id to several portfolio ids (a risk, sizing or execution
+    grid): the strategy runs once and the same signal arrays are sent once
+    per portfolio, under that portfolio's id.
     """
 
-    def __init__(self, name: str, strategies: Sequence[tuple[str, StrategyFactory]]) -> None:
+    def __init__(self, name: str, strategies: Sequence[tuple[str, StrategyFactory]],
+                 fanout: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__(name)
+        self._fanout = {sid: tuple(ids) for sid, ids in (fanout or {}).items()}
         self.bars = self.add_input("bars", BarBatch)
         self.signals = self.add_output("signals", SignalBatch)
         self._factories = list(strategies)
@@ -69,12 +74,13 @@ class StrategyContainer(Container):
             if bank is None:
                 bank = banks[batch.symbol] = _SymbolBank(self._factories)
             for sid, target in bank.run(batch):
-                signal = SignalBatch(ts=batch.ts, strategy=sid, bars=batch, target=target)
-                try:  # a grid sends one message per point: skip the await when there is room
-                    send_nowait(signal)
-                except (WouldBlock, BrokenResourceError):
-                    # full: wait for room; closed (a cancelled consumer): send counts the drop
-                    await send(signal)
+                for pid in self._fanout.get(sid, (sid,)):
+                    signal = SignalBatch(ts=batch.ts, strategy=pid, bars=batch, target=target)
+                    try:  # a grid sends one message per point: skip the await when there is room
+                        send_nowait(signal)
+                    except (WouldBlock, BrokenResourceError):
+                        # full: wait for room; closed (a cancelled consumer): send counts the drop
+                        await send(signal)
 
     async def on_collect(self) -> dict[str, int]:
         return {"distinct_indicators": self.distinct_indicators, "symbols": len(self._banks)}

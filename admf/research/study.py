@@ -42,6 +42,7 @@ from ..runtime.sequencer import RunResult, run_topology
 from ..runtime.topology import Topology
 from ..runtime.tracing import EventStore, Tracer
 from .config import StudyConfig, expand_grid
+from .config.grid import apply_downstream, downstream_label, expand_downstream
 from .results.runs import (
     TRADE_SCHEMA,
     completed_result,
@@ -63,13 +64,26 @@ from ..containers import factories as _factories  # noqa: E402,F401
 
 
 class StrategyPoint(msgspec.Struct, frozen=True, kw_only=True):
-    """One strategy with one set of parameters: one portfolio."""
+    """One strategy with one set of parameters and one set of portfolio
+    settings: one portfolio.
+
+    ``portfolio`` holds the point's values of the risk, sizing and execution
+    grid (dotted keys like ``risk.stop_loss``; empty without such a grid);
+    ``signals`` is the id of the strategy half, shared by every point whose
+    signals are the same, so they are computed once."""
 
     id: str
     type: str
     params: dict[str, Any]
     direction: str
     where: str  # config key path, for errors
+    portfolio: dict[str, Any] = msgspec.field(default_factory=dict)
+    signals: str = ""
+
+    @property
+    def signal_id(self) -> str:
+        """The strategy half's id (the point's own id without a portfolio grid)."""
+        return self.signals or self.id
 
 
 class StudyResult(msgspec.Struct, kw_only=True):
@@ -110,7 +124,8 @@ class StudyResult(msgspec.Struct, kw_only=True):
 
     def table(self) -> list[dict[str, Any]]:
         """One row per portfolio: its parameters and metrics."""
-        return [{"portfolio": pid, **self.points[pid].params, **res.metrics.to_dict()}
+        return [{"portfolio": pid, **self.points[pid].params, **self.points[pid].portfolio,
+                 **res.metrics.to_dict()}
                 for pid, res in self.portfolios.items()]
 
     def to_pandas(self) -> Any:
@@ -129,7 +144,11 @@ def strategy_points(config: StudyConfig) -> list[StrategyPoint]:
 def expand_points(config: StudyConfig) -> tuple[list[StrategyPoint], list[dict[str, str]]]:
     """Every point of every strategy's grid, and the grid points the strategy
     itself rejects (say fast >= slow), each with the reason. A grid whose
-    every point is rejected, or a single point that is, raises the error."""
+    every point is rejected, or a single point that is, raises the error.
+
+    With a risk, sizing or execution grid every strategy point is crossed
+    with every combination of it (strategy points vary slowest); the product
+    point's id is ``<strategy point>+<portfolio values>``."""
     points: list[StrategyPoint] = []
     skipped: list[dict[str, str]] = []
     for i, strategy in enumerate(config.strategies):
@@ -157,6 +176,11 @@ def expand_points(config: StudyConfig) -> tuple[list[StrategyPoint], list[dict[s
             raise ConfigError(f"strategies[{i}]: every point of the grid is invalid, "
                               f"e.g. {first_error}") from None
         points.extend(valid)
+    downstream = expand_downstream(config)
+    if downstream != [{}]:
+        points = [msgspec.structs.replace(p, id=f"{p.id}+{downstream_label(values)}",
+                                          portfolio=dict(values), signals=p.id)
+                  for p in points for values in downstream]
     seen: dict[str, str] = {}  # run directory -> portfolio
     for point in points:
         key = run_key(point.id)
@@ -298,24 +322,38 @@ class _Backtest(msgspec.Struct, kw_only=True):
     sources: list[BarSource]
 
 
+class _Settings:
+    """The sizer, costs, risk limits and fill convention of one portfolio."""
+
+    def __init__(self, config: StudyConfig) -> None:
+        self.sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
+        self.commission = instantiate("commission", config.execution.commission,
+                                      "execution.commission")
+        self.slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")
+        self.risk = RiskLimits(**msgspec.structs.asdict(config.risk))
+        self.fill = config.execution.fill
+
+
 class _Parts:
     """Makes the backtest's containers for the pattern factories
     (:mod:`admf.containers.factories`)."""
 
     def __init__(self, config: StudyConfig, points: Sequence[StrategyPoint],
                  store_runs: Mapping[str, Any] | None, window: Window | None,
-                 keep: str = "configured", trade_from: int | None = None) -> None:
+                 keep: str = "configured", trade_from: int | None = None,
+                 replay: Mapping[str, Callable[[], Any]] | None = None) -> None:
         self.config = config
         self.trade_from = trade_from
+        self.replay = replay
         self.keep = keep
         self.points = {p.id: p for p in points}
         self.store_runs = store_runs or {}
         self.window = window
         self.ppy = bars_per_year(config)
-        self.sizer = instantiate("sizing", config.portfolio.sizing, "portfolio.sizing")
-        self.commission = instantiate("commission", config.execution.commission, "execution.commission")
-        self.slippage = instantiate("slippage", config.execution.slippage, "execution.slippage")
-        self.risk = RiskLimits(**msgspec.structs.asdict(config.risk))
+        # every distinct combination of the risk/sizing/execution grid, built now
+        # so a bad value fails before any data flows
+        self.settings = {p.id: _Settings(apply_downstream(config, p.portfolio))
+                         for p in points}
         self.sources: list[BarSource] = []
         self.interval_check = IntervalCheck(parse_duration(config.data.timeframe),
                                             config.data.timeframe)
@@ -334,14 +372,31 @@ class _Parts:
         return source
 
     def strategy_bank(self, name: str) -> StrategyContainer:
-        return StrategyContainer(name, [(pid, strategy_factory(p)) for pid, p in self.points.items()])
+        return StrategyContainer(name, self.strategy_factories(), fanout=self.fanout())
+
+    def strategy_factories(self) -> list[tuple[str, Callable[[], Any]]]:
+        """One factory per distinct strategy half (its signals are computed once)."""
+        halves: dict[str, StrategyPoint] = {}
+        for point in self.points.values():
+            halves.setdefault(point.signal_id, point)
+        if self.replay is not None:  # stored signals stand in for the strategy code
+            return [(sid, self.replay[sid]) for sid in halves]
+        return [(sid, strategy_factory(p)) for sid, p in halves.items()]
+
+    def fanout(self) -> dict[str, list[str]]:
+        """Strategy half id -> the ids of the portfolios its signals feed."""
+        out: dict[str, list[str]] = {}
+        for pid, point in self.points.items():
+            out.setdefault(point.signal_id, []).append(pid)
+        return out
 
     def portfolio(self, name: str, point_id: str) -> PortfolioContainer:
         config = self.config
+        settings = self.settings[point_id]
         engine = PortfolioEngine(point_id, config.data.symbols,
-                                 initial_cash=config.portfolio.initial_cash, sizer=self.sizer,
-                                 commission=self.commission, slippage=self.slippage,
-                                 risk=self.risk, fill=config.execution.fill,
+                                 initial_cash=config.portfolio.initial_cash, sizer=settings.sizer,
+                                 commission=settings.commission, slippage=settings.slippage,
+                                 risk=settings.risk, fill=settings.fill,
                                  periods_per_year=self.ppy)
         run = self.store_runs.get(point_id)
         if self.keep == "summary":  # a training run: only its metrics matter
@@ -360,13 +415,15 @@ class _Parts:
 def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
                    store_runs: Mapping[str, Any] | None = None,
                    window: Window | None = None, keep: str = "configured",
-                   trade_from: int | None = None) -> _Backtest:
+                   trade_from: int | None = None,
+                   replay: Mapping[str, Callable[[], Any]] | None = None) -> _Backtest:
     """The backtest topology for ``points`` over ``window`` of the data, built
     from the pattern ``topology.pattern`` (the built-in ``backtest`` unless the
     user names their own); ``store_runs`` maps point ids to result-store run
     directories for curves streamed to disk. Bars of ``window`` before
-    ``trade_from`` only warm indicators up (see :func:`warmup_bars`)."""
-    parts = _Parts(config, points, store_runs, window, keep, trade_from)
+    ``trade_from`` only warm indicators up (see :func:`warmup_bars`).
+    ``replay`` stands stored signals in for the strategies."""
+    parts = _Parts(config, points, store_runs, window, keep, trade_from, replay)
     pattern = load_pattern(config.topology.pattern, config.topology.paths)
     context = {"config": config, "parts": parts,
                "points": [{"index": i, "id": p.id} for i, p in enumerate(points)],
@@ -393,16 +450,21 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      runs: Mapping[str, Any] | None = None, *, window: Window | None = None,
                      keep: str = "configured", instruments: Sequence[Any] = (),
                      trace: Path | None = None, traced: bool = True,
-                     trade_from: int | None = None) -> tuple[dict[str, PortfolioResult], int]:
+                     trade_from: int | None = None,
+                     replay: Mapping[str, Callable[[], Any]] | None = None
+                     ) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
     portfolio's files there. ``keep`` is what the caller needs back:
     ``configured`` (what ``results`` says), ``curves`` (also the equity curve
     and trades in memory, as a sequence's test window does) or ``summary``
     (only metrics: a training run writes just ``metrics.json``). With tracing
-    on, the trace goes to ``trace`` (a file stem)."""
+    on, the trace goes to ``trace`` (a file stem). ``replay`` maps each
+    strategy half's id to a factory of stored-signal players that stand in for
+    the strategy (:mod:`admf.research.signals.replay`)."""
     tables = keep != "summary"
-    backtest = build_backtest(config, points, runs if tables else None, window, keep, trade_from)
+    backtest = build_backtest(config, points, runs if tables else None, window, keep,
+                              trade_from, replay)
     tracer = tracer_for(config, trace) if traced else None
     if tracer is not None:
         instruments = (*instruments, tracer)
@@ -458,6 +520,7 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     if phase_store is not None:
         phase_store.write_summary({
             "portfolios": {pid: {"params": points_by_id(points)[pid].params,
+                                 "portfolio_params": points_by_id(points)[pid].portfolio,
                                  "metrics": res.metrics.to_json_dict()}
                            for pid, res in results.items()},
             "bars": bars, "seconds": seconds, "resumed": sorted(done),

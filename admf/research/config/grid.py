@@ -19,7 +19,9 @@ from typing import Any
 
 from ...errors import ConfigError
 
-__all__ = ("MAX_RANGE_VALUES", "is_range_spec", "expand_range", "expand_values", "expand_grid")
+__all__ = ("MAX_RANGE_VALUES", "is_range_spec", "expand_range", "expand_values", "expand_grid",
+           "is_grid_value", "downstream_grid", "expand_downstream", "apply_downstream",
+           "downstream_label")
 
 MAX_RANGE_VALUES = 1_000_000
 """A range with more values than this is refused (usually a typo in ``step``)."""
@@ -87,3 +89,74 @@ def expand_grid(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     names = list(params)
     choices = [expand_values(params[name]) for name in names]
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
+
+
+# -- grids downstream of signals ---------------------------------------------
+
+DOWNSTREAM_COMPONENTS = (("portfolio", "sizing"), ("execution", "commission"),
+                         ("execution", "slippage"))
+"""The component specs whose parameters (every key but ``type``) may be grids."""
+
+
+def is_grid_value(value: Any) -> bool:
+    """Whether a risk, sizing or execution value is a grid: a range, or a list
+    of plain values (a list of lists, like ``tiers``, is a real value)."""
+    if is_range_spec(value):
+        return True
+    return isinstance(value, list | tuple) and not any(
+        isinstance(v, list | tuple | Mapping) for v in value)
+
+
+def downstream_grid(config: Any) -> dict[str, list[Any]]:
+    """The grid keys of ``config``'s ``risk``, ``portfolio.sizing`` and
+    ``execution`` sections as dotted key paths -> values, in config order.
+
+    These settings act after the signals, so a study computes each strategy
+    point's signals once and books them into one portfolio per combination."""
+    grid: dict[str, list[Any]] = {}
+    for name in config.risk.__struct_fields__:
+        value = getattr(config.risk, name)
+        if is_grid_value(value):
+            grid[f"risk.{name}"] = expand_values(value)
+    if is_grid_value(config.execution.fill):
+        grid["execution.fill"] = expand_values(config.execution.fill)
+    for section, key in DOWNSTREAM_COMPONENTS:
+        spec = getattr(getattr(config, section), key)
+        for param, value in spec.items():
+            if param != "type" and is_grid_value(value):
+                grid[f"{section}.{key}.{param}"] = expand_values(value)
+    return grid
+
+
+def expand_downstream(config: Any) -> list[dict[str, Any]]:
+    """Every combination of :func:`downstream_grid` (``[{}]`` without a grid)."""
+    return expand_grid(downstream_grid(config))
+
+
+def apply_downstream(config: Any, values: Mapping[str, Any]) -> Any:
+    """``config`` with the dotted keys of ``values`` (one combination of
+    :func:`expand_downstream`) set to those values: the settings of one portfolio."""
+    import msgspec
+
+    if not values:
+        return config
+    sections: dict[str, Any] = {}
+    for path, value in values.items():
+        section, *rest = path.split(".")
+        current = sections.get(section, getattr(config, section))
+        if len(rest) == 1:
+            current = msgspec.structs.replace(current, **{rest[0]: value})
+        else:
+            key, param = rest
+            spec = {**getattr(current, key), param: value}
+            current = msgspec.structs.replace(current, **{key: spec})
+        sections[section] = current
+    return msgspec.structs.replace(config, **sections)
+
+
+def downstream_label(values: Mapping[str, Any]) -> str:
+    """``{"risk.stop_loss": 0.01}`` -> ``"stop_loss=0.01"``: the portfolio half
+    of a point's id (the last part of each key, the full key when two share it)."""
+    tails = [k.rsplit(".", 1)[-1] for k in values]
+    names = [t if tails.count(t) == 1 else k for t, k in zip(tails, values, strict=True)]
+    return ",".join(f"{n}={v}" for n, v in zip(names, values.values(), strict=True))

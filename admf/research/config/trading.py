@@ -14,7 +14,7 @@ from msgspec.structs import force_setattr
 
 from ...errors import ConfigError
 from . import _checks as c
-from .grid import expand_grid, expand_values, is_range_spec
+from .grid import expand_grid, expand_values, is_grid_value, is_range_spec
 
 __all__ = (
     "DataConfig",
@@ -210,40 +210,76 @@ class PortfolioConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields
         c.check_range(self, "initial_cash", self.initial_cash, low=0)
         c.check_component(self, "sizing", self.sizing, "fixed_quantity | fixed_notional | "
                                                        "percent_equity | volatility_target")
+        _component_grids(self, "sizing")
 
 
 class ExecutionConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
     _section: ClassVar[str] = "execution"
 
-    fill: Fill = "next_open"
+    fill: Fill | list[Fill] = "next_open"
     commission: dict[str, Any] = msgspec.field(default_factory=lambda: {"type": "none"})
     slippage: dict[str, Any] = msgspec.field(default_factory=lambda: {"type": "none"})
 
     def __post_init__(self) -> None:
-        c.check_choice(self, "fill", self.fill, ("next_open", "next_close", "same_close"))
+        for fill in _grid_values(self, "fill"):
+            c.check_choice(self, "fill", fill, ("next_open", "next_close", "same_close"))
         c.check_component(self, "commission", self.commission,
                           "none | per_share | percentage | fixed | tiered")
         c.check_component(self, "slippage", self.slippage,
                           "none | fixed_bps | percentage | volume_share")
+        _component_grids(self, "commission")
+        _component_grids(self, "slippage")
 
 
 class RiskConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """Every limit is optional; ``None`` means no limit."""
+    """Every limit is optional; ``None`` means no limit. A list or ``{range:
+    [start, stop, step]}`` is a grid: one portfolio per value, all fed the same
+    signals (see :func:`~admf.research.config.grid.downstream_grid`)."""
 
     _section: ClassVar[str] = "risk"
 
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    trailing_stop: float | None = None
-    max_position: float | None = None
-    max_exposure: float | None = None
-    max_drawdown: float | None = None
-    daily_loss_limit: float | None = None
+    stop_loss: float | list[float | None] | dict[str, Any] | None = None
+    take_profit: float | list[float | None] | dict[str, Any] | None = None
+    trailing_stop: float | list[float | None] | dict[str, Any] | None = None
+    max_position: float | list[float | None] | dict[str, Any] | None = None
+    max_exposure: float | list[float | None] | dict[str, Any] | None = None
+    max_drawdown: float | list[float | None] | dict[str, Any] | None = None
+    daily_loss_limit: float | list[float | None] | dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        for key in ("stop_loss", "take_profit", "trailing_stop"):
-            c.check_range(self, key, getattr(self, key), low=0, high=1)
-        for key in ("max_position", "max_exposure"):
-            c.check_range(self, key, getattr(self, key), low=0)
-        for key in ("max_drawdown", "daily_loss_limit"):
-            c.check_range(self, key, getattr(self, key), low=0, high=1, high_open=False)
+        bounds = {"stop_loss": {"high": 1}, "take_profit": {"high": 1},
+                  "trailing_stop": {"high": 1}, "max_position": {}, "max_exposure": {},
+                  "max_drawdown": {"high": 1, "high_open": False},
+                  "daily_loss_limit": {"high": 1, "high_open": False}}
+        for key, limits in bounds.items():
+            for value in _grid_values(self, key):
+                c.check_range(self, key, value, low=0, **limits)
+
+
+def _grid_values(obj: Any, key: str) -> list[Any]:
+    """The values a risk or execution key takes (one unless it is a grid)."""
+    value = getattr(obj, key)
+    if isinstance(value, dict) and not is_range_spec(value):
+        raise c.fail(obj, key, f"expected a number, a list of them (a grid) or "
+                               f"{{range: [start, stop, step]}}, got {value!r}")
+    try:
+        values = expand_values(value) if is_grid_value(value) else [value]
+    except ConfigError as exc:
+        raise c.fail(obj, (key, "range") if is_range_spec(value) else key, str(exc)) from None
+    if not values:
+        raise c.fail(obj, key, "an empty list makes an empty grid; give at least one value")
+    return values
+
+
+def _component_grids(obj: Any, key: str) -> None:
+    """Check the grid parameters of a sizing, commission or slippage spec."""
+    for param, value in getattr(obj, key).items():
+        if param == "type" or not is_grid_value(value):
+            continue
+        try:
+            values = expand_values(value)
+        except ConfigError as exc:
+            raise c.fail(obj, (key, param), str(exc)) from None
+        if not values:
+            raise c.fail(obj, (key, param), "an empty list makes an empty grid; give at "
+                                            "least one value")

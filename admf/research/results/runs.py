@@ -154,6 +154,7 @@ def write_run(run: Any, point: Any, result: PortfolioResult, config: StudyConfig
     if tables and result.trades is not None:  # disk mode streamed them already
         run.write_table("trades", pa.table(result.trades, schema=TRADE_SCHEMA))
     run.write_metrics({"portfolio": point.id, "strategy": point.type, "params": point.params,
+                       "portfolio_params": getattr(point, "portfolio", {}),
                        "direction": point.direction, "fills": result.fills,
                        "traded_notional": result.traded_notional,
                        "metrics": result.metrics.to_json_dict()})
