@@ -13,6 +13,7 @@ import anyio
 
 from .errors import AdmfError, ConfigError
 from .research.config import StudyConfig, load_config
+from .research.inmemory import with_frames
 from .research.results.runs import resume_store
 from .research.study import StudyResult, check_components, run_study, strategy_points
 from .runtime.instrument import Progress
@@ -40,7 +41,8 @@ def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> Any:
 
 
 async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True,
-              resume: str | Path | None = None, progress: Progress | None = None) -> Any:
+              resume: str | Path | None = None, progress: Progress | None = None,
+              data: Mapping[str, Any] | None = None) -> Any:
     """Run a study or workflow and return its result.
 
     ``config`` is a path to a YAML file, a plain dict, or a config object;
@@ -48,8 +50,15 @@ async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool 
     ``write`` (the default) results go to ``results.dir`` as CONFIG.md lays
     out. ``resume`` names an interrupted study's run directory: runs already
     finished there are read back, not redone. ``progress(done, total, unit)``
-    hears how far a study has got (bars read, or runs finished).
+    hears how far a study has got (bars read, or runs finished). ``data``
+    maps symbols to bars in memory (pandas or polars DataFrames, pyarrow
+    Tables, dicts of numpy arrays), read instead of files: leave ``data.path``
+    out (see :mod:`admf.research.inmemory`).
     """
+    if data is not None:
+        with with_frames(config, data) as staged:
+            loaded = load(staged, overrides=overrides)
+            return await _dispatch(loaded, write=write, resume=resume, progress=progress)
     loaded = load(config, overrides=overrides)
     source = str(config) if isinstance(config, (str, Path)) else None
     return await _dispatch(loaded, write=write, resume=resume, progress=progress, source=source)
@@ -71,14 +80,15 @@ async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = Non
 
 
 def run_sync(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True,
-             resume: str | Path | None = None, progress: Progress | None = None) -> Any:
+             resume: str | Path | None = None, progress: Progress | None = None,
+             data: Mapping[str, Any] | None = None) -> Any:
     """:func:`run` for scripts. Refuses to start inside a running event loop,
     where it would block that loop: there, ``await admf.run(...)`` instead."""
     if running_event_loop() is not None:
         raise AdmfError("admf.run_sync() was called inside a running event loop, which it "
                         "would block; use `await admf.run(config)` there instead")
     return anyio.run(partial(run, config, overrides=overrides, write=write, resume=resume,
-                             progress=progress))
+                             progress=progress, data=data))
 
 
 def running_event_loop() -> str | None:

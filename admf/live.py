@@ -34,6 +34,7 @@ exception through unchanged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -47,6 +48,7 @@ import anyio.lowlevel
 from .api import load, running_event_loop
 from .errors import AdmfError, ConfigError
 from .research.config import StudyConfig
+from .research.inmemory import with_frames
 from .research.study import StudyResult, run_study
 from .runtime.tracing import LEVELS, Tracer
 
@@ -196,11 +198,19 @@ class Runtime:
     def __init__(self, config: StudyConfig | Mapping[str, Any] | str | Path, *,
                  overrides: Sequence[str] = (), write: bool = True, level: str = "normal",
                  containers: Mapping[str, Mapping[str, Any]] | None = None,
-                 buffer: int = 1024) -> None:
+                 buffer: int = 1024, data: Mapping[str, Any] | None = None) -> None:
         _check_tracing(level, containers)
         if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 1:
             raise ConfigError(f"admf.Runtime: buffer must be an integer >= 1, got {buffer!r}")
-        study = load(config, overrides=overrides)
+        # bars in memory (as admf.run's data=): staged until the study ends
+        self._staging = contextlib.ExitStack()
+        try:
+            if data is not None:
+                config = self._staging.enter_context(with_frames(config, data))
+            study = load(config, overrides=overrides)
+        except BaseException:
+            self._staging.close()
+            raise
         if not isinstance(study, StudyConfig) or study.sequence.type != "single_pass":
             raise ConfigError("admf.Runtime runs a single-pass study; run sequences and "
                               "workflows with admf.run")
@@ -261,6 +271,7 @@ class Runtime:
         except BaseException as exc:  # kept for wait()/result, as a run's error
             self._error = exc
         finally:
+            self._staging.close()
             self._bridge.end()
             _soon(schedule, done.set)
 

@@ -33,6 +33,7 @@ import math
 
 import msgspec
 
+from ..errors import DataError
 from ..runtime.registry import register, registry
 
 __all__ = (
@@ -178,6 +179,9 @@ class VolumeShareSlippage(SlippageModel, frozen=True):
         _non_negative(self, "impact")
 
     def price(self, price: float, quantity: float, volume: float) -> float:
+        if math.isnan(volume):  # data without a volume column: refuse rather than guess
+            raise DataError("volume_share slippage needs bar volume, but the data has no volume "
+                            "column (NaN volume); choose another execution.slippage model")
         share = abs(quantity) / volume if volume > 0 else 1.0
         shift = self.impact * share * share
         return price * (1.0 + shift) if quantity > 0 else price * (1.0 - shift)

@@ -16,7 +16,7 @@ import numpy as np
 from ._columns import first_true
 from .timeparse import format_ns
 
-__all__ = ("Rows", "first_problem")
+__all__ = ("Rows", "adjusted_problem", "first_problem")
 
 Problem = tuple[int, str]
 
@@ -30,7 +30,7 @@ class Rows(NamedTuple):
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
-    names: tuple[str, ...]  # the file's column names, canonical order
+    names: tuple[str | None, ...]  # the file's column names, canonical order (None: absent volume)
     row0: int  # file row number (1-based) of index 0
     previous: tuple[int, int] | None  # (timestamp, row) of the row before index 0
 
@@ -47,6 +47,8 @@ def _earliest(found: list[Problem | None]) -> Problem | None:
 def _non_finite(rows: Rows) -> Problem | None:
     found: list[Problem | None] = []
     for name, values in zip(rows.names[1:], _values(rows)):
+        if name is None:  # no volume column: NaN volume by design
+            continue
         index = first_true(~np.isfinite(values))
         if index is not None:
             value = float(values[index])
@@ -77,6 +79,14 @@ def _order(rows: Rows) -> Problem | None:
         f"timestamp {format_ns(this)} is earlier than row {before_row}'s {format_ns(before)} "
         "(timestamps must be strictly increasing)"
     )
+
+
+def adjusted_problem(adj: np.ndarray, name: str) -> Problem | None:
+    """The first adjusted close that is not a finite positive number, if any."""
+    index = first_true(~(np.isfinite(adj) & (adj > 0)))
+    if index is None:
+        return None
+    return index, f"adjusted close {name} = {float(adj[index])!r} (expected a finite positive number)"
 
 
 def _non_positive(rows: Rows) -> Problem | None:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..errors import DataError
 from ._batching import Columns
-from ._checks import Rows, first_problem
+from ._checks import Rows, adjusted_problem, first_problem
 from ._columns import RowProblem, TimestampParser, first_null, first_true, to_float64
 
 __all__ = ("Decoder",)
@@ -33,9 +33,17 @@ class Decoder:
     """
 
     def __init__(
-        self, *, location: str, names: Sequence[str], tz: str | None, start: int | None, end: int | None
+        self,
+        *,
+        location: str,
+        names: Sequence[str | None],
+        tz: str | None,
+        start: int | None,
+        end: int | None,
+        first_row: int = 1,
     ) -> None:
         self._location = location
+        self._first_row = first_row
         self._names = tuple(names)
         self._parse_ts = TimestampParser(tz)
         self._start = start
@@ -49,29 +57,40 @@ class Decoder:
         """How many data rows have been examined so far."""
         return self._rows_read
 
-    def decode(self, arrays: Sequence[pa.Array], broken: str | None = None) -> Columns:
+    def decode(self, arrays: Sequence[pa.Array | None], broken: str | None = None) -> Columns:
         """Validate one chunk (columns in canonical order); return its rows inside the window.
 
         ``broken`` describes an unreadable row right after the chunk's last row.
         """
-        row0 = self._rows_read + 1
-        limit = len(arrays[0])
+        row0 = self._rows_read + self._first_row
+        timestamps = arrays[0]
+        assert timestamps is not None
+        limit = len(timestamps)
         problems: list[tuple[int, str]] = [] if broken is None else [(limit, broken)]
-        ts, limit = self._timestamps(arrays[0], limit, problems)
+        ts, limit = self._timestamps(timestamps, limit, problems)
         if self._end is not None and (past := first_true(ts > self._end)) is not None:
             ts, limit, problems, self.finished = ts[:past], past, [], True
         values, limit = self._values(arrays[1:], limit, problems)
-        rows = Rows(ts[:limit], *(v[:limit] for v in values), names=self._names, row0=row0, previous=self._previous)
-        found = first_problem(rows)
-        if found is not None:
-            problems.append(found)
+        values = [v[:limit] for v in values]
+        rows = Rows(ts[:limit], *values[:5], names=self._names[:6], row0=row0, previous=self._previous)
+        for found in (first_problem(rows), self._adjusted_problem(values)):
+            if found is not None:
+                problems.append(found)
         if problems:
             index, problem = min(problems, key=lambda p: p[0])
             raise self.error(problem, row=row0 + index)
         self._rows_read += limit  # all rows, unless reading stopped at ``end``
         if limit:
             self._previous = (int(rows.timestamp[-1]), row0 + limit - 1)
+        if len(values) == 6:  # data.adjust: ohlc — scale OHLC by adjusted close / close
+            ratio = values[5] / rows.close
+            rows = rows._replace(open=rows.open * ratio, high=rows.high * ratio, low=rows.low * ratio, close=values[5])
         return self._window(rows)
+
+    def _adjusted_problem(self, values: list[np.ndarray]) -> tuple[int, str] | None:
+        if len(values) < 6:
+            return None
+        return adjusted_problem(values[5], repr(self._names[6]))
 
     def error(self, problem: str, *, row: int | None = None) -> DataError:
         """A :class:`DataError` naming the file (and the row, when there is one)."""
@@ -91,16 +110,19 @@ class Decoder:
         return self._parse_ts(arr)
 
     def _values(
-        self, arrays: Sequence[pa.Array], limit: int, problems: list[tuple[int, str]]
+        self, arrays: Sequence[pa.Array | None], limit: int, problems: list[tuple[int, str]]
     ) -> tuple[list[np.ndarray], int]:
         for name, arr in zip(self._names[1:], arrays):
-            null = first_null(arr.slice(0, limit))
+            null = None if arr is None else first_null(arr.slice(0, limit))
             if null is not None:
                 problems.append((null, f"empty cell in column {name!r}"))
                 limit = null
         values = []
         for name, arr in zip(self._names[1:], arrays):
-            parsed, limit = self._prefix(partial(to_float64, column=name), arr, limit, problems)
+            if arr is None:  # no volume column: NaN volume
+                values.append(np.full(limit, np.nan))
+                continue
+            parsed, limit = self._prefix(partial(to_float64, column=str(name)), arr, limit, problems)
             values.append(parsed)
         return values, limit
 

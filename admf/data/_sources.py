@@ -9,7 +9,7 @@ order: timestamp, open, high, low, close, volume.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -18,12 +18,9 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from ..errors import DataError
+from ._names import COLUMNS, KEYS, TIMESTAMP_ALIASES, UNNAMED, resolve_columns
 
-__all__ = ("COLUMNS", "TIMESTAMP_ALIASES", "Chunk", "Source", "CsvSource", "ParquetSource", "resolve_columns")
-
-COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
-# Used, in this order of preference, only when there is no "timestamp" column.
-TIMESTAMP_ALIASES = ("datetime", "date", "time")
+__all__ = ("COLUMNS", "TIMESTAMP_ALIASES", "Chunk", "Source", "CsvSource", "ParquetSource", "columns_of", "resolve_columns")
 
 _HEADER_LIMIT = 1 << 20
 # Arrow's CSV reader keeps about 36 blocks in flight whatever the block size,
@@ -36,46 +33,29 @@ class Chunk(NamedTuple):
     be split into fields: it comes right after the last row here, and
     nothing is read after it."""
 
-    arrays: tuple[pa.Array, ...]
+    arrays: tuple[pa.Array | None, ...]  # None: a column the file does not have (volume)
     broken: str | None = None
 
 
 class Source(Protocol):
     """A file's bar columns, read in chunks."""
 
-    names: tuple[str, ...]  # the file's own column names, canonical order
+    names: tuple[str | None, ...]  # the file's own column names, canonical order (None: absent)
 
     def chunks(self) -> Generator[Chunk, None, None]:
         """Yield the columns chunk by chunk, in file order."""
         ...
 
 
-def resolve_columns(found: Sequence[str], location: str) -> tuple[str, ...]:
-    """The file's names for the six bar columns, matched case-insensitively.
+def columns_of(batch: pa.RecordBatch | pa.Table, names: tuple[str | None, ...]) -> tuple[pa.Array | None, ...]:
+    """``batch``'s bar columns in canonical order (``None`` for an absent one)."""
+    return tuple(None if name is None else _array(batch.column(name)) for name in names)
 
-    Extra columns are ignored. Raises :class:`DataError` listing what is
-    missing (and what was found), or naming two columns that both match.
-    """
-    by_key: dict[str, list[str]] = {}
-    for name in found:
-        by_key.setdefault(name.strip().lower(), []).append(name)
-    if "timestamp" not in by_key:
-        aliases = [alias for alias in TIMESTAMP_ALIASES if alias in by_key]
-        if len(aliases) > 1:
-            both = " and ".join(repr(by_key[a][0]) for a in aliases)
-            raise DataError(f"{location}: columns {both} could both be the timestamp; rename one to 'timestamp'")
-        if aliases:
-            by_key["timestamp"] = by_key[aliases[0]]
-    missing = [key for key in COLUMNS if key not in by_key]
-    if missing:
-        raise DataError(
-            f"{location}: missing columns {missing}; found {list(found)} "
-            f"(expected {', '.join(COLUMNS)}, any case; the timestamp may be called {', '.join(TIMESTAMP_ALIASES)})"
-        )
-    for key in COLUMNS:
-        if len(by_key[key]) > 1:
-            raise DataError(f"{location}: columns {by_key[key]} all match {key!r}; keep one")
-    return tuple(by_key[key][0] for key in COLUMNS)
+
+def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return column
 
 
 def _check_file(path: Path) -> None:
@@ -93,10 +73,13 @@ class CsvSource:
     file is read again as text, so the decoder can name the row and value.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, mapping: Mapping[str, str] | None = None, adjust: bool = False) -> None:
         _check_file(path)
         self.path = path
-        self.names = resolve_columns(_read_header(path), str(path))
+        header = _read_header(path)
+        # Arrow cannot select a column with an empty name (pandas' unnamed index): name them all.
+        self._header = [name if name.strip() else UNNAMED for name in header]
+        self.names = resolve_columns(self._header, str(path), mapping=mapping, adjust=adjust)
 
     def chunks(self) -> Generator[Chunk, None, None]:
         """Yield the columns chunk by chunk, in file order."""
@@ -132,25 +115,27 @@ class CsvSource:
                 return
             yield Chunk(tuple(a.slice(drop) for a in arrays))
         if broken:
-            empty = tuple(pa.array([], pa.string()) for _ in self.names)
+            empty = tuple(None if name is None else pa.array([], pa.string()) for name in self.names)
             yield Chunk(empty, _describe(broken[0]))
 
-    def _columns(self, batch: pa.RecordBatch) -> tuple[pa.Array, ...]:
-        return tuple(batch.column(name) for name in self.names)
+    def _columns(self, batch: pa.RecordBatch) -> tuple[pa.Array | None, ...]:
+        return columns_of(batch, self.names)
 
     def _batches(
         self, number: pa.DataType, on_invalid: Callable[[pcsv.InvalidRow], str] | None
     ) -> Iterator[pa.RecordBatch]:
-        types = {name: (number if key != "timestamp" else pa.string()) for key, name in zip(COLUMNS, self.names)}
+        types = {name: (number if key != "timestamp" else pa.string()) for key, name in zip(KEYS, self.names) if name}
         convert = pcsv.ConvertOptions(
             column_types=types,
-            include_columns=list(self.names),
+            include_columns=list(types),
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         )
         # Without threads Arrow knows the number of a malformed row.
-        read = pcsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=on_invalid is None)
+        read = pcsv.ReadOptions(
+            block_size=_BLOCK_BYTES, use_threads=on_invalid is None, column_names=self._header, skip_rows=1
+        )
         parse = pcsv.ParseOptions(invalid_row_handler=on_invalid)
         try:
             with pa.input_stream(str(self.path)) as stream:
@@ -198,19 +183,22 @@ def _read_header(path: Path) -> list[str]:
 class ParquetSource:
     """A Parquet file, read batch by batch (memory bounded by one row group)."""
 
-    def __init__(self, path: Path, *, batch_rows: int) -> None:
+    def __init__(
+        self, path: Path, *, batch_rows: int, mapping: Mapping[str, str] | None = None, adjust: bool = False
+    ) -> None:
         _check_file(path)
         self.path = path
         self._batch_rows = batch_rows
         with self._open() as file:
-            self.names = resolve_columns(file.schema_arrow.names, str(path))
+            self.names = resolve_columns(file.schema_arrow.names, str(path), mapping=mapping, adjust=adjust)
 
     def chunks(self) -> Generator[Chunk, None, None]:
         """Yield the columns chunk by chunk, in file order."""
         with self._open() as file:
             try:
-                for batch in file.iter_batches(batch_size=self._batch_rows, columns=list(self.names)):
-                    yield Chunk(tuple(batch.column(name) for name in self.names))
+                wanted = [name for name in self.names if name is not None]
+                for batch in file.iter_batches(batch_size=self._batch_rows, columns=wanted):
+                    yield Chunk(columns_of(batch, self.names))
             except (OSError, pa.ArrowInvalid) as exc:
                 raise DataError(f"{self.path}: cannot read: {exc}") from exc
 

@@ -7,7 +7,15 @@ the file's row-group size).
 **Columns.** ``timestamp, open, high, low, close, volume``, matched
 case-insensitively; the timestamp column may instead be called ``datetime``,
 ``date`` or ``time`` (only when there is no ``timestamp``, and only one of
-them). Other columns are ignored.
+them), or be an unnamed first column (what pandas writes for its index).
+``volume`` is optional: without it bars have NaN volume. ``columns`` maps
+keys to the file's own names; ``adjust="ohlc"`` scales open, high, low and
+close by ``Adj Close / Close`` (see :mod:`admf.data._names`). Other columns
+are ignored.
+
+**Paths.** A file (``.csv``, ``.csv.gz``, ``.parquet``, ``.arrow``/``.feather``),
+a directory or glob of per-symbol files, or a Parquet dataset partitioned by
+``symbol=`` (see :mod:`admf.data._paths`).
 
 **Timestamps.** ISO-8601 dates or datetimes (``T`` or a space, optional
 fraction, optional ``Z``/``±hh:mm`` offset), or epoch numbers in s, ms, us or
@@ -27,7 +35,7 @@ are never examined; rows before ``start`` are checked, not emitted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from os import PathLike
 from pathlib import Path
@@ -36,29 +44,35 @@ from typing import Literal
 from ..errors import ConfigError
 from ..messages import BarBatch
 from ._batching import Columns, rechunk
+from ._datasets import ArrowSource, DatasetSource
 from ._decode import Decoder
+from ._paths import is_collection, is_partitioned, symbol_file
 from ._sources import CsvSource, ParquetSource, Source
 from .timeparse import TimeLike, check_timezone, format_ns, parse_time
 
 __all__ = ("iter_bars", "detect_format")
 
-Format = Literal["csv", "parquet"]
+Format = Literal["csv", "parquet", "arrow"]
 _SUFFIXES: dict[str, Format] = {
     ".csv": "csv",
     ".csv.gz": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
     ".parq": "parquet",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
 }
 
 
 def detect_format(path: str | PathLike[str]) -> Format:
-    """``"csv"`` or ``"parquet"`` from the file name (``.csv``, ``.csv.gz``, ``.parquet``, ``.pq``)."""
+    """``"csv"``, ``"parquet"`` or ``"arrow"`` from the file name (``.csv``, ``.csv.gz``,
+    ``.parquet``, ``.pq``, ``.arrow``, ``.feather``)."""
     name = Path(path).name.lower()
     for suffix, fmt in _SUFFIXES.items():
         if name.endswith(suffix):
             return fmt
-    raise ConfigError(f"{path}: cannot tell the format from the file name; give fmt='csv' or fmt='parquet'")
+    raise ConfigError(f"{path}: cannot tell the format from the file name; give fmt='csv', 'parquet' or 'arrow'")
 
 
 def iter_bars(
@@ -70,6 +84,8 @@ def iter_bars(
     end: TimeLike | None = None,
     batch_rows: int = 65_536,
     tz: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    adjust: Literal["none", "ohlc"] = "none",
 ) -> Iterator[BarBatch]:
     """Stream the bars of one file, ``batch_rows`` per batch (the last may be shorter).
 
@@ -90,13 +106,44 @@ def iter_bars(
     last = None if end is None else parse_time(end, end=True, tz=tz)
     if first is not None and last is not None and first > last:
         raise ConfigError(f"start {format_ns(first)} is after end {format_ns(last)}")
-    path = Path(path)
-    fmt = fmt or detect_format(path)
-    if fmt not in ("csv", "parquet"):
-        raise ConfigError(f"unknown data format {fmt!r}; expected 'csv' or 'parquet'")
-    source: Source = CsvSource(path) if fmt == "csv" else ParquetSource(path, batch_rows=batch_rows)
-    decoder = Decoder(location=str(path), names=source.names, tz=tz, start=first, end=last)
+    if adjust not in ("none", "ohlc"):
+        raise ConfigError(f"unknown adjust {adjust!r}; expected 'none' or 'ohlc'")
+    source, location, first_row = _source(
+        str(path), symbol, fmt, first, last, batch_rows, tz, columns, adjust == "ohlc"
+    )
+    decoder = Decoder(location=location, names=source.names, tz=tz, start=first, end=last, first_row=first_row)
     return rechunk(_selected(source, decoder, _window(first, last)), symbol=symbol, rows=batch_rows)
+
+
+def _source(
+    text: str,
+    symbol: str,
+    fmt: Format | None,
+    first: int | None,
+    last: int | None,
+    batch_rows: int,
+    tz: str | None,
+    columns: Mapping[str, str] | None,
+    adjust: bool,
+) -> tuple[Source, str, int]:
+    """The source for ``symbol`` at ``text``, what messages call it, and its first row's number."""
+    if fmt is not None and fmt not in ("csv", "parquet", "arrow"):
+        raise ConfigError(f"unknown data format {fmt!r}; expected 'csv', 'parquet' or 'arrow'")
+    if is_partitioned(text):
+        dataset = DatasetSource(
+            Path(text), symbol=symbol, start=first, end=last, batch_rows=batch_rows, mapping=columns, adjust=adjust
+        )
+        if tz is not None:
+            dataset.without_time_pushdown(symbol)
+        return dataset, dataset.location, 1
+    path = symbol_file(text, symbol) if is_collection(text) else Path(text)
+    fmt = fmt or detect_format(path)
+    if fmt == "arrow":
+        arrow = ArrowSource(path, mapping=columns, adjust=adjust)
+        return arrow, arrow.location, arrow.first_row
+    if fmt == "csv":
+        return CsvSource(path, mapping=columns, adjust=adjust), str(path), 1
+    return ParquetSource(path, batch_rows=batch_rows, mapping=columns, adjust=adjust), str(path), 1
 
 
 def _window(first: int | None, last: int | None) -> str:

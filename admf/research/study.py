@@ -301,7 +301,8 @@ def bar_stream(config: StudyConfig, symbol: str,
         # exact instants: a bare int would go through the epoch-unit guess
         start, end_ = (np.datetime64(int(t), "ns") for t in window)
     return lambda: iter_bars(path, symbol=symbol, fmt=data.source, start=start,
-                             end=end_, batch_rows=data.batch_rows, tz=data.tz)
+                             end=end_, batch_rows=data.batch_rows, tz=data.tz,
+                             columns=data.columns, adjust=data.adjust)
 
 
 def _between(batches: Iterator[BarBatch], first: int | None, last: int | None) -> Iterator[BarBatch]:

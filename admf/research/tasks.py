@@ -94,7 +94,7 @@ async def _execute(task: Task) -> list[PointSummary]:
     return out
 
 
-_BYTES_PER_ROW = {"csv": 60, "parquet": 30}
+_BYTES_PER_ROW = {"csv": 60, "parquet": 30, "arrow": 48}
 
 
 def estimated_bars(config: StudyConfig) -> int:

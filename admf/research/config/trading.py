@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from msgspec.structs import force_setattr
 
+from ...data._paths import is_collection, is_partitioned, symbol_file
 from ...errors import ConfigError
 from . import _checks as c
 from .grid import expand_grid, expand_values, is_grid_value, is_range_spec
@@ -25,7 +26,8 @@ __all__ = (
     "SYNTHETIC_DEFAULTS",
 )
 
-Source = Literal["csv", "parquet", "synthetic"]
+Source = Literal["csv", "parquet", "arrow", "synthetic"]
+Adjust = Literal["none", "ohlc"]
 Direction = Literal["long_only", "short_only", "long_short"]
 Fill = Literal["next_open", "next_close", "same_close"]
 Calendar = Literal["24/7", "equity"]
@@ -63,6 +65,11 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
     calendar: Calendar = "24/7"
     """How many bars make a year, for annualised metrics: ``24/7`` (365.25
     days of bars) or ``equity`` (252 sessions of 6.5 hours)."""
+    columns: dict[str, str] | None = None
+    """The file's (or frame's) names for bar columns where the defaults do not
+    find them, e.g. ``{timestamp: "Open time", close: "Price"}``."""
+    adjust: Adjust = "none"
+    """``ohlc``: scale open, high, low and close by ``Adj Close / Close``."""
 
     def __post_init__(self) -> None:
         symbols = c.as_tuple(self, "symbols")
@@ -82,10 +89,29 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
             raise c.fail(self, "batch_rows", f"expected an integer > 0, got {self.batch_rows!r}")
         if self.tz is not None:
             self._check_tz()
+        self._check_columns()
         if self.source == "synthetic":
             self._check_synthetic()
         else:
             self._check_file_source()
+
+    def _check_columns(self) -> None:
+        from ...data._names import KEYS
+
+        if self.columns is None:
+            if self.adjust != "none" and self.source == "synthetic":
+                raise c.fail(self, "adjust", "only used by file or in-memory data, not by source 'synthetic'")
+            return
+        if self.source == "synthetic":
+            raise c.fail(self, "columns", "only used by file or in-memory data, not by source 'synthetic'")
+        for key, name in self.columns.items():
+            if key not in KEYS:
+                raise c.fail(self, ("columns", key), f"unknown bar column {key!r}; expected one of "
+                                                     f"{', '.join(KEYS)}" + c.suggest(key, KEYS))
+            if not isinstance(name, str) or not name:
+                raise c.fail(self, ("columns", key), f"expected the file's column name, got {name!r}")
+        if "adj_close" in self.columns and self.adjust == "none":
+            raise c.fail(self, ("columns", "adj_close"), "is only read with adjust: ohlc")
 
     def _check_window(self) -> None:
         bounds = {}
@@ -135,13 +161,19 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
                 raise c.fail(self, "path", f"unknown placeholder {{{name}}} in {self.path!r}; "
                                            f"expected {{symbol}} or {{timeframe}}"
                                            + c.suggest(name, ("symbol", "timeframe")))
-        if len(self.symbols) > 1 and "symbol" not in names:
+        if len(self.symbols) > 1 and "symbol" not in names and not is_collection(self.path):
             raise c.fail(self, "path", f"{self.path!r} has no {{symbol}} placeholder, so all "
                                        f"{len(self.symbols)} symbols would read the same file")
 
     def path_for(self, symbol: str) -> str:
-        """``path`` with ``{symbol}`` and ``{timeframe}`` filled in."""
-        return str(self.path).replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
+        """``path`` with ``{symbol}`` and ``{timeframe}`` filled in; for a directory
+        or glob of per-symbol files, the symbol's file; a Parquet dataset
+        partitioned by symbol stays the dataset's directory (see
+        :mod:`admf.data._paths`)."""
+        path = str(self.path).replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
+        if is_collection(path) and not is_partitioned(path):
+            return str(symbol_file(path, symbol))
+        return path
 
     @property
     def interval(self) -> timedelta:

@@ -177,9 +177,12 @@ def data_digest(config: StudyConfig) -> str:
         return digest.hexdigest()
     for symbol in data.symbols:
         path = Path(data.path_for(symbol))
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        # a Parquet dataset partitioned by symbol is a directory: hash its files in order
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            with file.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
     return digest.hexdigest()
 
 

@@ -235,7 +235,7 @@ def test_format_from_argument_when_the_name_does_not_tell(write_csv_text: WriteC
 def test_file_and_columns_are_checked_before_iteration(tmp_path: Path, write_csv_text: WriteCsv) -> None:
     with pytest.raises(DataError, match="file not found"):
         iter_bars(tmp_path / "absent.csv", symbol="X")
-    path = write_csv_text([f"2024-01-02,{OHLCV}"], header="timestamp,open,high,low,close,vol")
+    path = write_csv_text([f"2024-01-02,{OHLCV}"], header="timestamp,open,high,low,price,volume")
     with pytest.raises(DataError, match="missing columns"):
         iter_bars(path, symbol="X")
 

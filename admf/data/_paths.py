@@ -1,0 +1,64 @@
+"""Finding one symbol's bars: a file, a directory or glob of per-symbol files,
+or a Parquet dataset partitioned by symbol.
+
+* A path with ``{symbol}`` is filled in (the data config does that).
+* A **directory** of per-symbol files: ``<dir>/<SYMBOL>.csv`` (or ``.csv.gz``,
+  ``.parquet``, ``.pq``, ``.arrow``, ``.feather``), the file's stem being the symbol.
+* A **glob** (``data/*_1m.csv``, ``data/**/*.parquet``): the match whose stem is
+  the symbol, or whose stem *starts* with the symbol followed by ``_``, ``-``
+  or ``.`` (``SPY_1m.csv``); exactly one match must fit.
+* A directory with ``symbol=<SYMBOL>`` subdirectories is a hive-partitioned
+  Parquet **dataset**: it is read as a whole, filtered to the symbol and the
+  time window by :mod:`pyarrow.dataset` (see :mod:`._datasets`).
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+from ..errors import DataError
+
+__all__ = ("GLOB_CHARS", "is_collection", "is_partitioned", "symbol_file", "stem")
+
+GLOB_CHARS = frozenset("*?[")
+_SUFFIXES = (".csv.gz", ".csv", ".parquet", ".pq", ".parq", ".arrow", ".feather", ".ipc")
+
+
+def stem(path: Path) -> str:
+    """The file name without its data suffix: ``SPY`` for ``SPY.csv.gz``."""
+    name = path.name
+    for suffix in _SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def is_collection(path: str) -> bool:
+    """Whether ``path`` names many files (a glob, or an existing directory)."""
+    return bool(GLOB_CHARS & set(path)) or Path(path).is_dir()
+
+
+def is_partitioned(path: str | Path) -> bool:
+    """Whether ``path`` is a directory holding ``symbol=...`` partitions."""
+    path = Path(path)
+    return path.is_dir() and any(child.name.startswith("symbol=") for child in path.iterdir())
+
+
+def symbol_file(path: str, symbol: str) -> Path:
+    """The one file of ``symbol`` in the directory or glob ``path`` (see the module docstring)."""
+    if Path(path).is_dir():
+        candidates = sorted(p for p in Path(path).iterdir() if p.is_file() and p.name.lower().endswith(_SUFFIXES))
+        where = f"directory {path}"
+    else:
+        candidates = sorted(Path(p) for p in glob.glob(path, recursive=True) if Path(p).is_file())
+        where = f"glob {path!r}"
+    exact = [p for p in candidates if stem(p) == symbol]
+    if not exact:
+        exact = [p for p in candidates if any(stem(p).startswith(symbol + sep) for sep in "_-.")]
+    if len(exact) == 1:
+        return exact[0]
+    if not exact:
+        shown = [p.name for p in candidates[:10]] + (["..."] if len(candidates) > 10 else [])
+        raise DataError(f"{where}: no file for symbol {symbol!r} (expected {symbol}.csv or similar); found {shown}")
+    raise DataError(f"{where}: several files could be symbol {symbol!r}: {[p.name for p in exact]}; keep one")
