@@ -142,7 +142,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result = run_sync(args.config, overrides=args.overrides, write=not args.no_write,
                       resume=args.resume, progress=_progress(args))
-    _report(result, time.perf_counter() - started)
+    _report(result.raw, time.perf_counter() - started)
     return 0
 
 
@@ -165,7 +165,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"admf demo: {config['data']['bars']:,} synthetic {config['data']['timeframe']} bars, "
           f"{_points(config)} portfolios", flush=True)
     result = run_sync(config)
-    _report(result, time.perf_counter() - started)
+    _report(result.raw, time.perf_counter() - started)
     return 0
 
 

@@ -125,7 +125,7 @@ def test_a_sweep_resumes_redoing_only_the_unfinished_runs(
         tmp_path: Path, executed: list[list[str]]) -> None:
     config = study(tmp_path)
     first = admf.run_sync(config)
-    assert isinstance(first, SequenceResult) and executed == [POINTS]
+    assert isinstance(first.raw, SequenceResult) and executed == [POINTS]
     run_dir = Path(first.path)
     manifest = read(run_dir / "manifest.json")
     summary, aggregate = read(run_dir / "main" / "summary.json"), read(run_dir / "main" / "aggregate.json")
@@ -139,7 +139,7 @@ def test_a_sweep_resumes_redoing_only_the_unfinished_runs(
 
     resumed = admf.run_sync(config, resume=run_dir)
 
-    assert isinstance(resumed, SequenceResult)
+    assert isinstance(resumed.raw, SequenceResult)
     assert executed == [DROPPED]  # one task, holding only the unfinished points
     assert Path(resumed.path) == run_dir and resumed.run_id == first.run_id
     assert resumed.aggregate == first.aggregate  # ranking, best, objective, skipped
@@ -286,7 +286,7 @@ def test_a_single_pass_resumes_running_only_the_unfinished_portfolios(
         tmp_path: Path, passes: list[list[str]]) -> None:
     config = single(tmp_path)
     first = admf.run_sync(config)
-    assert isinstance(first, StudyResult) and passes == [POINTS]
+    assert isinstance(first.raw, StudyResult) and passes == [POINTS]
     run_dir = Path(first.path)
     manifest = read(run_dir / "manifest.json")
     summary = read(run_dir / "main" / "summary.json")
@@ -297,7 +297,7 @@ def test_a_single_pass_resumes_running_only_the_unfinished_portfolios(
 
     resumed = admf.run_sync(config, resume=run_dir)
 
-    assert isinstance(resumed, StudyResult)
+    assert isinstance(resumed.raw, StudyResult)
     assert passes == [DROPPED]
     assert list(resumed.portfolios) == POINTS and Path(resumed.path) == run_dir
     for pid in POINTS:
