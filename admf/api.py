@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from .components.metrics import Metrics
 from .errors import AdmfError, ConfigError
-from .research.config import StudyConfig, load_config
+from .research.config import StudyConfig, WorkflowConfig, load_config
 from .research.results.runs import resume_store
 from .research.results.view import Run, Table, read_runs, runs_table
 from .research.sequences.windows import rank_points
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 ConfigLike = StudyConfig | Mapping[str, Any] | str | Path
 
 
-def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> Any:
+def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> StudyConfig | WorkflowConfig:
     """A validated config from a path, a YAML string's file, a dict or a config object."""
     if isinstance(config, StudyConfig) and not overrides:
         return config
