@@ -15,6 +15,7 @@ __all__ = (
     "IllegalTransition",
     "DataError",
     "PluginError",
+    "OrderError",
 )
 
 
@@ -71,3 +72,11 @@ class PluginError(AdmfError):
     """Raised when a component cannot be found or loaded by name
     (registry name or ``"package.module:Name"``), or two components claim the
     same name."""
+
+
+class OrderError(AdmfError):
+    """Raised when a strategy places or manages an order wrongly: a negative
+    or NaN size, an unknown order type, a stop-loss on the wrong side of the
+    entry, a cancel of an order that is not open, or a strategy callback that
+    raised. The message names the strategy, the symbol, the bar time and what
+    was expected."""

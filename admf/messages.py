@@ -19,7 +19,15 @@ __all__ = (
     "BarBatch",
     "SignalBatch",
     "PhaseOutput",
+    "Order",
+    "OrderUpdate",
+    "Fill",
+    "ORDER_TYPES",
+    "ORDER_STATUSES",
 )
+
+ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
+ORDER_STATUSES = ("accepted", "rejected", "cancelled", "expired", "partially_filled", "filled")
 
 
 class Message(msgspec.Struct, frozen=True, tag=True, kw_only=True):
@@ -89,3 +97,73 @@ class PhaseOutput(Message, frozen=True, tag=True, kw_only=True):
     workflow_id: str
     phase: str
     outputs: dict[str, Any]
+
+
+class Order(Message, frozen=True, tag=True, kw_only=True):
+    """An order as placed by a strategy (``ts``: the decision bar's time).
+
+    ``side`` +1 buys, -1 sells. ``size`` is read per ``size_type``: ``units``,
+    ``notional`` (currency), ``percent_equity`` (of equity at the fill),
+    ``target_percent`` (signed percent of equity the position should become;
+    ``side`` then follows from the current position). ``limit``/``stop``
+    are the levels of the order ``kind`` (one of ``ORDER_TYPES``). Attached exits (created when the order
+    fills, reduce-only and in one OCO group): ``sl``/``tp`` read per
+    ``sl_kind``/``tp_kind`` as an absolute ``price``, a ``fraction`` of the
+    fill price, or an ``atr`` multiple of ``atr`` (the indicator's value when
+    the order was placed); ``trail`` a trailing stop distance per
+    ``trail_kind`` (``percent`` fraction, ``price`` or ``atr``) trailing the
+    bars' ``extreme`` (high/low) or ``close`` (``trail_on``). ``tif`` is
+    ``gtc``, ``day`` (until the UTC day of ``ts`` ends), ``bars`` (live for
+    ``tif_bars`` bars) or ``until`` (live while bar time <= ``until``)."""
+
+    id: int
+    symbol: str
+    side: int
+    size: float
+    size_type: str = "units"
+    kind: str = "market"
+    limit: float | None = None
+    stop: float | None = None
+    sl: float | None = None
+    sl_kind: str = "price"
+    tp: float | None = None
+    tp_kind: str = "price"
+    trail: float | None = None
+    trail_kind: str = "percent"
+    trail_on: str = "extreme"
+    atr: float | None = None
+    oco: str | None = None
+    tif: str = "gtc"
+    tif_bars: int = 0
+    until: int = 0
+    reduce_only: bool = False
+    whole_units: bool = False
+    parent: int | None = None
+    tag: str = ""
+
+
+class OrderUpdate(Message, frozen=True, tag=True, kw_only=True):
+    """A change of an order's status (one of ``ORDER_STATUSES``) at bar time
+    ``ts``; ``filled`` is the cumulative filled units, ``remaining`` what is
+    still open, ``reason`` why (for rejections, cancellations, expiries)."""
+
+    order_id: int
+    symbol: str
+    status: str
+    filled: float = 0.0
+    remaining: float = 0.0
+    reason: str = ""
+
+
+class Fill(Message, frozen=True, tag=True, kw_only=True):
+    """One execution at bar time ``ts``: signed ``quantity`` (+ bought) at
+    ``price`` (slippage included), ``commission`` paid, and the fill's
+    ``phase`` in the bar (``open``, ``intrabar``, ``close``)."""
+
+    order_id: int
+    symbol: str
+    quantity: float
+    price: float
+    commission: float = 0.0
+    phase: str = "open"
+    reason: str = ""

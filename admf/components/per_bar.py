@@ -17,7 +17,22 @@ Subclass :class:`BarStrategy`, list the indicators you want, and write
 ``volume`` and ``symbol``; ``ind`` has one attribute per indicator role (a
 multi-output indicator gives ``role_output``, e.g. ``bands_upper``), NaN
 during warm-up; ``position`` is the target this strategy holds (what it last
-returned). Return a new target or ``None`` to keep the current one.
+returned), not the portfolio's actual position. Return a new target or
+``None`` to keep the current one.
+
+Indicators that depend on parameters: assign ``self.indicators`` (a new
+dict) in ``__init__``, or define ``indicators`` as a method of ``self``::
+
+    class Cross(BarStrategy):
+        fast = 10
+        slow = 30
+
+        def indicators(self):
+            return {"fast": ("sma", {"period": self.fast}),
+                    "slow": ("sma", {"period": self.slow})}
+
+The class-level dict is read-only (mutating it would change every instance,
+every grid point, at once): editing it in place is a ConfigError.
 
 It runs inside the strategy container's batch loop: indicators are still
 computed vectorised per batch, and ``on_bar`` is called for each row by a
@@ -31,12 +46,13 @@ from __future__ import annotations
 import difflib
 import keyword
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
 from .indicators import Indicator, build
+from ..runtime.registry import registry
 from .strategies import DIRECTIONS
 
 __all__ = ("BarStrategy", "PerBarStrategy")
@@ -47,7 +63,15 @@ _BAR_FIELDS = ("timestamp", "open", "high", "low", "close", "volume")
 class BarStrategy:
     """Base class for per-bar strategies (see the module docstring)."""
 
-    indicators: ClassVar[Mapping[str, tuple[str, Mapping[str, Any]]]] = {}
+    indicators: Any = {}
+    """``{role: (indicator name, params)}``, or a method returning it (see the
+    module docstring)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("indicators")
+        if isinstance(spec, Mapping) and not isinstance(spec, _ClassSpecs):
+            cls.indicators = _ClassSpecs(spec, cls.__name__)
 
     def __init__(self, **params: Any) -> None:
         """Set each of ``params`` (the config's ``params``). A parameter must be
@@ -70,6 +94,42 @@ class BarStrategy:
         raise NotImplementedError
 
 
+class _ClassSpecs(dict):  # type: ignore[type-arg]
+    """A class's indicator specs: shared by every instance, so read-only."""
+
+    def __init__(self, specs: Mapping[str, Any], owner: str) -> None:
+        super().__init__(specs)
+        self._owner = owner
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise ConfigError(f"{self._owner}.indicators is the class's spec, shared by every instance "
+                          "and grid point; to make indicators depend on parameters assign a new "
+                          "dict (self.indicators = {...}) in __init__ or define "
+                          "indicators(self) as a method")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse  # type: ignore[assignment]
+
+
+def specs_of(user: BarStrategy) -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """The indicator specs of this instance: its own ``indicators`` (set in
+    ``__init__``), the result of an ``indicators()`` method, or the class's."""
+    spec = user.indicators
+    if callable(spec):
+        spec = spec()
+    name = type(user).__name__
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{name}.indicators must be a mapping of role -> (indicator, params), "
+                          f"got {type(spec).__name__}")
+    out = {}
+    for role, entry in spec.items():
+        if not (isinstance(entry, (tuple, list)) and len(entry) == 2 and isinstance(entry[0], str)
+                and isinstance(entry[1], Mapping)):
+            raise ConfigError(f"{name}.indicators[{role!r}] must be (indicator name, params "
+                              f"mapping), e.g. ('sma', {{'period': 10}}), got {entry!r}")
+        out[str(role)] = (entry[0], dict(entry[1]))
+    return out
+
+
 def parameters_of(cls: type) -> list[str]:
     """The parameters a BarStrategy subclass declares: its public, non-callable
     class attributes other than ``indicators``."""
@@ -82,6 +142,9 @@ def parameters_of(cls: type) -> list[str]:
                     and not isinstance(value, (staticmethod, classmethod, property)):
                 names[name] = None
     return list(names)
+
+
+registry.expect("strategy", BarStrategy)  # ... or this
 
 
 class _Bar:
@@ -99,7 +162,7 @@ class PerBarStrategy:
         self.user = user
         self.direction = direction
         self.state = 0.0
-        self._specs = dict(type(user).indicators)
+        self._specs = specs_of(user)
         for role in self._specs:
             if not role.isidentifier() or keyword.iskeyword(role):
                 raise ConfigError(f"{type(user).__name__}: indicator role {role!r} "

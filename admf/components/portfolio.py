@@ -121,6 +121,11 @@ class PortfolioEngine:
         self._marked_row = 0
         self._frame: tuple[list[FrameSymbol], list[np.ndarray], np.ndarray] = ([], [], np.empty(0))
         self._frame_index: dict[str, int] = {}  # symbol -> its position in self._frame
+        self._group: tuple[int, int] = (-1, -1)  # (row, phase) of the order being booked
+        self._snapshot_key: tuple[int, int] | None = None
+        self._snapshot_cash = 0.0
+        self._snapshot_own: dict[str, float] = {}
+        self._snapshot_held: dict[str, float] = {}
 
     # -- frames ------------------------------------------------------------------
 
@@ -244,6 +249,7 @@ class PortfolioEngine:
         ``closers`` are symbols without bars here whose positions the events
         close at the end of the data."""
         fills = Fills()
+        self._snapshot_key = None  # rows restart with every frame
         if not closers and self._plain(events, symbols):
             run_plain(self, symbols[0], events, fills)
             return fills
@@ -261,6 +267,7 @@ class PortfolioEngine:
                 row, _, rank, bar, epoch, price, reason = heapq.heappop(stops)
                 fs = by_rank[rank]
                 if epoch == fs.state.stop_epoch:
+                    self._group = (row, INTRABAR)
                     order(fs, row, bar, 0.0, price, float(fs.bars.volume[bar]),
                           int(fs.bars.timestamp[bar]), reason, fills)
                 continue
@@ -268,6 +275,7 @@ class PortfolioEngine:
             i += 1
             fs = by_rank[rank]
             before = self.ledger.quantity(fs.name)
+            self._group = (row, phase)
             order(fs, row, bar, target, price, volume, time, reason, fills)
             if has_stops and fs.name in self.ledger.positions:
                 after = self.ledger.positions[fs.name].quantity
@@ -299,16 +307,18 @@ class PortfolioEngine:
         (the reference price before slippage) on bar ``bar`` of ``volume``."""
         position = self.ledger.positions.get(fs.name)
         held = position.quantity if position is not None else 0.0
+        shared = len(self._frame_index) > 1 or any(n != fs.name for n in self.ledger.positions)
+        if shared and self._group != self._snapshot_key:
+            self._take_snapshot(row)
         if held and (target == 0.0 or (held > 0) != (target > 0)):
             self._fill(fs, row, bar, -held, price, volume, time, reason, fills)
             held = 0.0
         if target == 0.0:
             return
-        positions = self.ledger.positions
-        if not positions or (len(positions) == 1 and fs.name in positions):
+        if not shared:
             equity = self.ledger.cash + held * price
         else:
-            equity = self._equity_at(row, fs, price)
+            equity = self._equity_at(fs, held, price)
         volatility = self._vol(fs, bar) if self._needs_vol else math.nan
         wanted = math.copysign(self._size(equity, price, abs(target), volatility), target)
         delta = wanted - held
@@ -326,8 +336,12 @@ class PortfolioEngine:
         commission = self.commission(size, price)  # type: ignore[operator]
         st = fs.state
         ledger = self.ledger
+        cash = ledger.cash
         ledger.buy_or_sell(fs.name, quantity, price, commission,
                            abs(price - reference) * size, time, st.bars + bar, reason)
+        if self._snapshot_key is not None:
+            own = self._snapshot_own
+            own[fs.name] = own.get(fs.name, 0.0) + (ledger.cash - cash)
         fills.add(row, st.rank, ledger.quantity(fs.name), ledger.cash)
         st.stop_epoch += 1
 
@@ -398,19 +412,32 @@ class PortfolioEngine:
         close = self._frame[1][self._frame_index[fs.name]]
         return float(close[row - 1]) if row > 0 else fs.state.last_close
 
-    def _equity_at(self, row: int, trading: FrameSymbol, price: float) -> float:
-        """Equity at a fill: the traded symbol at the fill's reference price,
-        every other open position at its latest close."""
-        ledger = self.ledger
-        equity = ledger.cash
-        for name, position in ledger.positions.items():
-            if name == trading.name:
-                equity += position.quantity * price
-            else:
-                other = self._frame_symbol(name)
-                mark = self._mark_price(row, other) if other else self.symbols[name].last_close
-                equity += position.quantity * mark
-        return equity
+    def _take_snapshot(self, row: int) -> None:
+        """Freeze cash and every holding, marked at its latest close before
+        ``row``, before the first fill of a group of simultaneous orders (one
+        row and phase): sizing within the group then reads this snapshot, so
+        it cannot depend on which symbol of the group is listed first."""
+        self._snapshot_key = self._group
+        self._snapshot_cash = self.ledger.cash
+        self._snapshot_own = {}
+        held = {}
+        for name, position in self.ledger.positions.items():
+            other = self._frame_symbol(name)
+            mark = self._mark_price(row, other) if other else self.symbols[name].last_close
+            held[name] = position.quantity * mark
+        self._snapshot_held = held
+
+    def _equity_at(self, trading: FrameSymbol, held: float, price: float) -> float:
+        """Equity for sizing an order of ``trading`` at reference ``price``: the
+        group snapshot's cash and other holdings (see :meth:`_take_snapshot`),
+        plus the cash of this symbol's own fills in the group and its current
+        ``held`` units at ``price``. With no other symbol it is exactly
+        ``cash + held * price``."""
+        equity = self._snapshot_cash + self._snapshot_own.get(trading.name, 0.0)
+        for name, value in self._snapshot_held.items():
+            if name != trading.name:
+                equity += value
+        return equity + held * price
 
     def _gross_exposure(self, row: int, trading: FrameSymbol) -> float:
         gross = 0.0

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ...errors import ConfigError
+from ...runtime.registry import registry
 
 CHUNK = 4096
 """Longest run of rows processed in one vectorised step."""
@@ -104,15 +105,46 @@ def _fit(values: np.ndarray, length: int) -> np.ndarray:
 
 
 def _rolling_mean(ext: np.ndarray, n: int) -> np.ndarray:
-    """Mean of every complete ``n``-window of ``ext``.
+    """Mean of every complete ``n``-window of ``ext``, within about one ulp
+    of the exact mean of the float inputs.
 
-    The first window is summed directly, the next ones by a cumulative sum of
-    window-to-window changes ``ext[j] - ext[j-n]``. The partial sums stay the
-    size of one window's drift, and restart on every chunk (``ext`` is at most
-    ``CHUNK + n - 1`` long), so rounding stays far below 1e-12 relative.
+    A running sum of window-to-window changes drifts by ~100 ulps over a
+    chunk, enough to flip a crossover on an exact tie (3·Σ10 = Σ30 on
+    cent prices). Instead each value is split exactly as ``hi + lo``: ``hi``
+    rounded to a power-of-two grid coarse enough that every prefix sum of the
+    ``hi`` parts is an integer multiple of the grid below 2**53 (so prefix
+    sums and their window differences are exact), ``lo = x - hi`` the tiny
+    exact remainder, summed the ordinary way (its error is ~eps² of the
+    window). The window sum ``Σhi + Σlo`` is then rounded once, and the mean
+    once more: the result matches ``math.fsum(window) / n`` (backtrader's SMA,
+    pandas' compensated sums) bit for bit on all but rare half-way cases.
     """
     if len(ext) < n:
         return ext[:0]
+    scale = max(float(ext.max()), -float(ext.min())) * (len(ext) + 1)
+    if not math.isfinite(scale) or scale == 0.0:  # NaN/inf or all zero: plain sums
+        return _running_mean(ext, n)
+    grid = math.ldexp(1.0, math.frexp(scale)[1] - 52)  # prefix sums stay < 2**52 grid steps
+    shift = 1.5 * grid * 2.0**52  # x + shift - shift rounds x to a multiple of grid, exactly
+    m = len(ext)
+    hi = np.empty(m + 1)
+    hi[0] = 0.0
+    np.add(ext, shift, out=hi[1:])
+    hi[1:] -= shift
+    lo = np.empty(m + 1)
+    lo[0] = 0.0
+    np.subtract(ext, hi[1:], out=lo[1:])  # exact: |lo| <= grid / 2
+    np.cumsum(hi, out=hi)
+    np.cumsum(lo, out=lo)
+    sums = hi[n:] - hi[:-n]  # exact
+    sums += np.subtract(lo[n:], lo[:-n], out=lo[: m + 1 - n])  # one rounding of the sum
+    sums /= n
+    return sums
+
+
+def _running_mean(ext: np.ndarray, n: int) -> np.ndarray:
+    """Window means by a running sum of changes (non-finite input only: NaN
+    and inf propagate as a running sum propagates them)."""
     first = float(np.sum(ext[:n]))
     sums = np.empty(len(ext) - n + 1)
     sums[0] = first
@@ -288,6 +320,9 @@ class Indicator(ABC, Generic[_Out]):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
         return f"{type(self).__name__}({args})"
+
+
+registry.expect("indicator", Indicator)  # a "pkg.mod:Name" indicator must subclass it
 
 
 class SingleOutputIndicator(Indicator[np.ndarray]):

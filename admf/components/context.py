@@ -1,0 +1,266 @@
+"""The strategy context: a per-bar strategy that sees what actually happened.
+
+Subclass :class:`OrderStrategy` and write ``on_bar(self, ctx)``; ``ctx`` holds
+the *actual* state after this bar's fills: ``ctx.position`` (``units``,
+``avg_price``, ``pnl`` unrealised, ``bars`` held), ``ctx.cash``,
+``ctx.equity``, ``ctx.orders`` (open orders of the symbol), ``ctx.fills``
+(fills since the last bar), the bar (``ctx.bar``: ``timestamp``, ``open``,
+``high``, ``low``, ``close``, ``volume``, ``symbol``), the indicators
+(``ctx.ind.fast``) and their recent values (``ctx.history("fast", 5)``).
+Orders in backtesting.py's shape::
+
+    class Cross(OrderStrategy):
+        indicators = {"fast": ("sma", {"period": 10}), "slow": ("sma", {"period": 30})}
+
+        def on_bar(self, ctx):
+            if ctx.crossed("fast", "slow") and not ctx.position:
+                ctx.buy(sl=0.02, sl_kind="fraction", tp=0.04, tp_kind="fraction")
+
+``size`` follows backtesting.py: below 1 a fraction of equity, 1 or more
+units; ``size_type=`` says it explicitly (``units``, ``notional``,
+``percent_equity``, ``target_percent``). ``on_fill(ctx, fill)`` and
+``on_order(ctx, update)`` (rejections, expiries, cancellations) are called
+before ``on_bar`` of the bar they happened on. :func:`run_orders` runs a
+strategy over a symbol's bars in one fused loop (no await per bar); the fill
+procedure is :mod:`admf.components.execution`'s.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import AdmfError, OrderError
+from ..messages import BarBatch, Fill, Order, OrderUpdate
+from .execution import ExecutionKernel, Position
+from .indicators import build
+from .orders import validate, where
+from .per_bar import specs_of
+
+__all__ = ("OrderStrategy", "Context", "run_orders", "OrderRun")
+
+
+class OrderStrategy:
+    """Base class of context strategies (see the module docstring)."""
+
+    indicators: Any = {}
+
+    def __init__(self, **params: Any) -> None:
+        for name, value in params.items():
+            if not hasattr(type(self), name):
+                raise OrderError(f"{type(self).__name__} has no parameter {name!r} (declare it "
+                                 "as a class attribute with its default)")
+            setattr(self, name, value)
+
+    def on_bar(self, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def on_fill(self, ctx: Context, fill: Fill) -> None:
+        """Called for each fill, before ``on_bar`` of its bar."""
+
+    def on_order(self, ctx: Context, update: OrderUpdate) -> None:
+        """Called for each rejection, expiry or cancellation."""
+
+
+class _Bar:
+    __slots__ = ("symbol", "timestamp", "open", "high", "low", "close", "volume")
+
+
+class Context:
+    """What a strategy sees and does on one bar (see the module docstring)."""
+
+    def __init__(self, kernel: ExecutionKernel, strategy: str, symbol: str,
+                 columns: dict[str, np.ndarray]) -> None:
+        self.kernel = kernel
+        self.strategy = strategy
+        self.symbol = symbol
+        self.bar = _Bar()
+        self.bar.symbol = symbol
+        self.ind: Any = type("Indicators", (), {})()
+        self.fills: list[Fill] = []
+        self.i = -1
+        self._columns = columns
+        self._position = kernel.position(symbol)
+
+    # -- state ---------------------------------------------------------------------
+
+    @property
+    def position(self) -> Position:
+        return self._position
+
+    @property
+    def cash(self) -> float:
+        return self.kernel.cash
+
+    @property
+    def equity(self) -> float:
+        return self.kernel.equity()
+
+    @property
+    def time(self) -> int:
+        return self.bar.timestamp
+
+    @property
+    def orders(self) -> list[Order]:
+        return [w.order for w in self.kernel.book.values() if w.order.symbol == self.symbol]
+
+    def history(self, name: str, n: int) -> np.ndarray:
+        """The last ``n`` values (oldest first) of a bar field or indicator, up
+        to and including this bar."""
+        col = self._columns.get(name)
+        if col is None:
+            raise OrderError(f"{where(self.strategy, self.symbol, self.bar.timestamp)}: no bar "
+                             f"field or indicator {name!r} (have {', '.join(self._columns)})")
+        return col[max(self.i - n + 1, 0): self.i + 1]
+
+    def crossed(self, a: str, b: str) -> bool:
+        """``a`` crossed above ``b`` on this bar (previous a <= b, now a > b)."""
+        if self.i < 1:
+            return False
+        x, y = self._columns[a], self._columns[b]
+        return bool(x[self.i - 1] <= y[self.i - 1] and x[self.i] > y[self.i])
+
+    # -- orders ----------------------------------------------------------------------
+
+    def buy(self, size: float | None = None, **kw: Any) -> int:
+        return self.order(1, size, **kw)
+
+    def sell(self, size: float | None = None, **kw: Any) -> int:
+        return self.order(-1, size, **kw)
+
+    def close(self, fraction: float = 1.0) -> int | None:
+        """Exit ``fraction`` of the position with a reduce-only market order."""
+        units = self._position.units
+        if not units:
+            return None
+        return self.order(-1 if units > 0 else 1, abs(units) * fraction, size_type="units",
+                          reduce_only=True, tag="close")
+
+    def order(self, side: int, size: float | None = None, *, size_type: str | None = None,
+              limit: float | None = None, stop: float | None = None, **kw: Any) -> int:
+        """Place any order (fields of :class:`~admf.messages.Order`); its id."""
+        if size is None:
+            size, size_type = 99.99, size_type or "percent_equity"
+        elif size_type is None:
+            if isinstance(size, (int, float)) and 0 < size < 1:
+                size, size_type = size * 100.0, "percent_equity"
+            else:
+                size_type = "units"
+        kind = kw.pop("kind", None) or ("stop_limit" if limit is not None and stop is not None else
+                                        "limit" if limit is not None else
+                                        "stop" if stop is not None else "market")
+        tif = kw.pop("tif", "gtc")
+        bars = kw.pop("bars", 0)
+        try:
+            order = Order(ts=self.bar.timestamp, id=self.kernel.new_id(), symbol=self.symbol,
+                          side=side, size=float(size), size_type=size_type, kind=kind, limit=limit,
+                          stop=stop, tif=tif, tif_bars=bars, **kw)
+        except TypeError as exc:
+            raise OrderError(f"{where(self.strategy, self.symbol, self.bar.timestamp)}: "
+                             f"bad order: {exc}") from None
+        validate(order, self.strategy, self.bar.close)
+        self.kernel.submit(order)
+        if self.kernel.fill == "same_close" and kind == "market":
+            self.kernel.fill_now(order.id, self.bar.close, self.bar.volume, self.bar.timestamp)
+        return order.id
+
+    def cancel(self, order_id: int) -> None:
+        if not self.kernel.cancel(order_id, self.bar.timestamp):
+            raise OrderError(f"{where(self.strategy, self.symbol, self.bar.timestamp)}: cannot "
+                             f"cancel order {order_id}: it is not open (filled, cancelled, "
+                             "expired or never placed)")
+
+    def replace(self, order_id: int, **changes: Any) -> int:
+        """Cancel an open order and place its copy with ``changes``; the new id."""
+        w = self.kernel.book.get(order_id)
+        if w is None:
+            self.cancel(order_id)  # raises: not open
+        old = w.order  # type: ignore[union-attr]
+        self.cancel(order_id)
+        fields = {f: getattr(old, f) for f in old.__struct_fields__
+                  if f not in ("ts", "id", "symbol", "side", "size", "size_type", "limit",
+                               "stop", "tif_bars")}
+        fields.update(tif_bars=old.tif_bars)
+        remaining = w.remaining if w.sized else old.size  # type: ignore[union-attr]
+        size = changes.pop("size", remaining)
+        size_type = changes.pop("size_type", "units" if w.sized else old.size_type)  # type: ignore[union-attr]
+        limit = changes.pop("limit", old.limit)
+        stop = changes.pop("stop", old.stop)
+        fields.update(changes)
+        fields["bars"] = fields.pop("tif_bars")
+        return self.order(old.side, size, size_type=size_type, limit=limit, stop=stop, **fields)
+
+
+class OrderRun:
+    """What :func:`run_orders` returns: per-bar equity and cash, every fill,
+    order update and closed trade."""
+
+    def __init__(self, equity: np.ndarray, cash: np.ndarray, kernel: ExecutionKernel) -> None:
+        self.equity = equity
+        self.cash = cash
+        self.fills = kernel.fills
+        self.updates = kernel.updates
+        self.trades = kernel.trades
+        self.kernel = kernel
+
+
+def run_orders(strategy: OrderStrategy, bars: BarBatch, *, cash: float = 10_000.0,
+               name: str | None = None, **execution: Any) -> OrderRun:
+    """Run ``strategy`` over ``bars`` in one fused loop; ``execution`` goes to
+    :class:`ExecutionKernel` (commission, slippage, intrabar, limit_fill,
+    volume_share, fill, whole_units)."""
+    label = name or type(strategy).__name__
+    kernel = ExecutionKernel(cash, **execution)
+    symbol = bars.symbol
+    columns: dict[str, np.ndarray] = {f: np.asarray(getattr(bars, f)) for f in
+                                      ("timestamp", "open", "high", "low", "close", "volume")}
+    for role, (kind, params) in specs_of(strategy).items():  # type: ignore[arg-type]
+        value = build(kind, params).update(bars)
+        if isinstance(value, dict):
+            columns.update({f"{role}_{out}": v for out, v in value.items()})
+        else:
+            columns[role] = value
+    ctx = Context(kernel, label, symbol, columns)
+    names = [k for k in columns if k not in ("timestamp", "open", "high", "low", "close", "volume")]
+    ind = ctx.ind
+    lists = [columns[k].tolist() for k in ("timestamp", "open", "high", "low", "close", "volume")]
+    ind_lists = [columns[k].tolist() for k in names]
+    n = len(lists[0])
+    equity = np.empty(n)
+    cash_out = np.empty(n)
+    bar = ctx.bar
+    fills, updates = kernel.fills, kernel.updates
+    on_fill = strategy.on_fill if type(strategy).on_fill is not OrderStrategy.on_fill else None
+    on_order = strategy.on_order if type(strategy).on_order is not OrderStrategy.on_order else None
+    on_bar = strategy.on_bar
+    seen_fills = seen_updates = 0
+    for i in range(n):
+        ts, o, h, lo, c, v = (lists[0][i], lists[1][i], lists[2][i], lists[3][i], lists[4][i],
+                              lists[5][i])
+        kernel.on_bar(symbol, ts, o, h, lo, c, v)
+        bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume = ts, o, h, lo, c, v
+        for k, col in zip(names, ind_lists):
+            setattr(ind, k, col[i])
+        ctx.i = i
+        ctx.fills = fills[seen_fills:]
+        seen_fills = len(fills)
+        try:
+            if on_fill is not None:
+                for f in ctx.fills:
+                    on_fill(ctx, f)
+            if on_order is not None:
+                for u in updates[seen_updates:]:
+                    if u.status in ("rejected", "cancelled", "expired"):
+                        on_order(ctx, u)
+            seen_updates = len(updates)
+            on_bar(ctx)
+        except AdmfError:
+            raise
+        except Exception as exc:
+            raise OrderError(f"{where(label, symbol, ts)}: the strategy raised "
+                             f"{type(exc).__name__}: {exc}") from exc
+        cash_out[i] = kernel.cash
+        equity[i] = kernel.equity()
+    return OrderRun(equity, cash_out, kernel)
