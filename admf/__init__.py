@@ -5,7 +5,10 @@ a config object; ``admf.Runtime`` embeds a running study in an async
 application and streams its events; ``admf.load`` validates a config.
 """
 
+from .api import Result as Result
+from .api import Run as Run
 from .api import StudyResult as StudyResult
+from .api import Table as Table
 from .api import load as load
 from .api import run as run
 from .api import run_sync as run_sync
@@ -26,8 +29,11 @@ __all__ = (
     "ContainerError",
     "DataError",
     "PluginError",
+    "Result",
+    "Run",
     "Runtime",
     "StudyResult",
+    "Table",
     "TopologyError",
     "WorkflowConfig",
     "load",

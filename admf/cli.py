@@ -45,7 +45,34 @@ DEMO_CONFIG: dict[str, Any] = {
 """The built-in study `admf demo` runs: synthetic hourly bars, a small grid."""
 
 
+EXIT_CODES = """exit codes:
+  0    success (also when the output pipe was closed early, e.g. `| head`)
+  1    the run failed (an error inside a container, executor or the runtime)
+  2    bad input: config, data file, plugin or topology (the message names it)
+  130  interrupted (Ctrl-C)"""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("admf")
+    except PackageNotFoundError:  # a source checkout that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (`admf runs | head`): not an error. Point stdout
+        # at devnull so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     # user components named "package.module:Name" are found from the current
     # directory, as with `python -m admf` (the console script's own directory
     # is what Python puts on the path otherwise)
@@ -80,7 +107,10 @@ def _fail(args: argparse.Namespace, exc: BaseException, *, status: int) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="admf", description="Event-driven backtesting and research workflows.")
+    parser = argparse.ArgumentParser(
+        prog="admf", description="Event-driven backtesting and research workflows.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"admf {_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command")
 
@@ -142,7 +172,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result = run_sync(args.config, overrides=args.overrides, write=not args.no_write,
                       resume=args.resume, progress=_progress(args))
-    _report(result, time.perf_counter() - started)
+    _report(result.raw, time.perf_counter() - started)
     return 0
 
 
@@ -165,7 +195,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"admf demo: {config['data']['bars']:,} synthetic {config['data']['timeframe']} bars, "
           f"{_points(config)} portfolios", flush=True)
     result = run_sync(config)
-    _report(result, time.perf_counter() - started)
+    _report(result.raw, time.perf_counter() - started)
     return 0
 
 

@@ -155,6 +155,50 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True):
         """Field name -> value, with NaN and inf mapped to None (JSON null)."""
         return {k: _finite_or_none(v) for k, v in self.to_dict().items()}
 
+    @classmethod
+    def from_json_dict(cls, values: Mapping[str, float | int | None]) -> Metrics:
+        """The inverse of :meth:`to_json_dict` (JSON null back to NaN)."""
+        nan_for_null = {k: (math.nan if v is None else v) for k, v in values.items()
+                        if k in cls.__struct_fields__}
+        missing = [k for k in cls.__struct_fields__ if k not in nan_for_null]
+        if missing:
+            raise KeyError(f"metrics without {', '.join(missing)}")
+        # the constructor, not msgspec.convert: a mean over folds keeps its
+        # fractional counts (trade_count 12.5) rather than failing or rounding
+        return cls(**nan_for_null)
+
+    def __getitem__(self, name: str) -> float | int:
+        """``metrics["sharpe_ratio"]``, as results read from JSON were indexed."""
+        if name not in self.__struct_fields__:
+            raise KeyError(name)
+        value: float | int = getattr(self, name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.__struct_fields__
+
+    def keys(self) -> tuple[str, ...]:
+        return self.__struct_fields__
+
+    def items(self) -> list[tuple[str, float | int]]:
+        return list(self.to_dict().items())
+
+    def __repr__(self) -> str:
+        """One aligned line per metric, formatted for people (like
+        backtesting.py's stats): a notebook or REPL shows the numbers, not a
+        struct dump."""
+        width = max(len(k) for k in self.__struct_fields__)
+        return "\n".join(f"{k:<{width}}  {format_metric(k, getattr(self, k)):>16}"
+                         for k in self.__struct_fields__)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th>"
+                       f"<td style='text-align:right'>{format_metric(k, getattr(self, k))}</td></tr>"
+                       for k in self.__struct_fields__)
+        return f"<table class='admf-metrics'>{rows}</table>"
+
 
 def _finite_or_none(value: float | int) -> float | int | None:
     if isinstance(value, float) and not math.isfinite(value):

@@ -260,7 +260,7 @@ async def test_run_sync_refuses_inside_a_running_loop(tmp_path: Path) -> None:
 async def test_await_run_works(tmp_path: Path) -> None:
     config = synthetic_study(tmp_path / "results", bars=2000)
     result = await admf.run(config)
-    assert isinstance(result, admf.StudyResult)
+    assert isinstance(result, admf.Result) and isinstance(result.raw, admf.StudyResult)
     assert result.bars == 2000
     assert len(result.trades["pnl"]) > 10
     assert (result.path / "manifest.json").is_file()

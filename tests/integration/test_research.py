@@ -70,7 +70,7 @@ def seen(log: Path) -> Counter[tuple[int, ...]]:
 
 def run(config: dict[str, Any], **kwargs: Any) -> SequenceResult:
     result = admf.run_sync(config, **kwargs)
-    assert isinstance(result, SequenceResult)
+    assert isinstance(result, admf.Result) and isinstance(result.raw, SequenceResult)
     return result
 
 
@@ -472,13 +472,13 @@ def test_monte_carlo_bootstrap_draws_differ_and_are_seeded(tmp_path: Path) -> No
     returns = [row["total_return"] for row in first.table]
     assert len(set(returns)) == 25  # no two draws are copies
     assert first.table == again.table
-    assert first.metrics == again.metrics
+    assert first.distributions == again.distributions
     assert first.aggregate["runs"] == 25
     assert first.aggregate["method"] == "bootstrap_returns"
-    for name, dist in first.metrics.items():
+    for name, dist in first.distributions.items():
         if dist["count"]:
             assert dist["p5"] <= dist["p25"] <= dist["p50"] <= dist["p75"] <= dist["p95"], name
-    assert first.metrics["total_return"]["count"] == 25
+    assert first.distributions["total_return"]["count"] == 25
     # draw i is the same however many draws are made
     fewer = run(mc(tmp_path, runs=10, method="bootstrap_returns"))
     assert fewer.table == first.table[:10]
@@ -510,5 +510,5 @@ def test_monte_carlo_parameter_noise_draws_differ_and_stay_valid(tmp_path: Path)
         f"sma_crossover(fast=20,slow=25)#draw{i}" for i in range(20)]
     assert run(config).table == result.table  # seeded
     assert result.aggregate["method"] == "parameter_noise"
-    tr = result.metrics["total_return"]
+    tr = result.distributions["total_return"]
     assert tr["count"] == 20 and tr["p5"] <= tr["p25"] <= tr["p50"] <= tr["p75"] <= tr["p95"]

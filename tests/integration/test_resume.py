@@ -131,7 +131,7 @@ def test_a_sweep_resumes_redoing_only_the_unfinished_runs(
         tmp_path: Path, executed: list[list[str]]) -> None:
     config = study(tmp_path)
     first = admf.run_sync(config)
-    assert isinstance(first, SequenceResult) and flat(executed) == POINTS
+    assert isinstance(first.raw, SequenceResult) and flat(executed) == POINTS
     run_dir = Path(first.path)
     manifest = read(run_dir / "manifest.json")
     summary, aggregate = read(run_dir / "main" / "summary.json"), read(run_dir / "main" / "aggregate.json")
@@ -145,7 +145,7 @@ def test_a_sweep_resumes_redoing_only_the_unfinished_runs(
 
     resumed = admf.run_sync(config, resume=run_dir)
 
-    assert isinstance(resumed, SequenceResult)
+    assert isinstance(resumed.raw, SequenceResult)
     assert flat(executed) == DROPPED  # only the unfinished points run again
     assert Path(resumed.path) == run_dir and resumed.run_id == first.run_id
     assert resumed.aggregate == first.aggregate  # ranking, best, objective, skipped
@@ -337,7 +337,7 @@ def test_a_single_pass_resumes_running_only_the_unfinished_portfolios(
         tmp_path: Path, passes: list[list[str]]) -> None:
     config = single(tmp_path)
     first = admf.run_sync(config)
-    assert isinstance(first, StudyResult) and passes == [POINTS]
+    assert isinstance(first.raw, StudyResult) and passes == [POINTS]
     run_dir = Path(first.path)
     manifest = read(run_dir / "manifest.json")
     summary = read(run_dir / "main" / "summary.json")
@@ -348,7 +348,7 @@ def test_a_single_pass_resumes_running_only_the_unfinished_portfolios(
 
     resumed = admf.run_sync(config, resume=run_dir)
 
-    assert isinstance(resumed, StudyResult)
+    assert isinstance(resumed.raw, StudyResult)
     assert passes == [DROPPED]
     assert list(resumed.portfolios) == POINTS and Path(resumed.path) == run_dir
     for pid in POINTS:

@@ -59,10 +59,10 @@ def test_bootstrap_reports_only_what_resampled_returns_define(tmp_path: Path) ->
     config = study(tmp_path, {"type": "monte_carlo", "runs": 20, "method": "bootstrap_returns"})
     config["strategies"] = [{"type": "sma_crossover", "params": {"fast": 5, "slow": 20}}]
     result = admf.run_sync(config)
-    assert "sharpe_ratio" in result.metrics and "max_drawdown" in result.metrics
+    assert "sharpe_ratio" in result.distributions and "max_drawdown" in result.metrics
     for undefined in ("trade_count", "win_rate", "exposure", "turnover", "profit_factor"):
-        assert undefined not in result.metrics
-    assert result.metrics["sharpe_ratio"]["count"] == 20
+        assert undefined not in result.distributions
+    assert result.distributions["sharpe_ratio"]["count"] == 20
 
 
 def test_a_misspelt_objective_fails_before_anything_runs(tmp_path: Path) -> None:

@@ -91,8 +91,11 @@ def test_memory_returns_everything_and_writes_everything(data_dir: Path, tmp_pat
 def test_disk_returns_summaries_and_streams_tables(data_dir: Path, tmp_path: Path) -> None:
     memory = admf.run_sync(study(data_dir, tmp_path / "m", "memory"))
     result = admf.run_sync(study(data_dir, tmp_path / "d", "disk"))
-    assert result.trades is None
-    assert result.equity is None
+    assert next(iter(result.portfolios.values())).trades is None  # streamed, not kept
+    # streamed to disk, yet the result still has them: read back from the run directory
+    np.testing.assert_array_equal(result.trades["pnl"], memory.trades["pnl"])
+    np.testing.assert_array_equal(result.equity["equity"], memory.equity["equity"])
+    np.testing.assert_array_equal(result.trades["entry_time"], memory.trades["entry_time"])
     assert next(iter(result.portfolios.values())).signals is None
     assert result.metrics.to_dict() == memory.metrics.to_dict()
     run, mem_run = only_run(result), only_run(memory)
@@ -108,8 +111,9 @@ def test_disk_returns_summaries_and_streams_tables(data_dir: Path, tmp_path: Pat
 def test_hybrid_keeps_trades_in_memory_and_curves_on_disk(data_dir: Path, tmp_path: Path) -> None:
     result = admf.run_sync(study(data_dir, tmp_path / "h", "hybrid"))
     assert result.trades is not None and len(result.trades["pnl"]) > 10
-    assert result.equity is None
+    assert next(iter(result.portfolios.values())).equity is None  # streamed, not kept
     run = only_run(result)
+    np.testing.assert_array_equal(result.equity["equity"], column(pq.read_table(run / "equity.parquet"), "equity"))
     equity = pq.read_table(run / "equity.parquet")
     assert equity.num_rows == BARS
     assert equity.column_names == EQUITY_COLUMNS
@@ -120,7 +124,8 @@ def test_hybrid_keeps_trades_in_memory_and_curves_on_disk(data_dir: Path, tmp_pa
 @pytest.mark.parametrize("storage", ["memory", "disk", "hybrid"])
 def test_keep_equity_curves_false_writes_no_equity(data_dir: Path, tmp_path: Path, storage: str) -> None:
     result = admf.run_sync(study(data_dir, tmp_path / "r", storage, keep_equity=False))
-    assert result.equity is None
+    with pytest.raises(admf.AdmfError, match="keep_equity_curves is false"):
+        result.equity
     run = only_run(result)
     assert not (run / "equity.parquet").exists()
     assert {p.name for p in run.iterdir()} == {"metrics.json", "trades.parquet", "signals.parquet"}

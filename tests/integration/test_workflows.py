@@ -43,7 +43,7 @@ def workflow(tmp_path: Path, *phases: dict[str, Any], bars: int = 2000,
 
 def run(config: dict[str, Any]) -> WorkflowResult:
     result = admf.run_sync(config)
-    assert isinstance(result, WorkflowResult)
+    assert isinstance(result, admf.Result) and isinstance(result.raw, WorkflowResult)
     return result
 
 

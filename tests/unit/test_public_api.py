@@ -7,7 +7,7 @@ import types
 import admf
 
 EXPECTED = {"AdmfError", "Config", "ConfigError", "ContainerError", "DataError", "PluginError",
-            "Runtime", "StudyResult", "TopologyError", "WorkflowConfig", "load", "run", "run_sync"}
+            "Result", "Run", "Runtime", "StudyResult", "Table", "TopologyError", "WorkflowConfig", "load", "run", "run_sync"}
 
 
 def test_all_is_exactly_the_public_surface() -> None:
