@@ -113,12 +113,10 @@ def reference(bars: list[tuple[int, int, int, int, int, float]],
                                reduce_only=True, live_from=i, tag=tag, parent=o.oid)
                 s.next_id += 1
                 s.orders.append(child)
-        elif o.parent is not None:
-            existing = [c for c in s.orders if c.parent == o.parent]
-            if s.units == 0:
-                for c in existing:
-                    s.orders.remove(c)
-                    s.events.append((i, c.oid, "cancelled"))
+        if s.units == 0:  # a flat position takes its attached exits with it
+            for c in [c for c in s.orders if c.parent is not None]:
+                s.orders.remove(c)
+                s.events.append((i, c.oid, "cancelled"))
 
     def check(o: ROrder, i: int, price: int, prev: int | None, budget: list[float]) -> None:
         buy = o.side > 0
