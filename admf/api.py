@@ -51,11 +51,12 @@ async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool 
     hears how far a study has got (bars read, or runs finished).
     """
     loaded = load(config, overrides=overrides)
-    return await _dispatch(loaded, write=write, resume=resume, progress=progress)
+    source = str(config) if isinstance(config, (str, Path)) else None
+    return await _dispatch(loaded, write=write, resume=resume, progress=progress, source=source)
 
 
 async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = None,
-                    progress: Progress | None = None) -> Any:
+                    progress: Progress | None = None, source: str | None = None) -> Any:
     if isinstance(loaded, StudyConfig):
         store = resume_store(resume, loaded) if resume is not None else None
         if loaded.sequence.type == "single_pass":
@@ -67,7 +68,7 @@ async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = Non
         raise ConfigError("resume is supported for studies (a sweep, say), not for workflows")
     from .research.workflow.run import run_workflow
 
-    return await run_workflow(loaded, write=write)
+    return await run_workflow(loaded, write=write, source=source)
 
 
 def run_sync(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True,

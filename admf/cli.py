@@ -217,13 +217,9 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .api import load
-    from .research.config import StudyConfig
-    from .research.study import build_backtest, strategy_points
+    from .research.validate import validate
 
-    config = load(args.config, overrides=args.overrides)
-    studies = [config] if isinstance(config, StudyConfig) else []
-    for study in studies:
-        build_backtest(study, strategy_points(study)).topology.validate()
+    validate(load(args.config, overrides=args.overrides), source=str(args.config))
     print(f"{args.config}: ok")
     return 0
 

@@ -33,10 +33,10 @@ import math
 
 import msgspec
 
-from ..runtime.registry import register
+from ..runtime.registry import register, registry
 
 __all__ = (
-    "NoCommission", "PerShareCommission", "PercentageCommission", "FixedCommission",
+    "CommissionModel", "SlippageModel", "NoCommission", "PerShareCommission", "PercentageCommission", "FixedCommission",
     "TieredCommission", "NoSlippage", "FixedBpsSlippage", "PercentageSlippage",
     "VolumeShareSlippage",
 )
@@ -46,14 +46,37 @@ class _Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     pass
 
 
+class CommissionModel(_Model, frozen=True):
+    """Base of every commission model: ``model(quantity, price) -> currency``.
+
+    A ``"package.module:Name"`` commission type must subclass it (the
+    registry refuses anything else before calling it)."""
+
+    def __call__(self, quantity: float, price: float) -> float:
+        raise NotImplementedError
+
+
+class SlippageModel(_Model, frozen=True):
+    """Base of every slippage model: ``model.price(price, quantity, volume) -> fill price``.
+
+    A ``"package.module:Name"`` slippage type must subclass it."""
+
+    def price(self, price: float, quantity: float, volume: float) -> float:
+        raise NotImplementedError
+
+
+registry.expect("commission", CommissionModel)
+registry.expect("slippage", SlippageModel)
+
+
 @register("commission", "none")
-class NoCommission(_Model, frozen=True):
+class NoCommission(CommissionModel, frozen=True):
     def __call__(self, quantity: float, price: float) -> float:
         return 0.0
 
 
 @register("commission", "per_share")
-class PerShareCommission(_Model, frozen=True):
+class PerShareCommission(CommissionModel, frozen=True):
     rate: float
     minimum: float = 0.0
 
@@ -65,7 +88,7 @@ class PerShareCommission(_Model, frozen=True):
 
 
 @register("commission", "percentage")
-class PercentageCommission(_Model, frozen=True):
+class PercentageCommission(CommissionModel, frozen=True):
     rate: float
 
     def __post_init__(self) -> None:
@@ -76,7 +99,7 @@ class PercentageCommission(_Model, frozen=True):
 
 
 @register("commission", "fixed")
-class FixedCommission(_Model, frozen=True):
+class FixedCommission(CommissionModel, frozen=True):
     amount: float
 
     def __post_init__(self) -> None:
@@ -87,7 +110,7 @@ class FixedCommission(_Model, frozen=True):
 
 
 @register("commission", "tiered")
-class TieredCommission(_Model, frozen=True):
+class TieredCommission(CommissionModel, frozen=True):
     tiers: list[tuple[float, float]]
 
     def __post_init__(self) -> None:
@@ -112,7 +135,7 @@ class TieredCommission(_Model, frozen=True):
 
 
 @register("slippage", "none")
-class NoSlippage(_Model, frozen=True):
+class NoSlippage(SlippageModel, frozen=True):
     limit = None
 
     def price(self, price: float, quantity: float, volume: float) -> float:
@@ -120,7 +143,7 @@ class NoSlippage(_Model, frozen=True):
 
 
 @register("slippage", "fixed_bps")
-class FixedBpsSlippage(_Model, frozen=True):
+class FixedBpsSlippage(SlippageModel, frozen=True):
     bps: float
     limit = None
 
@@ -133,7 +156,7 @@ class FixedBpsSlippage(_Model, frozen=True):
 
 
 @register("slippage", "percentage")
-class PercentageSlippage(_Model, frozen=True):
+class PercentageSlippage(SlippageModel, frozen=True):
     rate: float
     limit = None
 
@@ -145,7 +168,7 @@ class PercentageSlippage(_Model, frozen=True):
 
 
 @register("slippage", "volume_share")
-class VolumeShareSlippage(_Model, frozen=True):
+class VolumeShareSlippage(SlippageModel, frozen=True):
     limit: float = 0.025
     impact: float = 0.1
 

@@ -52,6 +52,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .indicators import Indicator, build
+from ..runtime.registry import registry
 from .strategies import DIRECTIONS
 
 __all__ = ("BarStrategy", "PerBarStrategy")
@@ -141,6 +142,9 @@ def parameters_of(cls: type) -> list[str]:
                     and not isinstance(value, (staticmethod, classmethod, property)):
                 names[name] = None
     return list(names)
+
+
+registry.expect("strategy", BarStrategy)  # ... or this
 
 
 class _Bar:

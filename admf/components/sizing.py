@@ -24,14 +24,26 @@ import math
 
 import msgspec
 
-from ..runtime.registry import register
+from ..runtime.registry import register, registry
 
-__all__ = ("FixedQuantity", "FixedNotional", "PercentEquity", "VolatilityTarget")
+__all__ = ("Sizer", "FixedQuantity", "FixedNotional", "PercentEquity", "VolatilityTarget")
 
 
-class _Sizer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Sizer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of every sizer: ``size(equity, price, weight, volatility) -> units``.
+
+    A ``"package.module:Name"`` sizing type must subclass it (the registry
+    refuses anything else before calling it)."""
+
     needs_volatility = False
     lookback = 0
+
+    def size(self, equity: float, price: float, weight: float, volatility: float) -> float:
+        raise NotImplementedError
+
+
+_Sizer = Sizer
+registry.expect("sizing", Sizer)
 
 
 def _units(value: float, whole: bool) -> float:

@@ -25,7 +25,7 @@ import msgspec
 import numpy as np
 
 from ..errors import ConfigError
-from ..runtime.registry import register
+from ..runtime.registry import register, registry
 from .indicators import EMA, MACD, ROC, RSI, SMA, BollingerBands, Donchian, Indicator
 
 __all__ = ("DIRECTIONS", "Strategy", "hold", "crossings")
@@ -66,6 +66,9 @@ class Strategy:
             enter_long = np.zeros_like(enter_long)
         target, self.state = hold(enter_long, exit_long, enter_short, exit_short, self.state)
         return target
+
+
+registry.expect("strategy", Strategy)  # a "pkg.mod:Name" strategy must subclass it
 
 
 def hold(enter_long: np.ndarray, exit_long: np.ndarray, enter_short: np.ndarray,

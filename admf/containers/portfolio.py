@@ -95,8 +95,13 @@ class PortfolioContainer(Container):
 
     def __init__(self, name: str, engine: PortfolioEngine, *, close_at_end: bool,
                  equity_sink: CurveSink | None, signal_sink: CurveSink | None,
-                 trade_sink: CurveSink | None = None) -> None:
+                 trade_sink: CurveSink | None = None, trade_from: int | None = None) -> None:
         super().__init__(name)
+        self.trade_from = trade_from
+        """Bars before this time (int64 ns) are warm-up: their signals are
+        computed (indicators warm up) but nothing is booked or marked; the
+        target decided on the last of them is ordered on the first bar after."""
+        self._warm: dict[str, float] = {}
         self.signals = self.add_input("signals", SignalBatch)
         self.engine = engine
         self.close_at_end = close_at_end
@@ -120,6 +125,10 @@ class PortfolioContainer(Container):
     async def on_execute(self) -> None:
         single = len(self._symbols) == 1
         async for batch in self.signals:
+            if self.trade_from is not None:
+                batch = self._after_warmup(batch)  # type: ignore[assignment]
+                if batch is None:
+                    continue
             if single:
                 self._advance([(batch.bars.symbol, batch.bars, batch.target)])
                 continue
@@ -130,6 +139,27 @@ class PortfolioContainer(Container):
         if self._held is not None:
             self._book(self._held, last=True)
             self._held = None
+
+    def _after_warmup(self, batch: SignalBatch) -> SignalBatch | None:
+        """The rows of ``batch`` from ``trade_from`` on; the warm-up rows only
+        leave their last target, which seeds the engine as an order decided
+        on the bar before its first (as if a previous frame had ended there)."""
+        stamps = batch.bars.timestamp
+        cut = int(np.searchsorted(stamps, self.trade_from, side="left"))
+        symbol = batch.bars.symbol
+        if cut:
+            decided = batch.target[:cut][~np.isnan(batch.target[:cut])]
+            if len(decided):
+                self._warm[symbol] = float(decided[-1])
+        if cut == len(stamps):
+            return None
+        if symbol in self._warm:
+            target = self._warm.pop(symbol)
+            state = self.engine.symbols[symbol]
+            if state.bars == 0 and target != state.target:
+                state.target = target
+                state.pending = target
+        return batch if cut == 0 else _slice(batch, cut, len(stamps))
 
     def _receive(self, batch: SignalBatch) -> None:
         """Buffer ``batch`` and frame every pending row no later batch can precede."""

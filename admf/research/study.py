@@ -228,6 +228,24 @@ def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> No
     build_backtest(config, points)  # components, pattern, ports; nothing runs
 
 
+def warmup_bars(config: StudyConfig, points: Sequence[StrategyPoint]) -> int:
+    """How many bars before a test window its indicators warm up on:
+    ``sequence.warmup`` as a number, or for ``auto`` the longest indicator
+    warm-up (leading undefined rows) of ``points`` plus one bar, so that a
+    comparison with the previous value is defined on the window's first bar."""
+    setting = config.sequence.warmup
+    if setting is None:
+        return 0
+    if isinstance(setting, int):
+        return setting
+    longest = 0
+    for point in points:
+        strategy = strategy_factory(point)()
+        for indicator in strategy.indicators().values():
+            longest = max(longest, int(getattr(indicator, "warmup", 0)))
+    return longest + 1
+
+
 def bar_stream(config: StudyConfig, symbol: str,
                window: Window | None = None) -> Callable[[], Iterator[BarBatch]]:
     """The function that opens ``symbol``'s bars as the config says, further
@@ -286,8 +304,9 @@ class _Parts:
 
     def __init__(self, config: StudyConfig, points: Sequence[StrategyPoint],
                  store_runs: Mapping[str, Any] | None, window: Window | None,
-                 keep: str = "configured") -> None:
+                 keep: str = "configured", trade_from: int | None = None) -> None:
         self.config = config
+        self.trade_from = trade_from
         self.keep = keep
         self.points = {p.id: p for p in points}
         self.store_runs = store_runs or {}
@@ -333,19 +352,21 @@ class _Parts:
             trade_sink = run.table_writer("trades", TRADE_SCHEMA) if run and streamed else None
         container = PortfolioContainer(name, engine, close_at_end=config.portfolio.close_at_end,
                                        equity_sink=equity_sink, signal_sink=signal_sink,
-                                       trade_sink=trade_sink)
+                                       trade_sink=trade_sink, trade_from=self.trade_from)
         self.portfolios[point_id] = container
         return container
 
 
 def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
                    store_runs: Mapping[str, Any] | None = None,
-                   window: Window | None = None, keep: str = "configured") -> _Backtest:
+                   window: Window | None = None, keep: str = "configured",
+                   trade_from: int | None = None) -> _Backtest:
     """The backtest topology for ``points`` over ``window`` of the data, built
     from the pattern ``topology.pattern`` (the built-in ``backtest`` unless the
     user names their own); ``store_runs`` maps point ids to result-store run
-    directories for curves streamed to disk."""
-    parts = _Parts(config, points, store_runs, window, keep)
+    directories for curves streamed to disk. Bars of ``window`` before
+    ``trade_from`` only warm indicators up (see :func:`warmup_bars`)."""
+    parts = _Parts(config, points, store_runs, window, keep, trade_from)
     pattern = load_pattern(config.topology.pattern, config.topology.paths)
     context = {"config": config, "parts": parts,
                "points": [{"index": i, "id": p.id} for i, p in enumerate(points)],
@@ -371,8 +392,8 @@ def tracer_for(config: StudyConfig, path: Path | None) -> Tracer | None:
 async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      runs: Mapping[str, Any] | None = None, *, window: Window | None = None,
                      keep: str = "configured", instruments: Sequence[Any] = (),
-                     trace: Path | None = None, traced: bool = True
-                     ) -> tuple[dict[str, PortfolioResult], int]:
+                     trace: Path | None = None, traced: bool = True,
+                     trade_from: int | None = None) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
     portfolio's files there. ``keep`` is what the caller needs back:
@@ -381,7 +402,7 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
     (only metrics: a training run writes just ``metrics.json``). With tracing
     on, the trace goes to ``trace`` (a file stem)."""
     tables = keep != "summary"
-    backtest = build_backtest(config, points, runs if tables else None, window, keep)
+    backtest = build_backtest(config, points, runs if tables else None, window, keep, trade_from)
     tracer = tracer_for(config, trace) if traced else None
     if tracer is not None:
         instruments = (*instruments, tracer)

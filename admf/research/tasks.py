@@ -58,6 +58,7 @@ class Task(msgspec.Struct, kw_only=True):
     tables: bool  # write trades/equity/signals, or only metrics.json
     curves: bool  # return the equity curve and trades
     close_at_end: bool = False  # close positions at the span's last bar (test windows)
+    warm_from: int | None = None  # read from this bar time on, trading only from span[0]
 
 
 def execute(task: Task) -> list[PointSummary]:
@@ -77,8 +78,11 @@ async def _execute(task: Task) -> list[PointSummary]:
         if config.tracing.enabled:
             trace = phase.trace_dir() / task.keys[task.points[0].id]
     keep = "curves" if task.curves else "configured" if task.tables else "summary"
-    results, bars = await run_points(config, task.points, runs, window=task.span, keep=keep,
-                                     trace=trace)
+    window, trade_from = task.span, None
+    if task.warm_from is not None and task.span is not None:
+        window, trade_from = (task.warm_from, task.span[1]), task.span[0]
+    results, bars = await run_points(config, task.points, runs, window=window, keep=keep,
+                                     trace=trace, trade_from=trade_from)
     out = []
     for point in task.points:
         res = results[point.id]
@@ -130,13 +134,14 @@ class Runner:
         self.done = store.phase(phase).completed_runs() if store is not None else set()
 
     def tasks(self, points: Sequence[StrategyPoint], span: tuple[int, int] | None, prefix: str,
-              *, tables: bool, curves: bool, close_at_end: bool = False) -> list[Task]:
+              *, tables: bool, curves: bool, close_at_end: bool = False,
+              warm_from: int | None = None) -> list[Task]:
         keys = {p.id: f"{prefix}{run_key(p.id)}" for p in points}
         parts = chunks(list(points), self.executor.workers)
         where = (str(self.store.path.parent), self.store.run_id) if self.store else None
         return [Task(config=self.config, points=chunk, span=span, store=where, phase=self.phase,
                      keys={p.id: keys[p.id] for p in chunk}, tables=tables, curves=curves,
-                     close_at_end=close_at_end)
+                     close_at_end=close_at_end, warm_from=warm_from)
                 for chunk in parts if chunk]
 
     async def run(self, tasks: list[Task]) -> list[list[PointSummary]]:

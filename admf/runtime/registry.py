@@ -92,7 +92,11 @@ def _origin(obj: Any) -> str:
 
 
 def load_object(spec: str) -> Any:
-    """Import ``"package.module:Name"`` (``Name`` may be dotted)."""
+    """Import ``"package.module:Name"`` (``Name`` may be dotted).
+
+    Any exception the module raises while importing (a syntax error, a failing
+    top-level statement) becomes a PluginError naming the module, so user code
+    never surfaces as a raw traceback."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise PluginError(f"{spec!r} is not of the form 'package.module:Name'")
@@ -100,6 +104,12 @@ def load_object(spec: str) -> Any:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise PluginError(f"cannot import module {module_name!r} for {spec!r}: {exc}") from exc
+    except SyntaxError as exc:
+        raise PluginError(f"module {module_name!r} (for {spec!r}) has a syntax error: "
+                          f"{exc.msg} ({exc.filename}, line {exc.lineno})") from exc
+    except Exception as exc:
+        raise PluginError(f"module {module_name!r} (for {spec!r}) raised while importing: "
+                          f"{type(exc).__name__}: {exc}") from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
@@ -123,6 +133,7 @@ class Registry:
         self._plugins_loaded = plugin_group is None
         self._loaded_entry_points: set[tuple[str, str]] = set()
         self._loading: str | None = None  # the entry point being loaded, for messages
+        self._bases: dict[str, tuple[type, ...]] = {}  # kind -> the classes a 'pkg:Name' must extend
 
     # ------------------------------------------------------------ registering
 
@@ -158,6 +169,34 @@ class Registry:
             return obj
 
         return decorate
+
+    def expect(self, kind: str, *bases: type) -> None:
+        """Declare the base class(es) of ``kind``: a ``"pkg.mod:Name"`` of this
+        kind must then name a subclass of one of them (or an object registered
+        under ``kind``). A kind with no declared base accepts only registered
+        objects, so a type string can never reach an arbitrary callable.
+        Declarations add up (a kind may have several bases)."""
+        known = self._bases.get(kind, ())
+        self._bases[kind] = known + tuple(b for b in bases if b not in known)
+
+    def _checked(self, kind: str, spec: str, obj: Any) -> Any:
+        """``obj`` (imported from ``spec``) if it is of ``kind``, else PluginError.
+
+        Nothing imported is ever called here: the check is on the class itself,
+        so ``os:system`` or ``subprocess:run`` are refused before they can run."""
+        if any(entry is obj for entry in self._kinds.get(kind, {}).values()):
+            return obj
+        bases = self._bases.get(kind, ())
+        if bases and isinstance(obj, type) and issubclass(obj, bases):
+            return obj
+        what = type(obj).__name__ if not isinstance(obj, type) else f"class {_origin(obj)}"
+        if bases:
+            expected = " or ".join(f"{b.__module__}.{b.__qualname__}" for b in bases)
+            raise PluginError(f"{spec!r} is a {what}, not a {kind}: a 'package.module:Name' "
+                              f"{kind} must be a subclass of {expected} "
+                              f"(or registered with @register({kind!r}))")
+        raise PluginError(f"{spec!r} is a {what}, not a registered {kind}: a 'package.module:Name' "
+                          f"{kind} must be registered with @register({kind!r}) in its module")
 
     # ---------------------------------------------------------------- plugins
 
@@ -208,9 +247,11 @@ class Registry:
     def get(self, kind: str, name: str) -> Any:
         """The component ``name`` of ``kind``, or the object at ``"pkg.mod:Name"``.
 
-        A name not registered (yet) loads the plugins before giving up."""
+        A name not registered (yet) loads the plugins before giving up. A
+        ``"pkg.mod:Name"`` must be of ``kind`` (see :meth:`expect`); anything
+        else is refused without being called."""
         if ":" in name:
-            return load_object(name)
+            return self._checked(kind, name, load_object(name))
         entries = self._kinds.get(kind, {})
         if name not in entries and not self._plugins_loaded:
             self.load_plugins()

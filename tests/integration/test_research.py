@@ -80,7 +80,7 @@ def run(config: dict[str, Any], **kwargs: Any) -> SequenceResult:
 def test_train_test_runs_read_only_their_own_bars(tmp_path: Path) -> None:
     log = tmp_path / "log"
     result = run(study(tmp_path, strategies=recorder(log), bars=240,
-                       sequence={"type": "train_test", "split": 0.75}))
+                       sequence={"type": "train_test", "split": 0.75, "warmup": 0}))
     # 240 * 0.75 = 180: train bars 0..179 (2020-01-01 00:00 .. 01-08 11:00),
     # test bars 180..239 (01-08 12:00 .. 01-10 23:00). Two grid points each
     # train on the train span; the winner alone runs on the test span.
@@ -95,7 +95,8 @@ def test_train_test_runs_read_only_their_own_bars(tmp_path: Path) -> None:
 def test_walk_forward_rolling_runs_read_only_their_own_bars(tmp_path: Path) -> None:
     log = tmp_path / "log"
     result = run(study(tmp_path, strategies=recorder(log), bars=240,
-                       sequence={"type": "walk_forward", "train": 60, "test": 30, "step": 40}))
+                       sequence={"type": "walk_forward", "train": 60, "test": 30, "step": 40,
+                                 "warmup": 0}))
     # starts 0, 40, 80, 120: train s..s+59, test s+60..s+89; start 160 would
     # test 220..249, past bar 239 -> dropped (bars 210..239 are read by no run).
     windows = [(0, 59, 60, 89), (40, 99, 100, 129), (80, 139, 140, 169), (120, 179, 180, 209)]
@@ -118,7 +119,7 @@ def test_walk_forward_anchored_duration_runs_read_only_their_own_bars(tmp_path: 
     log = tmp_path / "log"
     result = run(study(tmp_path, strategies=recorder(log), bars=130,
                        sequence={"type": "walk_forward", "train": "2d", "test": "1d",
-                                 "anchored": True}))
+                                 "anchored": True, "warmup": 0}))
     # 130 hourly bars; train "2d" = 48 bars from the window start s, test "1d" =
     # 24 bars from s+48, step = test: s = 0, 24, 48 give tests 48..71, 72..95,
     # 96..119; s = 72 would test 120..143, past bar 129 -> dropped.
@@ -153,7 +154,7 @@ def test_walk_forward_step_shorter_than_test_is_refused_or_stitched(tmp_path: Pa
 def test_k_fold_purged_runs_read_only_their_own_bars(tmp_path: Path) -> None:
     log = tmp_path / "log"
     result = run(study(tmp_path, strategies=recorder(log), bars=240,
-                       sequence={"type": "k_fold", "folds": 3, "purge": 5}))
+                       sequence={"type": "k_fold", "folds": 3, "purge": 5, "warmup": 0}))
     # folds of 80: 0..79, 80..159, 160..239; purge 5 on each side of the test fold:
     #   fold 0 trains on 85..239; fold 1 on 0..74 and 165..239; fold 2 on 0..154.
     # Each train span is its own run (cold start), for each of the 2 points.
@@ -170,7 +171,7 @@ def test_train_test_purge_is_applied(tmp_path: Path) -> None:
     the first test bar."""
     log = tmp_path / "log"
     result = run(study(tmp_path, strategies=recorder(log), bars=240,
-                       sequence={"type": "train_test", "split": 0.75, "purge": 10}))
+                       sequence={"type": "train_test", "split": 0.75, "purge": 10, "warmup": 0}))
     # cut at 180 as above; purge 10 drops train bars 170..179: train 0..169
     assert seen(log) == span_counter([(0, 169), (0, 169), (180, 239)])
     assert result.aggregate["train_span"] == [[iso(0), iso(169)]]
@@ -182,7 +183,7 @@ def test_walk_forward_purge_is_applied(tmp_path: Path) -> None:
     log = tmp_path / "log"
     result = run(study(tmp_path, strategies=recorder(log), bars=240,
                        sequence={"type": "walk_forward", "train": 60, "test": 30, "step": 40,
-                                 "purge": 5}))
+                                 "purge": 5, "warmup": 0}))
     # windows as in the rolling test (tests s+60..s+89 for s = 0, 40, 80, 120);
     # purge 5: train s..s+54 (bars s+55..s+59 are read by no train run)
     starts = (0, 40, 80, 120)
@@ -363,7 +364,8 @@ def test_walk_forward_windows_stitch_and_match_separate_runs(tmp_path: Path,
                                                              csv_data: dict[str, Any]) -> None:
     config = study(tmp_path, strategies=SMALL,
                    data=csv_data,
-                   sequence={"type": "walk_forward", "train": 200, "test": 100, "step": 100})
+                   sequence={"type": "walk_forward", "train": 200, "test": 100, "step": 100,
+                             "warmup": 0})
     result = run(config)
     # 600 bars, train 200, test 100: starts 0, 100, 200, 300 (start 400 would
     # test from bar 600 = the end): tests 200..299, 300..399, 400..499, 500..599
@@ -409,7 +411,8 @@ def test_walk_forward_windows_stitch_and_match_separate_runs(tmp_path: Path,
 def test_k_fold_with_purge_reports_each_fold_and_the_mean(tmp_path: Path,
                                                           csv_data: dict[str, Any]) -> None:
     config = study(tmp_path, strategies=SMALL,
-                   data=csv_data, sequence={"type": "k_fold", "folds": 3, "purge": 10})
+                   data=csv_data, sequence={"type": "k_fold", "folds": 3, "purge": 10,
+                                            "warmup": 0})
     result = run(config)
     # folds 0..199, 200..399, 400..599; purge 10:
     #   fold 0 trains on 210..599; fold 1 on 0..189 + 410..599; fold 2 on 0..389
@@ -443,7 +446,7 @@ def test_walk_forward_test_window_without_signals_completes(tmp_path: Path) -> N
     flat equity), not crash while writing its (empty) signals table."""
     config = study(tmp_path, strategies=[{"type": "sma_crossover",
                                           "params": {"fast": 5, "slow": 120}}], bars=600,
-                   sequence={"type": "walk_forward", "train": 300, "test": 50})
+                   sequence={"type": "walk_forward", "train": 300, "test": 50, "warmup": 0})
     result = run(config)
     assert len(result.table) == 6  # tests 300..349, ..., 550..599
     for row in result.table:

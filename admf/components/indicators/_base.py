@@ -18,6 +18,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ...errors import ConfigError
+from ...runtime.registry import registry
 
 CHUNK = 4096
 """Longest run of rows processed in one vectorised step."""
@@ -319,6 +320,9 @@ class Indicator(ABC, Generic[_Out]):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
         return f"{type(self).__name__}({args})"
+
+
+registry.expect("indicator", Indicator)  # a "pkg.mod:Name" indicator must subclass it
 
 
 class SingleOutputIndicator(Indicator[np.ndarray]):

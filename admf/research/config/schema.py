@@ -47,9 +47,10 @@ ExecutorKind = Literal["inline", "processes", "dask"]
 
 SEQUENCE_KEYS: dict[str, dict[str, Any]] = {
     "single_pass": {},
-    "train_test": {"split": 0.7, "purge": 0},
-    "walk_forward": {"train": None, "test": None, "step": None, "anchored": False, "purge": 0},
-    "k_fold": {"folds": 5, "purge": 0},
+    "train_test": {"split": 0.7, "purge": 0, "warmup": "auto"},
+    "walk_forward": {"train": None, "test": None, "step": None, "anchored": False, "purge": 0,
+                     "warmup": "auto"},
+    "k_fold": {"folds": 5, "purge": 0, "warmup": "auto"},
     "monte_carlo": {"runs": 100, "method": "bootstrap_returns", "noise": None},
     "parameter_sweep": {"mode": "grid", "samples": None},
 }
@@ -77,6 +78,9 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     noise: float | None = None
     mode: Literal["grid", "random"] | None = None
     samples: int | None = None
+    warmup: int | str | None = None
+    """Bars just before each test window that indicators warm up on, untraded:
+    ``auto`` (the strategies' longest indicator warm-up plus one bar) or a number."""
 
     def __post_init__(self) -> None:
         c.check_choice(self, "type", self.type, tuple(SEQUENCE_KEYS))
@@ -111,6 +115,10 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
         if len(set(kinds)) > 1:
             raise c.fail(self, given[kinds.index(not kinds[0])],
                          "train, test and step must all be bars or all durations, not a mix")
+        if isinstance(self.warmup, str) and self.warmup != "auto" or (
+                isinstance(self.warmup, int) and (isinstance(self.warmup, bool) or self.warmup < 0)):
+            raise c.fail(self, "warmup", f"expected 'auto' or a number of bars >= 0, got "
+                                         f"{self.warmup!r}")
         if self.purge is not None and self.purge < 0:
             raise c.fail(self, "purge", f"expected a number of bars >= 0, got {self.purge!r}")
         if isinstance(c.iso_text(self, "split"), str):
@@ -246,7 +254,9 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
         c.check_name(self, "name", self.name)
         if self.seed < 0:
             raise c.fail(self, "seed", f"expected an integer >= 0, got {self.seed!r}")
-        strategies = c.as_tuple(self, "strategies")
+        # a workflow phase may give "{phase.best}" for its strategies (resolved by the workflow)
+        reference = self._in_workflow and isinstance(self.strategies, str)
+        strategies = () if reference else c.as_tuple(self, "strategies")
         if not strategies and not self._in_workflow:
             raise c.fail(self, "strategies", "expected at least one strategy, got an empty list")
         seen: dict[str, int] = {}

@@ -1,6 +1,6 @@
 """The workflow config: phases, each a full study merged over the file's
-``defaults``, with ``depends_on``, a ``when`` condition, ``else`` branches and
-``repeat``.
+``defaults``, with ``depends_on`` (names, or ``{any: [a, b]}`` groups that
+join branches), a ``when`` condition, ``else`` branches and ``repeat``.
 
 Condition and ``repeat`` expressions are kept as text for the workflow
 engine's safe expression language; nothing here evaluates them.
@@ -20,12 +20,39 @@ from .identity import config_fingerprint
 from .schema import StudyConfig
 from .trading import StrategyConfig
 
-__all__ = ("RepeatConfig", "PhaseConfig", "WorkflowConfig", "STUDY_KEYS", "PHASE_REFERENCE")
+__all__ = ("AnyOf", "RepeatConfig", "PhaseConfig", "WorkflowConfig", "STUDY_KEYS",
+           "PHASE_REFERENCE", "REFUSED_MODIFY")
 
 _PHASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 STUDY_KEYS: tuple[str, ...] = tuple(f.encode_name for f in msgspec.structs.fields(StudyConfig))
 """The top-level keys of a study (and so of a phase and of ``defaults``)."""
+
+
+REFUSED_MODIFY = {"results.dir": "a workflow writes all its iterations under one results "
+                                  "directory (results/<workflow_id>/<phase>-<n>/); set "
+                                  "results.dir in defaults instead",
+                  "name": "a phase's name is how later phases refer to it"}
+"""``repeat.modify`` keys that cannot change between iterations, and why."""
+
+
+class AnyOf(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """``depends_on: {any: [a, b], as: chosen}``: the phase runs when at least
+    one of ``any`` ran (the branches of a ``when``/``else`` join here). With
+    ``as``, ``{chosen.…}`` in conditions and templates reads the outputs of
+    the first of them (in list order) that ran."""
+
+    _section: ClassVar[str] = "depends_on"
+
+    any: tuple[str, ...]
+    as_: str | None = msgspec.field(default=None, name="as")
+
+    def __post_init__(self) -> None:
+        names = c.as_tuple(self, "any")
+        if len(names) < 2:
+            raise c.fail(self, "any", f"expected two or more phase names, got {list(names)!r}")
+        if self.as_ is not None and not (isinstance(self.as_, str) and _PHASE_NAME.match(self.as_)):
+            raise c.fail(self, "as", f"expected a name of letters, digits and _, got {self.as_!r}")
 
 
 class RepeatConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -45,7 +72,9 @@ class RepeatConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
         if self.max < 1:
             raise c.fail(self, "max", f"expected an integer >= 1, got {self.max!r}")
         for key in self.modify:
-            problem = key_path_problem(StudyConfig, key)
+            if key in REFUSED_MODIFY:
+                raise c.fail(self, ("modify", key), f"cannot be modified: {REFUSED_MODIFY[key]}")
+            problem = key_path_problem(StudyConfig, _dotted_indices(key))
             if problem is not None:
                 raise c.fail(self, ("modify", key), f"expected a study key path: {problem}")
 
@@ -53,16 +82,18 @@ class RepeatConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
 class PhaseConfig(StudyConfig, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """One phase: a complete study (already merged over the workflow's
     ``defaults``) plus how it fits in the workflow. ``strategies[].params``
-    may refer to an earlier phase's output, e.g. ``"{explore.best_params}"``;
-    a phase with no ``strategies`` (CONFIG.md's ``robustness``) runs those
-    its ``depends_on`` phases ended with."""
+    may refer to an earlier phase's output, e.g. ``"{explore.best_params}"``,
+    and ``strategies`` itself may be ``"{explore.best}"``: the whole winning
+    strategy (type, params, direction); a phase with no ``strategies``
+    (CONFIG.md's ``robustness``) runs those its ``depends_on`` phases ended
+    with."""
 
     _section: ClassVar[str] = "phase"
     _in_workflow: ClassVar[bool] = True
 
     name: str
-    strategies: tuple[StrategyConfig, ...] = ()
-    depends_on: tuple[str, ...] = ()
+    strategies: tuple[StrategyConfig, ...] | str = ()
+    depends_on: tuple[str | AnyOf, ...] | AnyOf = ()
     when: str | None = None
     else_: tuple[str, ...] = msgspec.field(default=(), name="else")
     repeat: RepeatConfig | None = None
@@ -76,7 +107,15 @@ class PhaseConfig(StudyConfig, kw_only=True, frozen=True, forbid_unknown_fields=
         if self.name in STUDY_KEYS:
             raise c.fail(self, "name", f"{self.name!r} is a config key, so '{{{self.name}.…}}' "
                                        f"would be ambiguous; choose another phase name")
-        if not c.as_tuple(self, "depends_on") and not self.strategies:
+        if isinstance(self.depends_on, AnyOf):
+            msgspec.structs.force_setattr(self, "depends_on", (self.depends_on,))
+        c.as_tuple(self, "depends_on")
+        if isinstance(self.strategies, str):
+            if not PHASE_REFERENCE.match(self.strategies):
+                raise c.fail(self, "strategies", f"expected a list of strategies or a phase "
+                                                 f"output reference like '{{explore.best}}', "
+                                                 f"got {self.strategies!r}")
+        elif not c.as_tuple(self, "depends_on") and not c.as_tuple(self, "strategies"):
             raise c.fail(self, "strategies", "expected at least one strategy (a phase without "
                                              "strategies must depend on one whose strategies it "
                                              "reuses)")
@@ -87,6 +126,29 @@ class PhaseConfig(StudyConfig, kw_only=True, frozen=True, forbid_unknown_fields=
         elif self.else_:
             raise c.fail(self, "else", "only used with 'when' (the phases to run when the "
                                        "condition is false)")
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The ``depends_on`` phases that must all have run."""
+        return tuple(d for d in self.depends_on if isinstance(d, str))
+
+    @property
+    def any_of(self) -> tuple[AnyOf, ...]:
+        """The ``{any: [...]}`` groups: at least one phase of each must have run."""
+        return tuple(d for d in self.depends_on if isinstance(d, AnyOf))
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        """Every phase named in ``depends_on`` (all waited for), in order."""
+        out: list[str] = []
+        for d in self.depends_on:
+            out.extend([d] if isinstance(d, str) else d.any)
+        return tuple(dict.fromkeys(out))
+
+    @property
+    def aliases(self) -> dict[str, tuple[str, ...]]:
+        """``as`` name -> the phases of its group."""
+        return {g.as_: g.any for g in self.any_of if g.as_ is not None}
 
 
 class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -115,8 +177,12 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
                              f"{phase.name!r} is also the name of phases[{index[phase.name]}]")
             index[phase.name] = i
         for i, phase in enumerate(phases):
-            for field, key in (("depends_on", "depends_on"), ("else_", "else")):
-                for j, other in enumerate(getattr(phase, field)):
+            for alias in phase.aliases:
+                if alias in index or alias in STUDY_KEYS:
+                    raise c.fail(self, ("phases", i, "depends_on", "as"),
+                                 f"{alias!r} is already the name of a phase or a config key")
+            for key, names in (("depends_on", phase.upstream), ("else", phase.else_)):
+                for j, other in enumerate(names):
                     if other == phase.name:
                         raise c.fail(self, ("phases", i, key, j),
                                      f"phase {other!r} cannot refer to itself")
@@ -139,7 +205,8 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
         phase that names it (is among its transitive depends_on); ``repeat``
         may also name the phase itself. Checked now, before any phase runs."""
         for i, phase in enumerate(self.phases):
-            before = self._upstream(phase.name)
+            before = self._upstream(phase.name, sure=True) | set(phase.aliases)
+            maybe = self._upstream(phase.name) - before
             uses: list[tuple[Any, set[str], str]] = []
             if phase.when is not None:
                 uses.append(("when", _parsed(phase, "when", phase.when).names, "its condition"))
@@ -150,6 +217,13 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
             for key, names, what in uses:
                 for name in sorted({n.split(".")[0] for n in names}):
                     allowed = before | ({phase.name} if what == "its repeat condition" else set())
+                    if name in maybe:
+                        raise c.fail(self, ("phases", i, *((key,) if isinstance(key, str) else key)),
+                                     f"{what} refers to phase {name!r}, which may not run (it is "
+                                     f"one branch of depends_on.any); name the group with "
+                                     f"'as: <name>' and refer to that")
+                    if name in phase.aliases:
+                        continue
                     if name not in index:
                         raise c.fail(self, ("phases", i, *((key,) if isinstance(key, str) else key)),
                                      f"{what} refers to unknown phase {name!r}"
@@ -159,16 +233,22 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
                                      f"{what} refers to phase {name!r}, which does not run "
                                      f"before {phase.name!r}: add it to depends_on")
 
-    def _upstream(self, name: str) -> set[str]:
-        """The phases ``name`` depends on, directly or through others."""
+    def _upstream(self, name: str, *, sure: bool = False) -> set[str]:
+        """The phases ``name`` depends on, directly or through others (with
+        ``sure``, only those that have run whenever ``name`` runs: not the
+        members of an ``any`` group)."""
         seen: set[str] = set()
-        todo = list(self.phase(name).depends_on)
+        todo = list(self._deps(name, sure))
         while todo:
             other = todo.pop()
             if other not in seen:
                 seen.add(other)
-                todo.extend(self.phase(other).depends_on)
+                todo.extend(self._deps(other, sure))
         return seen
+
+    def _deps(self, name: str, sure: bool) -> tuple[str, ...]:
+        phase = self.phase(name)
+        return phase.needs if sure else phase.upstream
 
     def _check_acyclic(self, index: dict[str, int]) -> None:
         state: dict[str, int] = {}  # 1 visiting, 2 done
@@ -181,7 +261,7 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
                 raise c.fail(self, ("phases", index[name], "depends_on"),
                              f"phases depend on each other in a cycle: {cycle}")
             state[name] = 1
-            for other in self.phases[index[name]].depends_on:
+            for other in self.phases[index[name]].upstream:
                 visit(other, [*trail, name])
             state[name] = 2
 
@@ -229,6 +309,14 @@ def _template_phases(strategies: Any) -> set[str]:
             for v in value:
                 walk(v)
 
+    if isinstance(strategies, str):
+        walk(strategies)
+        return names
     for strategy in strategies:
         walk(msgspec.structs.asdict(strategy))
     return names
+
+
+def _dotted_indices(path: str) -> str:
+    """``strategies[0].params.fast`` -> ``strategies.0.params.fast``."""
+    return re.sub(r"\[(\d+)\]", r".\1", path)

@@ -4,8 +4,10 @@ Monte Carlo. Every number comes from real runs over the right bars.
 The runs themselves are tasks (:mod:`admf.research.tasks`) handed to an executor.
 A window, fold or split restricts
 the bars its runs read (``study.bar_stream``): a train run never sees a test
-bar. Indicators warm up inside each window (cold start), so no bar outside
-the window leaks in through an indicator either.
+bar. Train runs warm their indicators up inside their window (cold start);
+a test window's indicators warm up on the ``sequence.warmup`` bars just
+before it (past bars only, never traded, none at or after the window's end),
+so it can trade from its first bar.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ..study import (
     check_components,
     expand_points,
     strategy_points,
+    warmup_bars,
 )
 from ..tasks import PointSummary, Runner, estimated_bars, flat, timeline
 from .windows import (
@@ -45,7 +48,21 @@ from .windows import (
     walk_forward_windows,
 )
 
-__all__ = ("SequenceResult", "run_sequence")
+__all__ = ("SequenceResult", "run_sequence", "strategy_of")
+
+
+def strategy_of(config: StudyConfig, point: StrategyPoint | None) -> dict[str, Any] | None:
+    """The whole strategy a chosen point stands for, as a ``strategies`` item:
+    its type, params and direction (and name, if the user gave one), so that
+    ``strategies: "{explore.best}"`` runs exactly the winner, whatever its type."""
+    if point is None:
+        return None
+    out: dict[str, Any] = {"type": point.type, "params": dict(point.params),
+                           "direction": point.direction}
+    index = int(point.where.rsplit("[", 1)[-1].rstrip("]")) if "[" in point.where else None
+    if index is not None and index < len(config.strategies) and config.strategies[index].name:
+        out = {"name": config.strategies[index].name, **out}
+    return out
 
 
 class SequenceResult(msgspec.Struct, kw_only=True):
@@ -59,6 +76,8 @@ class SequenceResult(msgspec.Struct, kw_only=True):
     path: Any
     metrics: dict[str, Any]
     best_params: dict[str, Any] | None
+    best: dict[str, Any] | None
+    """The chosen strategy whole (see :func:`strategy_of`); ``best_params`` is its params."""
     table: list[dict[str, Any]]
     aggregate: dict[str, Any]
     equity: dict[str, np.ndarray] | None
@@ -69,7 +88,7 @@ class SequenceResult(msgspec.Struct, kw_only=True):
 
     def outputs(self) -> dict[str, Any]:
         """What a workflow phase exposes to later phases."""
-        return {"metrics": self.metrics, "best_params": self.best_params,
+        return {"metrics": self.metrics, "best_params": self.best_params, "best": self.best,
                 "aggregate": self.aggregate, "table": self.table}
 
 
@@ -129,7 +148,8 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     if store is not None:
         phase_store = store.phase(phase)
         phase_store.write_summary({"type": kind, "metrics": result.metrics,
-                                   "best_params": result.best_params, "table": result.table,
+                                   "best_params": result.best_params, "best": result.best,
+                                   "table": result.table,
                                    "seconds": result.seconds})
         phase_store.write_aggregate(result.aggregate)
         if owner:
@@ -149,7 +169,7 @@ def _sequence_points(config: StudyConfig) -> list[StrategyPoint]:
 
 
 def _result(config: StudyConfig, **fields: Any) -> SequenceResult:
-    defaults = {"best_params": None, "table": [], "aggregate": {}, "equity": None}
+    defaults = {"best_params": None, "best": None, "table": [], "aggregate": {}, "equity": None}
     return SequenceResult(name=config.name, type=config.sequence.type, run_id=None, path=None,
                           seconds=0.0, **{**defaults, **fields})
 
@@ -161,6 +181,7 @@ async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: Runne
     by_id = {s.id: s for s in summaries}
     table = [_row(by_id[pid], rank=i + 1) for i, pid in enumerate(order)]
     return _result(config, metrics=best.metrics.to_json_dict(), best_params=best.params,
+                   best=strategy_of(config, _point(points, best.id)),
                    table=table, aggregate={"objective": objective, "points": len(summaries),
                                            "best": best.id, "ranking": order,
                                            "skipped": expand_points(config)[1]})
@@ -185,13 +206,16 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
             scores.setdefault(index, {}).setdefault(s.id, []).append((_objective(s, objective), bars))
             summaries.setdefault(index, {}).setdefault(s.id, s)
     chosen, test_tasks = {}, []
+    warm = warmup_bars(config, points)
     for w in windows:
         combined = {pid: _weighted(v) for pid, v in scores[w.index].items()}
         best_id = rank_points(combined, objective)[0]
         chosen[w.index] = (best_id, combined[best_id])
         point = next(p for p in points if p.id == best_id)
+        first = max(0, w.test.first - warm)
         test_tasks.extend(runner.tasks([point], _span(line, w.test), f"{w.key}-test-",
-                                       tables=True, curves=True, close_at_end=True))
+                                       tables=True, curves=True, close_at_end=True,
+                                       warm_from=int(line[first]) if first < w.test.first else None))
     tested = await runner.run(test_tasks)
     rows = []
     for w, chunk in zip(windows, tested):
@@ -206,6 +230,7 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
             "train_metrics": summaries[w.index][best_id].metrics.to_json_dict()
             if len(w.train) == 1 else None,
             "test_metrics": test.metrics.to_json_dict(), "_summary": test,
+            "_best": strategy_of(config, _point(points, best_id)),
         })
     return rows
 
@@ -227,7 +252,7 @@ async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: 
     rows = await _train_then_test(config, points, runner, line, [window])
     row = rows[0]
     return _result(config, metrics=row["test_metrics"], best_params=row["params"],
-                   table=_public(rows),
+                   best=row["_best"], table=_public(rows),
                    aggregate={"train": row["train_metrics"], "test": row["test_metrics"],
                               "train_span": row["train"], "test_span": row["test"]})
 
@@ -240,7 +265,7 @@ async def _walk_forward(config: StudyConfig, points: list[StrategyPoint], runner
     rows = await _train_then_test(config, points, runner, line, windows)
     stitched, metrics = _stitch(config, [r["_summary"] for r in rows])
     return _result(config, metrics=metrics.to_json_dict(), best_params=rows[-1]["params"],
-                   table=_public(rows), equity=stitched,
+                   best=rows[-1]["_best"], table=_public(rows), equity=stitched,
                    aggregate={"windows": len(rows), "out_of_sample": metrics.to_json_dict(),
                               "chosen_params": [r["params"] for r in rows]})
 
@@ -281,9 +306,14 @@ async def _k_fold(config: StudyConfig, points: list[StrategyPoint], runner: Runn
     mean = {k: _mean([r["test_metrics"][k] for r in rows]) for k in fields}
     spread = {k: percentiles([r["test_metrics"][k] for r in rows if r["test_metrics"][k] is not None])
               for k in fields}
-    return _result(config, metrics=mean, best_params=_most_chosen([r["params"] for r in rows]),
+    winner = _most_chosen([r["_best"] for r in rows])
+    return _result(config, metrics=mean, best_params=winner["params"], best=winner,
                    table=_public(rows), aggregate={"folds": len(rows), "test_mean": mean,
                                                    "test_distribution": spread})
+
+
+def _point(points: list[StrategyPoint], pid: str) -> StrategyPoint:
+    return next(p for p in points if p.id == pid)
 
 
 def _mean(values: list[Any]) -> float:
@@ -315,6 +345,7 @@ async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner:
         values, table = _bootstrap(config, base, runs)
     distributions = {name: percentiles(v) for name, v in values.items()}
     return _result(config, metrics=distributions, table=table, best_params=points[0].params,
+                   best=strategy_of(config, points[0]),
                    aggregate={"method": seq.method or "bootstrap_returns", "runs": runs,
                               "distributions": distributions})
 

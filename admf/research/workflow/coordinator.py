@@ -13,12 +13,16 @@ its outputs (metrics, best parameters, aggregates). It
 - evaluates ``when`` (skip the phase, run its ``else`` phases instead) and
   ``repeat: {while, max, modify}`` with the safe expression language of
   :mod:`admf.research.expressions` (never ``eval``);
-- skips a phase whose dependency was skipped, saying why.
+- skips a phase whose dependency was skipped, saying why; a
+  ``depends_on: {any: [a, b]}`` group needs only one of them to have run
+  (branches join), and ``as: name`` makes the first that ran readable as
+  ``{name.…}``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -51,6 +55,8 @@ class PhaseResult(msgspec.Struct, kw_only=True):
     result: Any = None
     seconds: float = 0.0
     directories: list[str] = msgspec.field(default_factory=list)
+    joined: dict[str, str] = msgspec.field(default_factory=dict)
+    """For a phase joining branches (``depends_on: {any: [...]}``): the branch taken."""
 
     def __repr__(self) -> str:
         return f"PhaseResult({self.name!r}, {self.status}, iterations={self.iterations})"
@@ -94,13 +100,15 @@ class Coordinator:
 
     async def _decide(self, name: str) -> PhaseResult:
         phase = self.phases[name]
-        waits = [*phase.depends_on, *([self.branch_of[name]] if name in self.branch_of else [])]
+        waits = [*phase.upstream, *([self.branch_of[name]] if name in self.branch_of else [])]
         for other in waits:
             await self._done[other].wait()
-        for other in phase.depends_on:
-            done = self.results.get(other)
-            if done is None or done.status != "ran":
+        for other in phase.needs:
+            if not self._ran(other):
                 return self._skip(name, f"its dependency {other!r} did not run")
+        for group in phase.any_of:
+            if not any(self._ran(other) for other in group.any):
+                return self._skip(name, f"none of its dependencies {list(group.any)} ran")
         owner = self.branch_of.get(name)
         if owner is not None:
             decided = self.results.get(owner)
@@ -108,17 +116,32 @@ class Coordinator:
                 why = ("whose condition held" if decided is not None and decided.status == "ran"
                        else "which did not run")
                 return self._skip(name, f"it is the else branch of {owner!r}, {why}")
-        context = self.context()
+        context = self.context(phase)
         if phase.when is not None and not evaluate(phase.when, context):
             return self._skip(name, "condition false")
         return await self._run(phase, context)
+
+    def _ran(self, name: str) -> bool:
+        done = self.results.get(name)
+        return done is not None and done.status == "ran"
+
+    def joined(self, phase: PhaseConfig) -> dict[str, str]:
+        """For each ``any`` group of ``phase``: the branch it took (the first
+        member that ran), keyed by the group's ``as`` name or its members."""
+        out = {}
+        for group in phase.any_of:
+            ran = [other for other in group.any if self._ran(other)]
+            if ran:
+                out[group.as_ or "|".join(group.any)] = ran[0]
+        return out
 
     def _skip(self, name: str, reason: str) -> PhaseResult:
         self.events.append("PhaseSkipped", workflow_id=self.workflow_id, phase=name, reason=reason)
         return PhaseResult(name=name, status="skipped", reason=reason)
 
-    def context(self) -> dict[str, Any]:
-        """Each phase's latest outputs, read back from the event store."""
+    def context(self, phase: PhaseConfig | None = None) -> dict[str, Any]:
+        """Each phase's latest outputs, read back from the event store (and,
+        for ``phase``, its ``as`` names bound to the branch that ran)."""
         out: dict[str, Any] = {}
         for event in query(self.events, "PhaseOutput", workflow_id=self.workflow_id):
             outputs = event["outputs"]
@@ -126,6 +149,10 @@ class Coordinator:
             # "sharpe_ratio > 0.5" is false rather than an error
             outputs["metrics"] = _nan_for_null(outputs.get("metrics"))
             out[event["phase"]] = outputs
+        for alias, names in (phase.aliases.items() if phase is not None else ()):
+            ran = [n for n in names if n in out and self._ran(n)]
+            if ran:
+                out[alias] = out[ran[0]]
         return out
 
     async def _run(self, phase: PhaseConfig, context: dict[str, Any]) -> PhaseResult:
@@ -146,47 +173,75 @@ class Coordinator:
             self.resolved[phase.name] = study
             if repeat is None or iteration >= repeat.max:
                 break
-            context = self.context()
+            context = self.context(phase)
             if not evaluate(repeat.while_, context):
                 break
-            study = self._modified(study, repeat.modify, context, phase.name)
+            study = modified_study(study, repeat.modify, context, phase.name)
         return PhaseResult(name=phase.name, status="ran", iterations=iteration,
                            outputs=self.context()[phase.name], result=result,
-                           seconds=time.perf_counter() - started, directories=directories)
+                           seconds=time.perf_counter() - started, directories=directories,
+                           joined=self.joined(phase))
 
     def study_of(self, phase: PhaseConfig, context: Mapping[str, Any]) -> StudyConfig:
-        """The phase as a plain study: references to phase outputs resolved,
-        strategies inherited when it has none, workflow-only keys dropped."""
-        tree = to_dict(phase)
-        for key in ("depends_on", "when", "else", "repeat"):
-            tree.pop(key, None)
-        if not tree.get("strategies"):
-            tree["strategies"] = self._inherited_strategies(phase)
-        tree = _resolve(tree, context, set(self.phases), phase.name)
-        study = load_config(tree)
-        if not isinstance(study, StudyConfig):  # pragma: no cover - a phase has no phases
-            raise ConfigError(f"phase {phase.name!r} did not resolve to a study")
-        return study
+        """The phase as a plain study (see :func:`phase_study`)."""
+        return phase_study(phase, context, self.phases, self.resolved)
 
-    def _inherited_strategies(self, phase: PhaseConfig) -> list[dict[str, Any]]:
-        for other in phase.depends_on:
-            if other in self.resolved:
-                return [to_dict(s) for s in self.resolved[other].strategies]
-        raise ConfigError(f"phase {phase.name!r} has no strategies and none of "
-                          f"{list(phase.depends_on)} ran to lend it theirs")
 
-    def _modified(self, study: StudyConfig, modify: Mapping[str, Any],
-                  context: Mapping[str, Any], name: str) -> StudyConfig:
-        """``study`` with each ``modify`` key set to its (rendered) value; a
-        template sees the phase's current config keys and the phase outputs."""
-        tree = to_dict(study)
-        scope = {**context, **tree}
-        for path, value in modify.items():
+def phase_study(phase: PhaseConfig, context: Mapping[str, Any], phases: Mapping[str, Any],
+                resolved: Mapping[str, StudyConfig]) -> StudyConfig:
+    """The phase as a plain study: references to phase outputs resolved
+    (``strategies: "{explore.best}"`` becomes that strategy), strategies
+    inherited from the first dependency in ``resolved`` when it has none,
+    workflow-only keys dropped."""
+    tree = to_dict(phase)
+    for key in ("depends_on", "when", "else", "repeat"):
+        tree.pop(key, None)
+    if not tree.get("strategies"):
+        tree["strategies"] = _inherited_strategies(phase, resolved)
+    names = set(phases) | set(phase.aliases)
+    tree = _resolve(tree, context, names, phase.name)
+    if not isinstance(tree["strategies"], list):
+        tree["strategies"] = [tree["strategies"]]
+    study = load_config(tree)
+    if not isinstance(study, StudyConfig):  # pragma: no cover - a phase has no phases
+        raise ConfigError(f"phase {phase.name!r} did not resolve to a study")
+    return study
+
+
+def _inherited_strategies(phase: PhaseConfig, resolved: Mapping[str, StudyConfig]
+                          ) -> list[dict[str, Any]]:
+    for other in phase.upstream:
+        if other in resolved:
+            return [to_dict(s) for s in resolved[other].strategies]
+    raise ConfigError(f"phase {phase.name!r} has no strategies and none of "
+                      f"{list(phase.upstream)} ran to lend it theirs")
+
+
+def modified_study(study: StudyConfig, modify: Mapping[str, Any],
+                   context: Mapping[str, Any], name: str) -> StudyConfig:
+    """``study`` with each ``modify`` key set to its (rendered) value; a
+    template sees the phase's current config keys and the phase outputs.
+    A key path reaches list items by index (``strategies[0].params.fast``
+    or ``strategies.0.params.fast``)."""
+    tree = to_dict(study)
+    scope = {**context, **tree}
+    for path, value in modify.items():
+        try:
             new = render_template(value, scope) if isinstance(value, str) else value
-            _set(tree, path.split("."), new, name)
+        except ConfigError as exc:
+            raise ConfigError(f"phase {name!r}: repeat.modify {path!r}: {exc}") from None
+        _set(tree, _path_keys(path), new, name, path)
+    try:
         changed = load_config(tree)
-        assert isinstance(changed, StudyConfig)
-        return changed
+    except ConfigError as exc:
+        raise ConfigError(f"phase {name!r}: repeat.modify made an invalid config: {exc}") from None
+    assert isinstance(changed, StudyConfig)
+    return changed
+
+
+def _path_keys(path: str) -> list[str | int]:
+    parts = re.sub(r"\[(\d+)\]", r".\1", path).split(".")
+    return [int(p) if p.isdigit() else p for p in parts]
 
 
 def _nan_for_null(value: Any) -> Any:
@@ -215,14 +270,29 @@ def _resolve(value: Any, context: Mapping[str, Any], phases: set[str], where: st
     return value
 
 
-def _set(tree: dict[str, Any], keys: list[str], value: Any, phase: str) -> None:
-    node = tree
-    for key in keys[:-1]:
-        child = node.get(key)
-        if child is None:
-            child = node[key] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"phase {phase!r}: repeat.modify {'.'.join(keys)!r}: "
-                              f"{key!r} is not a mapping")
-        node = child
-    node[keys[-1]] = value
+def _set(tree: dict[str, Any], keys: list[str | int], value: Any, phase: str, path: str) -> None:
+    node: Any = tree
+    for key, nxt in zip(keys[:-1], keys[1:]):
+        node = _child(node, key, isinstance(nxt, int), phase, path)
+    last = keys[-1]
+    if isinstance(node, list):
+        if not isinstance(last, int) or not -len(node) <= last < len(node):
+            raise ConfigError(f"phase {phase!r}: repeat.modify {path!r}: no item {last!r} in a "
+                              f"list of {len(node)}")
+    elif not isinstance(node, dict):
+        raise ConfigError(f"phase {phase!r}: repeat.modify {path!r}: {node!r} has no keys")
+    node[last] = value
+
+
+def _child(node: Any, key: str | int, list_next: bool, phase: str, path: str) -> Any:
+    if isinstance(node, list):
+        if not isinstance(key, int) or not -len(node) <= key < len(node):
+            raise ConfigError(f"phase {phase!r}: repeat.modify {path!r}: expected an index "
+                              f"0..{len(node) - 1} into the list, got {key!r}")
+        return node[key]
+    if not isinstance(node, dict):
+        raise ConfigError(f"phase {phase!r}: repeat.modify {path!r}: {node!r} has no key {key!r}")
+    child = node.get(key)
+    if child is None:
+        child = node[key] = [] if list_next else {}
+    return child

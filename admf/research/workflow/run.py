@@ -16,7 +16,7 @@ from ...runtime.tracing import EventStore
 from ..config import StudyConfig, WorkflowConfig
 from ..results.runs import finish_store, new_store
 from ..results.store import ResultStore
-from ..sequences.run import run_sequence
+from ..sequences.run import run_sequence, strategy_of
 from ..sequences.windows import rank_points
 from ..study import StudyResult, run_study
 from .coordinator import Coordinator, PhaseResult
@@ -49,12 +49,19 @@ def study_outputs(study: StudyConfig, result: StudyResult) -> dict[str, Any]:
     best = rank_points(scores, objective)[0]
     return {"metrics": result.portfolios[best].metrics.to_json_dict(),
             "best_params": result.points[best].params,
+            "best": strategy_of(study, result.points[best]),
             "aggregate": {pid: res.metrics.to_json_dict() for pid, res in result.portfolios.items()},
             "table": result.table()}
 
 
-async def run_workflow(workflow: WorkflowConfig, *, write: bool = True) -> WorkflowResult:
-    """Run every phase of ``workflow`` (see :mod:`admf.research.workflow.coordinator`)."""
+async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
+                       source: str | None = None) -> WorkflowResult:
+    """Run every phase of ``workflow`` (see :mod:`admf.research.workflow.coordinator`)
+    after checking all of them (:func:`admf.research.validate.validate_workflow`;
+    ``source`` is the config file errors name)."""
+    from ..validate import validate_workflow
+
+    validate_workflow(workflow, source=source)
     started = time.perf_counter()
     store: ResultStore | None = new_store(workflow) if write else None
     workflow_id = store.run_id if store else f"{workflow.name}-in-memory"
@@ -90,6 +97,8 @@ def _summary_row(phase: PhaseResult) -> dict[str, Any]:
     row: dict[str, Any] = {"phase": phase.name, "status": phase.status, "reason": phase.reason,
                            "iterations": phase.iterations, "directories": phase.directories,
                            "seconds": phase.seconds}
+    if phase.joined:
+        row["joined"] = phase.joined
     if phase.outputs is not None:
         metrics = phase.outputs.get("metrics") or {}
         objective = phase.outputs.get("objective", "sharpe_ratio")
@@ -97,5 +106,6 @@ def _summary_row(phase: PhaseResult) -> dict[str, Any]:
         row.update(primary_metric=objective,
                    primary_value=value.get("p50") if isinstance(value, dict) else value,
                    best_params=phase.outputs.get("best_params"),
+                   best=phase.outputs.get("best"),
                    sequence=phase.outputs.get("sequence"))
     return row

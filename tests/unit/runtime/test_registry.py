@@ -116,9 +116,14 @@ def test_unknown_name_suggests_and_lists_known() -> None:
         reg.get("strategy", "sma_crosover")
 
 
-def test_module_colon_name_always_works() -> None:
+def test_module_colon_name_works_for_a_subclass_of_the_kinds_base() -> None:
     reg = Registry()
+    with pytest.raises(PluginError, match="not a registered commission"):  # no base declared yet
+        reg.get("commission", "admf.components.costs:FixedCommission")
+    reg.expect("commission", costs.CommissionModel)
     assert reg.get("commission", "admf.components.costs:FixedCommission") is costs.FixedCommission
+    with pytest.raises(PluginError, match="must be a subclass of admf.components.costs.CommissionModel"):
+        reg.get("commission", "admf.components.costs:FixedBpsSlippage")
     with pytest.raises(PluginError, match="has no attribute 'Nope'"):
         reg.get("commission", "admf.components.costs:Nope")
     with pytest.raises(PluginError, match="cannot import module 'no_such_pkg_xyz'"):
