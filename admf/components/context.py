@@ -244,17 +244,20 @@ def run_orders(strategy: OrderStrategy, bars: BarBatch, *, cash: float = 10_000.
         for k, col in zip(names, ind_lists):
             setattr(ind, k, col[i])
         ctx.i = i
-        ctx.fills = fills[seen_fills:]
-        seen_fills = len(fills)
+        if len(fills) != seen_fills:
+            ctx.fills = fills[seen_fills:]
+            seen_fills = len(fills)
+        elif ctx.fills:
+            ctx.fills = []
         try:
             if on_fill is not None:
                 for f in ctx.fills:
                     on_fill(ctx, f)
-            if on_order is not None:
+            if on_order is not None and len(updates) != seen_updates:
                 for u in updates[seen_updates:]:
                     if u.status in ("rejected", "cancelled", "expired"):
                         on_order(ctx, u)
-            seen_updates = len(updates)
+                seen_updates = len(updates)
             on_bar(ctx)
         except AdmfError:
             raise

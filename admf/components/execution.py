@@ -174,7 +174,10 @@ class ExecutionKernel:
         """Run the fill procedure (module docstring) for ``symbol``'s next bar."""
         index = self._bar_index.get(symbol, -1) + 1
         self._bar_index[symbol] = index
-        pos = self.position(symbol)
+        pos = self.positions.get(symbol) or self.position(symbol)
+        if not self.book and not pos.units:  # nothing working, nothing held
+            pos.last = c
+            return
         live = [w for w in self.book.values() if w.order.symbol == symbol and w.live_from <= index]
         if not live and not pos.units:
             pos.last = c
@@ -352,9 +355,10 @@ class ExecutionKernel:
                 self.cancel(other.order.id, ts, reason=f"oco {od.oco}: order {od.id} filled")
         if od.parent is None and (od.sl is not None or od.tp is not None or od.trail is not None):
             self._attach(w, units, price, ts)
-        if od.parent is not None and pos.units == 0:  # position gone: cancel the bracket's rest
+        if pos.units == 0 or od.parent is None:  # attached exits that no longer reduce go
             for other in [x for x in self.book.values()
-                          if x.order.parent == od.parent and x.order.symbol == od.symbol]:
+                          if x.order.parent is not None and x.order.symbol == od.symbol
+                          and (pos.units == 0 or (x.order.side > 0) == (pos.units > 0))]:
                 self.cancel(other.order.id, ts, reason="position closed")
 
     def _affordable(self, units: float, price: float, volume: float, whole: bool) -> float:
