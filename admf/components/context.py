@@ -65,7 +65,16 @@ class OrderStrategy:
 
 
 class _Bar:
+    """The current bar's fields, as plain Python scalars."""
+
     __slots__ = ("symbol", "timestamp", "open", "high", "low", "close", "volume")
+    symbol: str
+    timestamp: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
 
 
 class Context:

@@ -58,6 +58,11 @@ def symbol_file(path: str, symbol: str) -> Path:
         exact = [p for p in candidates if any(stem(p).startswith(symbol + sep) for sep in "_-.")]
     if len(exact) == 1:
         return exact[0]
+    if not exact and Path(path).is_dir():
+        odd = [p for p in Path(path).iterdir() if not p.is_file() and p.name.lower().endswith(_SUFFIXES)
+               and stem(p) == symbol]
+        if odd:
+            raise DataError(f"{odd[0]}: is a directory, expected the bars file of symbol {symbol!r}")
     if not exact:
         shown = [p.name for p in candidates[:10]] + (["..."] if len(candidates) > 10 else [])
         raise DataError(f"{where}: no file for symbol {symbol!r} (expected {symbol}.csv or similar); found {shown}")

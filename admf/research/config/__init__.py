@@ -26,6 +26,7 @@ from .identity import to_dict as to_dict
 from .layers import deep_merge as deep_merge
 from .layers import study_defaults as study_defaults
 from .loading import load_config as load_config
+from .loading import load_study as load_study
 from .loading import parse_config as parse_config
 from .schema import SEQUENCE_KEYS as SEQUENCE_KEYS
 from .schema import ContainerTracing as ContainerTracing
@@ -46,6 +47,7 @@ from .workflow import WorkflowConfig as WorkflowConfig
 
 __all__ = (
     "load_config",
+    "load_study",
     "parse_config",
     "to_dict",
     "dump_yaml",

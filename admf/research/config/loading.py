@@ -31,7 +31,7 @@ from .layers import (
 from .schema import StudyConfig
 from .workflow import WorkflowConfig
 
-__all__ = ("load_config", "parse_config")
+__all__ = ("load_config", "load_study", "parse_config")
 
 _WORKFLOW_KEYS = ("name", "defaults", "phases")
 _PHASE_ONLY = ("depends_on", "when", "else", "repeat")
@@ -58,6 +58,19 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | msgspec.Str
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigError(f"{source}: cannot read the config file: {reason}") from exc
     return parse_config(text, filename=str(source), overrides=overrides)
+
+
+def load_study(source: str | os.PathLike[str] | Mapping[str, Any] | msgspec.Struct, *,
+               overrides: Sequence[str] = ()) -> StudyConfig:
+    """:func:`load_config` for callers that need a study (signal generation
+    and replay, one :class:`~admf.Runtime`): a workflow is refused with a
+    :class:`ConfigError` naming the source."""
+    loaded = load_config(source, overrides=overrides)
+    if not isinstance(loaded, StudyConfig):
+        where = source if isinstance(source, (str, os.PathLike)) else f"workflow {loaded.name!r}"
+        raise ConfigError(f"{where}: expected a study (data, strategies, sequence), "
+                          f"got a workflow with phases; run it with admf.run")
+    return loaded
 
 
 def parse_config(text: str, *, filename: str | None = None,

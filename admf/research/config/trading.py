@@ -170,8 +170,9 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         or glob of per-symbol files, the symbol's file; a Parquet dataset
         partitioned by symbol stays the dataset's directory (see
         :mod:`admf.data._paths`)."""
-        path = str(self.path).replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
-        if is_collection(path) and not is_partitioned(path):
+        template = str(self.path)
+        path = template.replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
+        if "{symbol}" not in template and is_collection(path) and not is_partitioned(path):
             return str(symbol_file(path, symbol))
         return path
 
