@@ -17,6 +17,7 @@ from .components.metrics import Metrics
 from .errors import AdmfError, ConfigError
 from .research.config import StudyConfig, WorkflowConfig, load_config
 from .research.inmemory import with_frames
+from .research.results._lock import lock_scope
 from .research.results.runs import resume_store
 from .research.results.view import Run, Table, read_runs, runs_table
 from .research.sequences.windows import rank_points
@@ -85,6 +86,13 @@ def _objective(loaded: Any) -> str:
 
 async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = None,
                     progress: Progress | None = None, source: str | None = None) -> Any:
+    with lock_scope():  # a run that raises gives its directory's lock back at once
+        return await _dispatch_locked(loaded, write=write, resume=resume, progress=progress,
+                                      source=source)
+
+
+async def _dispatch_locked(loaded: Any, *, write: bool, resume: str | Path | None,
+                           progress: Progress | None, source: str | None) -> Any:
     if isinstance(loaded, StudyConfig):
         store = resume_store(resume, loaded) if resume is not None else None
         if loaded.sequence.type == "single_pass":

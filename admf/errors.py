@@ -16,6 +16,7 @@ __all__ = (
     "DataError",
     "PluginError",
     "OrderError",
+    "LockedError",
 )
 
 
@@ -80,3 +81,9 @@ class OrderError(AdmfError):
     entry, a cancel of an order that is not open, or a strategy callback that
     raised. The message names the strategy, the symbol, the bar time and what
     was expected."""
+
+
+class LockedError(ConfigError):
+    """Raised when a run directory is already being written by another run or
+    resume (it holds the directory's lock). The message names the holder: its
+    pid, host, start time and command line."""

@@ -18,6 +18,7 @@ import msgspec
 from msgspec.structs import force_setattr
 
 from . import _checks as c
+from .grid import MAX_GRID_POINTS, downstream_counts, grid_counts, grid_overflow
 from .identity import config_fingerprint
 from .trading import (
     DataConfig,
@@ -35,6 +36,7 @@ __all__ = (
     "TracingConfig",
     "ExecutorConfig",
     "TopologyConfig",
+    "LimitsConfig",
     "StudyConfig",
     "SEQUENCE_KEYS",
 )
@@ -230,6 +232,24 @@ class ExecutorConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
                                           f"not by kind {self.kind!r}")
 
 
+class LimitsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Bounds checked before anything is expanded. ``max_grid_points`` is the
+    most portfolios the study's grids may make in all (each strategy's grid,
+    plus the others', times the risk, sizing and execution grid), counted as a
+    product of the parameters' value counts, so a typo in a range's step fails
+    at once with the sizes instead of exhausting memory. Limits change no
+    result, so they are not part of the config's fingerprint."""
+
+    _section: ClassVar[str] = "limits"
+
+    max_grid_points: int = MAX_GRID_POINTS
+
+    def __post_init__(self) -> None:
+        if self.max_grid_points < 1:
+            raise c.fail(self, "max_grid_points",
+                         f"expected an integer >= 1, got {self.max_grid_points!r}")
+
+
 class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """One study: data, strategies (with parameter grids), portfolio,
     execution, risk, how it is run (``sequence``), where results go, tracing
@@ -247,6 +267,7 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
     tracing: TracingConfig = msgspec.field(default_factory=TracingConfig)
     executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
     topology: TopologyConfig = msgspec.field(default_factory=TopologyConfig)
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
 
     _in_workflow: ClassVar[bool] = False  # phases may refer to / reuse earlier phases
 
@@ -270,7 +291,17 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
                     raise c.fail(self, ("strategies", i, "name"),
                                  f"{strategy.name!r} is also the name of strategies[{seen[strategy.name]}]")
                 seen[strategy.name] = i
+        self._check_grid_size(strategies)
         self._check_split_date()
+
+    def _check_grid_size(self, strategies: tuple[StrategyConfig, ...]) -> None:
+        """The grids' size, as a product of counts, within ``limits`` (nothing expanded)."""
+        counts = {i: grid_counts(s.params) for i, s in enumerate(strategies)
+                  if isinstance(s.params, dict)}
+        problem = grid_overflow(counts, downstream_counts(self), self.limits.max_grid_points)
+        if problem is not None:
+            key: c.Key = ("strategies",) if len(counts) != 1 else ("strategies", *counts, "params")
+            raise c.fail(self, key, problem)
 
     def _check_split_date(self) -> None:
         split = self.sequence.split

@@ -15,7 +15,15 @@ from msgspec.structs import force_setattr
 from ...data._paths import is_collection, is_partitioned, symbol_file
 from ...errors import ConfigError
 from . import _checks as c
-from .grid import expand_grid, expand_values, is_grid_value, is_range_spec
+from .grid import (
+    count_values,
+    expand_grid,
+    expand_values,
+    is_grid_value,
+    is_range_spec,
+    range_ends,
+    range_spec,
+)
 
 __all__ = (
     "DataConfig",
@@ -210,11 +218,11 @@ class StrategyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
             return
         for key, value in self.params.items():
             try:
-                values = expand_values(value)
+                count = count_values(value)  # checked, not expanded: grids are capped later
             except ConfigError as exc:
                 sub = ("params", key, "range") if is_range_spec(value) else ("params", key)
                 raise c.fail(self, sub, str(exc)) from None
-            if not values:
+            if not count:
                 raise c.fail(self, ("params", key), "an empty list makes an empty grid; give at "
                                                     "least one value")
 
@@ -295,8 +303,9 @@ def _grid_values(obj: Any, key: str) -> list[Any]:
     if isinstance(value, dict) and not is_range_spec(value):
         raise c.fail(obj, key, f"expected a number, a list of them (a grid) or "
                                f"{{range: [start, stop, step]}}, got {value!r}")
-    try:
-        values = expand_values(value) if is_grid_value(value) else [value]
+    try:  # a range's bounds are its ends: no need to make the values between
+        values = (range_ends(*range_spec(value)) if is_range_spec(value)
+                  else expand_values(value) if is_grid_value(value) else [value])
     except ConfigError as exc:
         raise c.fail(obj, (key, "range") if is_range_spec(value) else key, str(exc)) from None
     if not values:
@@ -310,9 +319,9 @@ def _component_grids(obj: Any, key: str) -> None:
         if param == "type" or not is_grid_value(value):
             continue
         try:
-            values = expand_values(value)
+            count = count_values(value)
         except ConfigError as exc:
             raise c.fail(obj, (key, param), str(exc)) from None
-        if not values:
+        if not count:
             raise c.fail(obj, (key, param), "an empty list makes an empty grid; give at "
                                             "least one value")
