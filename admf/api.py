@@ -21,7 +21,8 @@ from .research.results._lock import lock_scope
 from .research.results.runs import resume_store
 from .research.results.view import Run, Table, read_runs, runs_table
 from .research.sequences.windows import rank_points
-from .research.study import StudyResult, check_components, run_study, strategy_points
+from .research.sampling import sample_points
+from .research.study import StudyResult, check_components, run_study
 from .runtime.instrument import Progress
 
 __all__ = ("run", "run_sync", "load", "StudyResult", "Result", "Run", "Table",
@@ -48,7 +49,7 @@ def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> StudyConfig | 
     loaded = load_config(config, overrides=overrides)
     if isinstance(config, (str, Path)) and isinstance(loaded, StudyConfig):
         try:  # component parameters are checked by the components: name the file too
-            check_components(loaded, strategy_points(loaded))
+            check_components(loaded, sample_points(loaded))  # no grid is expanded here
         except ConfigError as exc:
             raise ConfigError(f"{config}: {exc}") from None
     return loaded
