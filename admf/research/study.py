@@ -221,6 +221,13 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
                       "BarStrategy subclass")
 
 
+def strategy_label(point: StrategyPoint) -> str:
+    """How errors name a strategy point: id, config key, type and parameters."""
+    params = ", ".join(f"{k}={v!r}" for k, v in point.params.items())
+    shown = f"params {params}" if params else "default params"
+    return f"strategy {point.signal_id!r} ({point.where}, type {point.type!r}, {shown})"
+
+
 Window = tuple[int, int]
 """First and last bar time (int64 ns, both inclusive) a run may see."""
 
@@ -373,7 +380,9 @@ class _Parts:
         return source
 
     def strategy_bank(self, name: str) -> StrategyContainer:
-        return StrategyContainer(name, self.strategy_factories(), fanout=self.fanout())
+        labels = {p.signal_id: strategy_label(p) for p in self.points.values()}
+        return StrategyContainer(name, self.strategy_factories(), fanout=self.fanout(),
+                                 labels=labels)
 
     def strategy_factories(self) -> list[tuple[str, Callable[[], Any]]]:
         """One factory per distinct strategy half (its signals are computed once)."""
