@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .components.metrics import HEADLINE, format_metric
 from msgspec import ValidationError
 
+from .components.metric_format import HEADLINE, format_metric
 from .errors import (
     AdmfError,
     ComponentError,
