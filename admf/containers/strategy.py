@@ -29,8 +29,8 @@ class _SymbolBank:
     """The strategies and shared indicators of one symbol."""
 
     def __init__(self, factories: Sequence[tuple[str, StrategyFactory]],
-                 labels: Mapping[str, str]) -> None:
-        self.labels = labels
+                 labels: Mapping[str, str] | None = None) -> None:
+        self.labels = labels or {}
         self.strategies = [(sid, self._made(sid, factory)) for sid, factory in factories]
         self.indicators: dict[tuple, Any] = {}
         self.roles: list[dict[str, tuple]] = []

@@ -36,13 +36,22 @@ def stem(path: Path) -> str:
 
 def is_collection(path: str) -> bool:
     """Whether ``path`` names many files (a glob, or an existing directory)."""
-    return bool(GLOB_CHARS & set(path)) or Path(path).is_dir()
+    return bool(GLOB_CHARS & set(path)) or _is_dir(Path(path))
 
 
 def is_partitioned(path: str | Path) -> bool:
     """Whether ``path`` is a directory holding ``symbol=...`` partitions."""
     path = Path(path)
-    return path.is_dir() and any(child.name.startswith("symbol=") for child in path.iterdir())
+    return _is_dir(path) and any(child.name.startswith("symbol=") for child in path.iterdir())
+
+
+def _is_dir(path: Path) -> bool:
+    # a path the OS cannot even look at (too long, no permission) is no
+    # directory: reading it then fails with a DataError naming the file
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def symbol_file(path: str, symbol: str) -> Path:

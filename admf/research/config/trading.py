@@ -155,6 +155,9 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         if self.path is None:
             raise c.fail(self, "path", f"required by source {self.source!r}, e.g. "
                                        f"'data/{{symbol}}.{self.source}'")
+        c.check_path(self, "path", self.path)
+        for symbol in self.symbols if "{symbol}" in self.path else ():
+            c.check_path(self, "path", self.path_for(symbol), f"path of symbol {symbol!r}")
         names = _PLACEHOLDER.findall(self.path)
         for name in names:
             if name not in ("symbol", "timeframe"):
