@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from msgspec.structs import force_setattr
 
-from ...data._paths import is_collection, is_partitioned, symbol_file
+from ...data._paths import file_name, is_collection, is_partitioned, symbol_file
 from ...errors import ConfigError
 from . import _checks as c
 from .grid import expand_grid, expand_values, is_grid_value, is_range_spec
@@ -174,7 +174,8 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         partitioned by symbol stays the dataset's directory (see
         :mod:`admf.data._paths`)."""
         template = str(self.path)
-        path = template.replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
+        path = template.replace("{symbol}", file_name(symbol)).replace("{timeframe}",
+                                                                        self.timeframe)
         if "{symbol}" not in template and is_collection(path) and not is_partitioned(path):
             return str(symbol_file(path, symbol))
         return path
