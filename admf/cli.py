@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from msgspec import ValidationError
-
 from .components.metric_format import HEADLINE, format_metric
 from .errors import (
     AdmfError,
@@ -120,7 +118,7 @@ def error_text(exc: BaseException, config: Path | None = None) -> str:
     failure caused by an admf error (a bad CSV row met by a source, a strategy
     returning bad targets) is that error's message, which names the file and
     row or the strategy and bar, not the container and stage it surfaced in;
-    a foreign cause is added only when the message does not already say it.
+    an OS error's reason is added when the message does not already say it.
     A failing component is named with the config file it came from."""
     if isinstance(exc, ContainerError) and isinstance(exc.cause, AdmfError):
         exc = exc.cause
@@ -128,10 +126,11 @@ def error_text(exc: BaseException, config: Path | None = None) -> str:
     if isinstance(exc, ComponentError) and config is not None and str(config) not in text:
         text = f"{config}: {text}"
     cause = exc.__cause__
-    if (cause is not None and not isinstance(exc, ContainerError)
-            and not isinstance(cause, (AdmfError, ValidationError)) and str(cause) not in text):
-        text += f" (caused by {type(cause).__name__}: {cause})"
-    return text
+    # an admf error's message is complete by design (the parser's or msgspec's
+    # own text is already in it, reworded); only an OS error's reason is added
+    if isinstance(cause, OSError) and cause.strerror and cause.strerror not in text:
+        text += f" ({cause.strerror})"
+    return " ".join(text.split("\n")) if "\n" in text else text
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -114,7 +114,7 @@ def checked_targets(target: Any, n: int) -> np.ndarray:
     if target.dtype.kind not in "fiub":
         first = target[0].item() if n else None
         raise BadTargets(f"returned targets of dtype {target.dtype} (first {first!r}); "
-                         f"expected numbers ({TARGET_MEANING})", 0 if n else None)
+                         f"expected numbers ({TARGET_MEANING})")
     if target.dtype != np.float64:
         target = target.astype(np.float64)
     infinite = np.isinf(target)
