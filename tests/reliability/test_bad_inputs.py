@@ -11,6 +11,7 @@ message."""
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -323,4 +324,21 @@ def test_a_real_process_prints_one_line_and_no_traceback(tmp_path: Path, name: s
     assert done.returncode == case.run, done.stderr
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert all(n in done.stderr for n in _expected(case, tmp_path))
+    assert not manifests(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root may write anywhere, so nothing is unwritable")
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_an_unwritable_results_dir_is_bad_input(tmp_path: Path, command: str) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        config = study(tmp_path, results={"dir": str(locked / "results"), "storage": "hybrid"})
+        status, err = cli(command, write_config(tmp_path, config))
+    finally:
+        locked.chmod(0o700)
+    assert status == 2, err
+    assert "results.dir" in err and str(locked) in err and "Traceback" not in err
     assert not manifests(tmp_path)
