@@ -39,7 +39,8 @@ def user_site(exc: BaseException, owner: object = None) -> str | None:
         outside = [f for f in frames if not os.path.abspath(f.filename).startswith(_ADMF)
                    and not f.filename.startswith("<")]
         own = [f for f in outside if not os.path.abspath(f.filename).startswith(_LIBRARIES)]
-        chosen = (own or outside or [None])[-1]
+        pool = own or outside
+        chosen = pool[-1] if pool else None
     if chosen is None:
         return None
     return f"{chosen.filename}:{chosen.lineno} in {chosen.name}"

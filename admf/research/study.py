@@ -21,7 +21,7 @@ import msgspec
 import numpy as np
 
 from ..components.metrics import Metrics, periods_per_year
-from ..components._blame import source_file, user_site
+from ..components._blame import user_site
 from ..components.per_bar import BarStrategy, PerBarStrategy
 from ..components.portfolio import PortfolioEngine, RiskLimits
 from ..components.strategies import Strategy
@@ -34,7 +34,7 @@ from ..containers.strategy import StrategyContainer
 from ..data.readers import iter_bars
 from ..data.synthetic import synthetic_bars
 from ..data.timeparse import parse_duration, parse_time
-from ..errors import AdmfError, ComponentError, ConfigError, ContainerError, PluginError
+from ..errors import AdmfError, ConfigError, ContainerError, PluginError
 from ..messages import BarBatch
 from ..runtime.instrument import BarProgress, Progress
 from ..runtime.patterns import load_pattern
@@ -43,6 +43,7 @@ from ..runtime.sequencer import RunResult, run_topology
 from ..runtime.topology import Topology
 from ..runtime.tracing import EventStore, Tracer
 from .config import StudyConfig, expand_grid
+from .faults import blamed, not_built, strategy_label
 from .config.grid import apply_downstream, downstream_label, expand_downstream
 from .results.runs import (
     TRADE_SCHEMA,
@@ -212,7 +213,7 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
         except ConfigError as exc:
             raise ConfigError(f"{point.where}.params: {exc}") from None
         except Exception as exc:  # the user's own __init__ failed
-            raise _not_built(point, cls, exc) from exc
+            raise not_built(point, cls, exc) from exc
         return lambda: cls(params, direction=point.direction)
     if isinstance(cls, type) and issubclass(cls, BarStrategy):
         try:  # parameters and indicator specs are checked now, before any run
@@ -220,27 +221,12 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
         except (TypeError, ConfigError) as exc:
             if not isinstance(exc, TypeError) or user_site(exc, cls) is None:
                 raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
-            raise _not_built(point, cls, exc) from exc  # a TypeError inside their code
+            raise not_built(point, cls, exc) from exc  # a TypeError inside their code
         except Exception as exc:
-            raise _not_built(point, cls, exc) from exc
+            raise not_built(point, cls, exc) from exc
         return lambda: PerBarStrategy(cls(**point.params), direction=point.direction)
     raise ConfigError(f"{point.where}.type: {point.type!r} is neither an admf Strategy nor a "
                       "BarStrategy subclass")
-
-
-def _not_built(point: StrategyPoint, cls: type, exc: Exception) -> ConfigError:
-    """A strategy whose own construction raised: a bad input, named by its
-    config key, type and parameters, and the line of the user's file."""
-    site = user_site(exc, cls)
-    return ConfigError(f"{strategy_label(point)} could not be built: "
-                       f"{type(exc).__name__}: {exc}" + (f" ({site})" if site else ""))
-
-
-def strategy_label(point: StrategyPoint) -> str:
-    """How errors name a strategy point: id, config key, type and parameters."""
-    params = ", ".join(f"{k}={v!r}" for k, v in point.params.items())
-    shown = f"params {params}" if params else "default params"
-    return f"strategy {point.signal_id!r} ({point.where}, type {point.type!r}, {shown})"
 
 
 Window = tuple[int, int]
@@ -562,37 +548,6 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
                        path=store.path if store else None, portfolios=results,
                        points={p.id: p for p in points}, seconds=seconds, bars=bars,
                        trace=kept.store.events if kept is not None else None)
-
-
-USER_COMPONENTS = (("sizing", "portfolio", "sizing"), ("commission", "execution", "commission"),
-                   ("slippage", "execution", "slippage"))
-"""(registry kind, config section, key) of the components a portfolio calls."""
-
-
-def blamed(config: StudyConfig, error: ContainerError) -> ContainerError:
-    """``error`` with a user component named when its code raised: a sizer or
-    cost model given as ``"pkg.mod:Name"`` whose frame is in the traceback
-    becomes a :class:`ComponentError` naming the config key, the type and the
-    file and line (strategies name themselves, in the strategy container)."""
-    cause = error.cause
-    if isinstance(cause, AdmfError):
-        return error
-    for kind, section, key in USER_COMPONENTS:
-        spec = getattr(getattr(config, section), key)
-        name = spec.get("type") if isinstance(spec, dict) else None
-        if not isinstance(name, str) or ":" not in name:
-            continue  # built-ins are admf's own: a failure there is a bug, not the user's
-        try:
-            cls = registry.get(kind, name)
-        except PluginError:
-            continue
-        site = user_site(cause, cls)
-        if site is not None and site.startswith(f"{source_file(cls)}:"):
-            named = ComponentError(f"{section}.{key} {name!r} raised "
-                                   f"{type(cause).__name__}: {cause} ({site})")
-            named.__cause__ = cause
-            return ContainerError(error.container, error.stage, named)
-    return error
 
 
 def points_by_id(points: Sequence[StrategyPoint]) -> dict[str, StrategyPoint]:

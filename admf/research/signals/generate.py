@@ -17,8 +17,8 @@ from ...containers.strategy import _SymbolBank
 from ...runtime.registry import registry
 from ..config import StudyConfig
 from ..results.runs import data_digest
-from ..study import (StrategyPoint, Window, bar_stream, strategy_factory, strategy_label,
-                     strategy_points)
+from ..faults import strategy_label
+from ..study import StrategyPoint, Window, bar_stream, strategy_factory, strategy_points
 from .store import SignalStore, signal_key, sparse, strategy_code_version
 
 __all__ = ("GenerationResult", "generate_signals", "point_key")
