@@ -357,7 +357,7 @@ class _Parts:
                          for p in points}
         self.sources: list[BarSource] = []
         self.interval_check = IntervalCheck(parse_duration(config.data.timeframe),
-                                            config.data.timeframe)
+                                            config.data.timeframe, config.data.calendar)
         self.portfolios: dict[str, PortfolioContainer] = {}
 
     def source(self, name: str, symbol: str) -> BarSource:
