@@ -135,12 +135,14 @@ class IntervalCheck:
     one-line :class:`~admf.data.calendars.CalendarWarning` naming
     ``data.calendar: equity`` (see :mod:`admf.data.calendars`)."""
 
-    def __init__(self, expected_ns: int, timeframe: str, calendar: str = "24/7") -> None:
+    def __init__(self, expected_ns: int, timeframe: str, calendar: str = "24/7", *,
+                 key: str = "data.timeframe") -> None:
         if expected_ns <= 0:
             raise ValueError(f"expected_ns must be positive, got {expected_ns}")
         self.expected = expected_ns
         self.timeframe = timeframe
         self.calendar = calendar
+        self.key = key  # the setting the bars are held to (data.resample for resampled bars)
         self.medians: list[tuple[int, str, str | None]] = []
         self.sessions: list[tuple[str, str | None]] = []
         self.warned = False
@@ -166,8 +168,8 @@ class IntervalCheck:
             return
         where = f" in {origin}" if origin else ""
         raise ConfigError(
-            f"data.timeframe is {self.timeframe!r} but the bars of {symbol}{where} are "
-            f"{_spoken(median)} apart (median); set data.timeframe: {_compact(median)}")
+            f"{self.key} is {self.timeframe!r} but the bars of {symbol}{where} are "
+            f"{_spoken(median)} apart (median); set {self.key}: {_compact(median)}")
 
 
 def _unit(ns: int) -> tuple[str, str, int]:

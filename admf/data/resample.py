@@ -51,27 +51,34 @@ from ._batching import Columns, rechunk
 from .calendars import DAY_NS
 from .timeparse import check_timezone
 
-__all__ = ("Buckets", "Resampler", "check_resample", "resample_bars")
+__all__ = ("Buckets", "Resampler", "check_resample", "resample_bars", "resample_problem")
 
 Label = Literal["end", "start"]
 _MONDAY = 4 * DAY_NS  # 1970-01-05 00:00, the grid's origin
 _SESSION_CALENDARS = ("equity",)
 
 
-def check_resample(period_ns: int, base_ns: int, calendar: str = "24/7", *,
-                   key: str = "data.resample") -> None:
-    """Raise ConfigError (naming ``key``) unless bars ``base_ns`` apart can be
-    resampled to ``period_ns`` under ``calendar``."""
+def resample_problem(period_ns: int, base_ns: int, calendar: str = "24/7",
+                     timeframe: str | None = None) -> str | None:
+    """What is wrong with resampling bars ``base_ns`` apart (``timeframe``)
+    to ``period_ns`` under ``calendar``, or None."""
+    base = f"data.timeframe ({timeframe or f'{base_ns} ns'})"
     if period_ns <= base_ns:
-        raise ConfigError(f"{key}: expected an interval coarser than data.timeframe "
-                          f"({base_ns} ns), got {period_ns} ns: resampling only aggregates")
+        return f"expected an interval coarser than {base}: resampling only aggregates"
     if period_ns % base_ns:
-        raise ConfigError(f"{key}: expected a whole multiple of data.timeframe ({base_ns} ns) "
-                          f"so every bucket holds whole bars, got {period_ns} ns")
+        return f"expected a whole multiple of {base}, so every bucket holds whole bars"
     if calendar in _SESSION_CALENDARS and DAY_NS % period_ns and period_ns % DAY_NS:
-        raise ConfigError(f"{key}: under data.calendar {calendar!r} expected an interval that "
-                          "divides a day (like 1h, 30m) or a whole number of days (1d, 1w), so "
-                          f"no bucket spans two sessions; got {period_ns} ns")
+        return (f"under data.calendar {calendar!r} expected an interval that divides a day "
+                "(like 1h, 30m) or a whole number of days (1d, 1w), so no bucket spans two sessions")
+    return None
+
+
+def check_resample(period_ns: int, base_ns: int, calendar: str = "24/7") -> None:
+    """Raise ConfigError naming ``data.resample`` unless bars ``base_ns``
+    apart can be resampled to ``period_ns`` under ``calendar``."""
+    problem = resample_problem(period_ns, base_ns, calendar)
+    if problem is not None:
+        raise ConfigError(f"data.resample: {problem}; got {period_ns} ns")
 
 
 class Buckets:
