@@ -258,10 +258,13 @@ def warmup_bars(config: StudyConfig, points: Sequence[StrategyPoint]) -> int:
     if isinstance(setting, int):
         return setting
     longest = 0
+    bar = parse_duration(config.data.bar_timeframe)
     for point in points:
         strategy = strategy_factory(point)()
         for indicator in strategy.indicators().values():
-            longest = max(longest, int(getattr(indicator, "warmup", 0)))
+            span = getattr(indicator, "warmup_span_ns", None)  # a coarser-timeframe indicator
+            bars = -(-int(span) // bar) if span else int(getattr(indicator, "warmup", 0))
+            longest = max(longest, bars)
     return longest + 1
 
 
