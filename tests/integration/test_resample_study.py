@@ -128,3 +128,17 @@ def test_metrics_annualise_by_the_resampled_timeframe(tmp_path: Path) -> None:
 def test_bad_resample_settings_name_the_key(tmp_path: Path, data: dict[str, Any], expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         admf.run_sync(_config(tmp_path, {"source": "synthetic", **data}), write=False)
+
+
+def test_resampled_bars_have_their_own_data_digest(tmp_path: Path) -> None:
+    from admf.research.results.runs import data_digest
+
+    def digest(**data: Any) -> str:
+        path = tmp_path / "c.yaml"
+        fields = ", ".join(f"{k}: {v}" for k, v in {"symbols": "[X]", "timeframe": "1m", **data}.items())
+        path.write_text(f"name: a\ndata: {{{fields}}}\nstrategies: [{{type: sma_crossover}}]\n")
+        return data_digest(load_config(path))
+
+    # stored signals of minute bars must not be replayed over hourly ones
+    assert len({digest(), digest(resample="1h"), digest(resample="1h", resample_label="start"),
+                digest(resample="2h")}) == 4
