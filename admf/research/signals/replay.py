@@ -28,6 +28,7 @@ from ...components.signals import dense
 from ...errors import ConfigError, DataError
 from ...messages import BarBatch
 from ...runtime.registry import registry
+from ...containers.portfolio import PortfolioResult
 from ..config import StudyConfig
 from ..results.runs import data_digest
 from ..study import StrategyPoint, StudyResult, Window, check_components, run_points, strategy_points
@@ -131,10 +132,10 @@ def replay_signals(config: StudyConfig, store: SignalStore, *,
     check_components(config, points)
     play = players(config, store, points, window=window)
 
-    async def main() -> tuple[dict[str, object], int]:
+    async def main() -> tuple[dict[str, PortfolioResult], int]:
         return await run_points(config, points, None, window=window, replay=play)
 
     results, bars = anyio.run(main)
-    return StudyResult(name=config.name, run_id=None, path=None, portfolios=results,  # type: ignore[arg-type]
+    return StudyResult(name=config.name, run_id=None, path=None, portfolios=results,
                        points={p.id: p for p in points}, seconds=time.perf_counter() - started,
                        bars=bars)

@@ -36,6 +36,14 @@ class GenerationRun(msgspec.Struct, kw_only=True):
     table: list[dict[str, Any]]
     seconds: float
 
+    def outputs(self) -> dict[str, Any]:
+        """What a workflow phase exposes to later phases: no metrics (no
+        portfolio ran), the counts and the store in ``aggregate``."""
+        return {"metrics": {}, "best_params": None, "best": None, "table": self.table,
+                "aggregate": {"store": self.store, "data_digest": self.data_digest,
+                              "windows": self.windows, "computed": self.computed,
+                              "reused": self.reused, "rows": self.rows}}
+
     def __repr__(self) -> str:
         return (f"GenerationRun({self.name!r}, {self.computed} computed, {self.reused} reused, "
                 f"store={self.store!r})")

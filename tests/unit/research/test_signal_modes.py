@@ -189,3 +189,23 @@ def test_replay_with_a_warm_up_span_is_the_backtest(tmp_path: Path,
     # signals generated over the trading span alone are other signals: refused, not misused
     with pytest.raises(ConfigError, match="no stored signals under key"):
         players(config, store, points, window=(trade_from, read[1]))
+
+
+def test_a_workflow_generates_once_and_replays_per_phase(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    base = _study(tmp_path / "store", sequence={"type": "parameter_sweep"})
+    defaults = {k: v for k, v in base.items() if k != "name"}
+    workflow = {"name": "gen_then_replay", "defaults": defaults, "phases": [
+        {"name": "generate", "topology": {"pattern": "signal_generation"}},
+        {"name": "tight", "depends_on": ["generate"], "topology": {"pattern": "signal_replay"},
+         "risk": {"stop_loss": [0.01, 0.02]}},
+        {"name": "wide", "depends_on": ["generate"], "topology": {"pattern": "signal_replay"},
+         "risk": {"stop_loss": 0.05}},
+    ]}
+    full = admf.run_sync({**base, "risk": {"stop_loss": [0.01, 0.02]}}, write=False).raw
+    result = admf.run_sync(workflow, write=False)
+    phases = result.phases
+    assert phases["generate"].outputs["aggregate"]["computed"] == 3
+    assert phases["generate"].outputs["metrics"] == {}
+    assert msgspec.json.encode(phases["tight"].outputs["table"]) == msgspec.json.encode(full.table)
+    assert len(phases["wide"].outputs["table"]) == 3
