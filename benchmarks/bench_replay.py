@@ -162,11 +162,9 @@ def store_size(points: int, bars: int, rate: float = 0.02) -> dict[str, Any]:
         for i in range(points):
             at = np.flatnonzero(rng.random(bars) < rate)
             at = np.concatenate([[0], at[at > 0]])
-            values = np.empty(len(at))
-            values[0] = rng.integers(-1, 2)
-            shift = rng.integers(1, 3, size=len(at))  # to one of the other two values
-            for j in range(1, len(at)):
-                values[j] = (values[j - 1] + 1 + shift[j]) % 3 - 1
+            shift = rng.integers(1, 3, size=len(at))  # each change: to one of the other two values
+            shift[0] = rng.integers(0, 3)
+            values = (np.cumsum(shift) % 3 - 1).astype(np.float64)
             rows += len(at)
             symbol = np.full(len(at), "BENCH", dtype=object)
             store.put(f"p{i:04d}", {"strategy": "bench", "params": "{}", "direction": "long_only",

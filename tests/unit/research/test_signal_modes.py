@@ -209,3 +209,35 @@ def test_a_workflow_generates_once_and_replays_per_phase(tmp_path: Path,
     assert phases["generate"].outputs["metrics"] == {}
     assert msgspec.json.encode(phases["tight"].outputs["table"]) == msgspec.json.encode(full.table)
     assert len(phases["wide"].outputs["table"]) == 3
+
+
+def test_workers_of_a_process_pool_replay_from_the_store(tmp_path: Path) -> None:
+    """Each worker opens ``signals.store`` itself and finds its window's keys."""
+    sequence = {"type": "walk_forward", "train": 500, "test": 200, "step": 200}
+    store = tmp_path / "signals"
+    admf.run_sync({**_study(store, sequence=sequence), "topology": {"pattern": "signal_generation"}},
+                  write=False)
+    grid = {"take_profit": [0.02, 0.04]}
+    full = admf.run_sync(_study(store, sequence=sequence, risk=grid), write=False).raw
+    pooled = admf.run_sync({**_study(store, sequence=sequence, risk=grid,
+                                     executor={"kind": "processes", "workers": 2}),
+                            "topology": {"pattern": "signal_replay"}}, write=False).raw
+    _same_sequence(pooled, full)
+
+
+@pytest.mark.parametrize("method", ["bootstrap_returns", "parameter_noise"])
+def test_a_replayed_monte_carlo_is_the_backtest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               method: str) -> None:
+    one = [{"type": "sma_crossover", "params": {"fast": 6, "slow": 30}}]
+    sequence = {"type": "monte_carlo", "runs": 6, "method": method}
+    if method == "parameter_noise":
+        sequence["noise"] = 0.2
+    store = tmp_path / "signals"
+    made = admf.run_sync({**_study(store, sequence=sequence, strategies=one),
+                          "topology": {"pattern": "signal_generation"}}, write=False)
+    assert made.raw.computed == (6 if method == "parameter_noise" else 1)
+    full = admf.run_sync(_study(store, sequence=sequence, strategies=one), write=False).raw
+    _forbid_strategy_code(monkeypatch)
+    replayed = admf.run_sync({**_study(store, sequence=sequence, strategies=one),
+                              "topology": {"pattern": "signal_replay"}}, write=False).raw
+    _same_sequence(replayed, full)
