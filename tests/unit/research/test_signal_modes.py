@@ -241,3 +241,13 @@ def test_a_replayed_monte_carlo_is_the_backtest(tmp_path: Path, monkeypatch: pyt
     replayed = admf.run_sync({**_study(store, sequence=sequence, strategies=one),
                               "topology": {"pattern": "signal_replay"}}, write=False).raw
     _same_sequence(replayed, full)
+
+
+def test_validate_checks_the_stored_signals_of_a_replay(tmp_path: Path) -> None:
+    from admf.research.validate import validate
+
+    replay = {**_study(tmp_path / "store"), "topology": {"pattern": "signal_replay"}}
+    with pytest.raises(ConfigError, match="no stored signals under key"):
+        validate(replay)
+    admf.run_sync({**replay, "topology": {"pattern": "signal_generation"}}, write=False)
+    assert validate(replay).topology.pattern == "signal_replay"
