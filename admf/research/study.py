@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +32,15 @@ from ..containers.portfolio import (
 )
 from ..containers.signals import SignalRecorder, SignalReplayer
 from ..containers.strategy import StrategyContainer
-from ..data.readers import iter_bars
-from ..data.synthetic import synthetic_bars
-from ..data.timeparse import parse_duration, parse_time
+from ..data.timeparse import parse_duration
 from ..errors import AdmfError, ConfigError, ContainerError, PluginError
-from ..messages import BarBatch
 from ..runtime.instrument import BarProgress, Progress
 from ..runtime.patterns import load_pattern
 from ..runtime.registry import instantiate, registry, validation_text
 from ..runtime.sequencer import RunResult, run_topology
 from ..runtime.topology import Topology
 from ..runtime.tracing import EventStore, Tracer
+from .bars import Window, bar_stream
 from .config import StudyConfig, expand_grid
 from .faults import blamed, not_built, strategy_label
 from .config.grid import apply_downstream, downstream_label, expand_downstream
@@ -230,14 +228,10 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
                       "BarStrategy subclass")
 
 
-Window = tuple[int, int]
-"""First and last bar time (int64 ns, both inclusive) a run may see."""
-
-
 def bars_per_year(config: StudyConfig) -> float:
-    """The annualisation factor of the study's bars (``data.timeframe`` and
-    ``data.calendar``)."""
-    return periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
+    """The annualisation factor of the study's bars (``data.timeframe``, or
+    ``data.resample`` when set, and ``data.calendar``)."""
+    return periods_per_year(parse_duration(config.data.bar_timeframe), config.data.calendar)
 
 
 def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> None:
@@ -272,58 +266,14 @@ def warmup_bars(config: StudyConfig, points: Sequence[StrategyPoint]) -> int:
     if isinstance(setting, int):
         return setting
     longest = 0
+    bar = parse_duration(config.data.bar_timeframe)
     for point in points:
         strategy = strategy_factory(point)()
         for indicator in strategy.indicators().values():
-            longest = max(longest, int(getattr(indicator, "warmup", 0)))
+            span = getattr(indicator, "warmup_span_ns", None)  # a coarser-timeframe indicator
+            bars = -(-int(span) // bar) if span else int(getattr(indicator, "warmup", 0))
+            longest = max(longest, bars)
     return longest + 1
-
-
-def bar_stream(config: StudyConfig, symbol: str,
-               window: Window | None = None) -> Callable[[], Iterator[BarBatch]]:
-    """The function that opens ``symbol``'s bars as the config says, further
-    restricted to ``window`` (a sequence's train or test span).
-
-    A synthetic series starts at ``data.start`` (default 2020-01-01) and has
-    ``data.bars`` bars, cut at ``data.end``; windows select within it."""
-    data = config.data
-    if data.source == "synthetic":
-        end = parse_time(data.end, end=True, tz=data.tz) if data.end else None
-        first, last = window if window is not None else (None, end)
-        if end is not None and last is not None:
-            last = min(last, end)
-
-        def synthetic() -> Iterator[BarBatch]:
-            origin = (np.datetime64(parse_time(data.start, tz=data.tz), "ns") if data.start
-                      else "2020-01-01")
-            bars = synthetic_bars(symbol=symbol, bars=int(data.bars), seed=config.seed,
-                                  start_price=data.start_price, volatility=data.volatility,
-                                  drift=data.drift, start=origin,
-                                  timeframe=data.timeframe, batch_rows=data.batch_rows)
-            return _between(bars, first, last)
-
-        return synthetic
-    path = data.path_for(symbol)
-    start: Any = data.start
-    end_: Any = data.end
-    if window is not None:  # the window lies inside the data's own start/end
-        # exact instants: a bare int would go through the epoch-unit guess
-        start, end_ = (np.datetime64(int(t), "ns") for t in window)
-    return lambda: iter_bars(path, symbol=symbol, fmt=data.source, start=start,
-                             end=end_, batch_rows=data.batch_rows, tz=data.tz,
-                             columns=data.columns, adjust=data.adjust)
-
-
-def _between(batches: Iterator[BarBatch], first: int | None, last: int | None) -> Iterator[BarBatch]:
-    """The rows of ``batches`` with ``first <= time <= last`` (None: unbounded)."""
-    for batch in batches:
-        ts = batch.timestamp
-        start = int(np.searchsorted(ts, first, side="left")) if first is not None else 0
-        stop = int(np.searchsorted(ts, last, side="right")) if last is not None else len(ts)
-        if start < stop:
-            yield batch if (start, stop) == (0, len(ts)) else batch.slice(start, stop)
-        if stop < len(ts):
-            return
 
 
 class _Backtest(msgspec.Struct, kw_only=True):
@@ -366,8 +316,10 @@ class _Parts:
         self.settings = {p.id: _Settings(apply_downstream(config, p.portfolio))
                          for p in points}
         self.sources: list[BarSource] = []
-        self.interval_check = IntervalCheck(parse_duration(config.data.timeframe),
-                                            config.data.timeframe)
+        data = config.data  # the sources send resampled bars when data.resample is set
+        self.interval_check = IntervalCheck(parse_duration(data.bar_timeframe), data.bar_timeframe,
+                                            data.calendar,
+                                            key="data.resample" if data.resample else "data.timeframe")
         self.portfolios: dict[str, PortfolioContainer] = {}
         self.recorder: SignalRecorder | None = None
 

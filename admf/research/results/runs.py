@@ -185,9 +185,14 @@ def _timestamps(columns: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def data_digest(config: StudyConfig) -> str:
-    """sha256 over the input files' bytes, or over the synthetic source's settings."""
+    """sha256 over the input files' bytes, or over the synthetic source's
+    settings; with ``data.resample``, over the resampling settings too (the
+    bars a strategy sees are the resampled ones)."""
     digest = hashlib.sha256()
     data = config.data
+    if data.resample is not None:
+        digest.update(msgspec.json.encode(["resample", data.resample, data.resample_label,
+                                           data.calendar, data.tz]))
     if data.source == "synthetic":
         digest.update(msgspec.json.encode([data.bars, data.start_price, data.volatility,
                                            data.drift, data.start, data.timeframe, config.seed]))
