@@ -30,6 +30,7 @@ from ..containers.portfolio import (
     PortfolioContainer,
     PortfolioResult,
 )
+from ..containers.signals import SignalRecorder, SignalReplayer
 from ..containers.strategy import StrategyContainer
 from ..data.timeparse import parse_duration
 from ..errors import AdmfError, ConfigError, ContainerError, PluginError
@@ -279,6 +280,7 @@ class _Backtest(msgspec.Struct, kw_only=True):
     topology: Topology
     portfolios: dict[str, PortfolioContainer]
     sources: list[BarSource]
+    recorder: SignalRecorder | None = None
 
 
 class _Settings:
@@ -300,7 +302,7 @@ class _Parts:
     def __init__(self, config: StudyConfig, points: Sequence[StrategyPoint],
                  store_runs: Mapping[str, Any] | None, window: Window | None,
                  keep: str = "configured", trade_from: int | None = None,
-                 replay: Mapping[str, Callable[[], Any]] | None = None) -> None:
+                 replay: Mapping[str, Callable[[BarBatch], Any]] | None = None) -> None:
         self.config = config
         self.trade_from = trade_from
         self.replay = replay
@@ -319,6 +321,7 @@ class _Parts:
                                             data.calendar,
                                             key="data.resample" if data.resample else "data.timeframe")
         self.portfolios: dict[str, PortfolioContainer] = {}
+        self.recorder: SignalRecorder | None = None
 
     def source(self, name: str, symbol: str) -> BarSource:
         # File parsing releases the GIL, so a worker thread overlaps it with the
@@ -339,12 +342,31 @@ class _Parts:
 
     def strategy_factories(self) -> list[tuple[str, Callable[[], Any]]]:
         """One factory per distinct strategy half (its signals are computed once)."""
+        return [(sid, strategy_factory(p)) for sid, p in self.halves().items()]
+
+    def halves(self) -> dict[str, StrategyPoint]:
+        """Strategy half id -> its first point: each half's signals are computed once."""
         halves: dict[str, StrategyPoint] = {}
         for point in self.points.values():
             halves.setdefault(point.signal_id, point)
-        if self.replay is not None:  # stored signals stand in for the strategy code
-            return [(sid, self.replay[sid]) for sid in halves]
-        return [(sid, strategy_factory(p)) for sid, p in halves.items()]
+        return halves
+
+    def signal_recorder(self, name: str) -> SignalRecorder:
+        self.recorder = SignalRecorder(name)
+        return self.recorder
+
+    def signal_replayer(self, name: str) -> SignalReplayer:
+        """Stored signals in place of the strategies: ``replay`` when the caller
+        gives players, else read from ``signals.store`` for this run's window
+        when the replayer initializes (building the topology reads nothing)."""
+        replay = self.replay
+        if replay is not None:
+            return SignalReplayer(name, lambda: replay, fanout=self.fanout())
+        from .signals.replay import stored_players
+
+        config, window, halves = self.config, self.window, list(self.halves().values())
+        return SignalReplayer(name, lambda: stored_players(config, halves, window=window),
+                              fanout=self.fanout())
 
     def fanout(self) -> dict[str, list[str]]:
         """Strategy half id -> the ids of the portfolios its signals feed."""
@@ -379,21 +401,25 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
                    store_runs: Mapping[str, Any] | None = None,
                    window: Window | None = None, keep: str = "configured",
                    trade_from: int | None = None,
-                   replay: Mapping[str, Callable[[], Any]] | None = None) -> _Backtest:
+                   replay: Mapping[str, Callable[[BarBatch], Any]] | None = None,
+                   pattern: str | None = None) -> _Backtest:
     """The backtest topology for ``points`` over ``window`` of the data, built
     from the pattern ``topology.pattern`` (the built-in ``backtest`` unless the
     user names their own); ``store_runs`` maps point ids to result-store run
     directories for curves streamed to disk. Bars of ``window`` before
     ``trade_from`` only warm indicators up (see :func:`warmup_bars`).
-    ``replay`` stands stored signals in for the strategies."""
+    ``replay`` (strategy half id -> player) stands stored signals in for the
+    strategies of a pattern with a ``signal_replayer``; ``pattern`` overrides
+    ``topology.pattern``."""
     parts = _Parts(config, points, store_runs, window, keep, trade_from, replay)
-    pattern = load_pattern(config.topology.pattern, config.topology.paths)
+    chosen = load_pattern(pattern or config.topology.pattern, config.topology.paths)
     context = {"config": config, "parts": parts,
                "points": [{"index": i, "id": p.id} for i, p in enumerate(points)],
                "assign": {p.id: i for i, p in enumerate(points)}}
-    topology = pattern.build(context)
+    topology = chosen.build(context)
     topology.name = config.name
-    return _Backtest(topology=topology, portfolios=parts.portfolios, sources=parts.sources)
+    return _Backtest(topology=topology, portfolios=parts.portfolios, sources=parts.sources,
+                     recorder=parts.recorder)
 
 
 def tracer_for(config: StudyConfig, path: Path | None) -> Tracer | None:
@@ -414,7 +440,7 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      keep: str = "configured", instruments: Sequence[Any] = (),
                      trace: Path | None = None, traced: bool = True,
                      trade_from: int | None = None,
-                     replay: Mapping[str, Callable[[], Any]] | None = None
+                     replay: Mapping[str, Callable[[BarBatch], Any]] | None = None
                      ) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
@@ -423,11 +449,14 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
     and trades in memory, as a sequence's test window does) or ``summary``
     (only metrics: a training run writes just ``metrics.json``). With tracing
     on, the trace goes to ``trace`` (a file stem). ``replay`` maps each
-    strategy half's id to a factory of stored-signal players that stand in for
-    the strategy (:mod:`admf.research.signals.replay`)."""
+    strategy half's id to a stored-signal player that stands in for the
+    strategy (:mod:`admf.research.signals.replay`): the ``signal_replay``
+    pattern runs then; with ``topology.pattern: signal_replay`` and no
+    ``replay``, the players read ``signals.store``."""
     tables = keep != "summary"
     backtest = build_backtest(config, points, runs if tables else None, window, keep,
-                              trade_from, replay)
+                              trade_from, replay,
+                              pattern="signal_replay" if replay is not None else None)
     tracer = tracer_for(config, trace) if traced else None
     if tracer is not None:
         instruments = (*instruments, tracer)
@@ -459,6 +488,10 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     started = time.perf_counter()
     points = strategy_points(config)
     check_components(config, points)
+    if config.topology.pattern == "signal_replay":  # the stored signals, before any writing
+        from .signals.replay import check_stored
+
+        check_stored(config, [(points, None)])
     store, owner = open_store(config, write=write, store=store, resume=resume)
     phase_store = store.phase(phase) if store is not None else None
     done = phase_store.completed_runs() if resume is not None and phase_store else set()

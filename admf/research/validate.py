@@ -63,6 +63,11 @@ def validate(config: Any, *, overrides: Any = (), source: str | None = None) -> 
     else:
         try:
             validate_study(loaded)
+            if loaded.topology.pattern == "signal_replay":  # a workflow's may be generated first
+                from .sequences.plan import run_plan
+                from .signals.replay import check_stored
+
+                check_stored(loaded, run_plan(loaded))
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}" if where else str(exc)) from None
     return loaded
