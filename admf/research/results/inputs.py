@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ...errors import ConfigError, DataError
 from ..config import StudyConfig
 from ._files import read_json
@@ -91,6 +93,10 @@ def record_inputs(config: Any) -> dict[str, Any]:
     studies = _studies(config)
     first = {f for _, f, _ in _input_files(studies[0])} if studies else set()
     combined = hashlib.sha256()
+    data = studies[0].data if studies else None
+    if data is not None and data.resample is not None:  # as data_digest hashes it
+        combined.update(msgspec.json.encode(["resample", data.resample, data.resample_label,
+                                             data.calendar, data.tz]))
     files = []
     for symbol, file, staged in _input_files(config):
         try:
@@ -102,11 +108,20 @@ def record_inputs(config: Any) -> dict[str, Any]:
                       "sha256": sha, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
     if not studies:
         digest = None
-    elif studies[0].data.source == "synthetic":
-        digest = data_digest(studies[0])
+    elif studies[0].data.source == "synthetic" or len(first) != _file_count(studies[0]):
+        digest = data_digest(studies[0])  # synthetic, or files shared by symbols: hash as it does
     else:
         digest = combined.hexdigest()
     return {"data_digest": digest, "files": files}
+
+
+def _file_count(study: StudyConfig) -> int:
+    """How many (symbol, file) pairs :func:`data_digest` reads, shared files counted again."""
+    count = 0
+    for symbol in study.data.symbols:
+        path = Path(study.data.path_for(symbol))
+        count += sum(1 for p in path.rglob("*") if p.is_file()) if path.is_dir() else 1
+    return count
 
 
 def _where(entry: dict[str, Any]) -> str:
