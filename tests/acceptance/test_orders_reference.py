@@ -208,7 +208,9 @@ class Cooldown(OrderStrategy):
 
     def on_bar(self, ctx: Any) -> None:
         if not ctx.position and not ctx.orders and ctx.i > self.blocked_until:
-            ctx.buy(10, sl=round(ctx.bar.close * 0.99, 2))
+            # the reference's level, computed the same way in cents: rounding
+            # 10.50 * 0.99 in dollars gives 10.39 where cents give 10.40
+            ctx.buy(10, sl=round(round(ctx.bar.close * 100) * 0.99) / 100)
 
 
 def _cooldown_reference(bars: Bars, wait: int) -> RefState:
