@@ -46,6 +46,7 @@ from __future__ import annotations
 import difflib
 import keyword
 import math
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,6 +59,10 @@ from .strategies import TARGET_MEANING, DIRECTIONS, BadTargets, RowFailed
 
 __all__ = ("BarStrategy", "PerBarStrategy")
 
+# CPython 3.11's compile() is not safe from threads at once (studies compile
+# per-bar loops from worker threads): it fails now and then with "AST
+# constructor recursion depth mismatch". One at a time costs microseconds.
+_COMPILING = threading.Lock()
 _BAR_FIELDS = ("timestamp", "open", "high", "low", "close", "volume")
 
 
@@ -203,7 +208,9 @@ class PerBarStrategy:
             f"    return position\n"
         )
         namespace: dict[str, Any] = {"RowFailed": RowFailed}
-        exec(compile(source, f"<per-bar loop of {type(self.user).__name__}>", "exec"), namespace)  # noqa: S102 - generated from validated identifiers only
+        with _COMPILING:
+            code = compile(source, f"<per-bar loop of {type(self.user).__name__}>", "exec")
+        exec(code, namespace)  # noqa: S102 - generated from validated identifiers only
         self._loop = namespace["loop"]
 
     def _clip(self, value: float) -> float:
