@@ -63,7 +63,7 @@ th,td{padding:2px 8px;text-align:right;border-bottom:1px solid #e3e3e3;white-spa
 th{font-weight:600;background:#f4f5f8}th.metric{text-align:left;font-weight:500;background:none}
 .admf-table th{cursor:pointer;user-select:none;position:sticky;top:0}
 .admf-table th.asc::after{content:" \\25B2"}.admf-table th.desc::after{content:" \\25BC"}
-.scroll{max-height:28em;overflow:auto;display:inline-block;border:1px solid #e3e3e3}
+.scroll{max-height:28em;max-width:100%;overflow:auto;display:inline-block;border:1px solid #e3e3e3}
 .row{display:flex;flex-wrap:wrap;align-items:flex-start;gap:1em}
 .admf-plot{width:100%;min-height:200px}.note{color:#777}
 td.pos{background:#e3f3e6}td.neg{background:#f8e1e1}
@@ -142,12 +142,30 @@ function makeHeatmap(div, spec){
   }
   redraw();
 }
+var timings = window.admfTimings = {start: performance.now(), figures: []};
 document.querySelectorAll('.admf-table').forEach(makeTable);
-document.querySelectorAll('.admf-plot').forEach(function(div){
+timings.tables = performance.now();
+function draw(div){
+  if (div.dataset.drawn) return;
+  div.dataset.drawn = '1';
+  var t0 = performance.now();
   var spec = JSON.parse(document.getElementById(div.dataset.spec).textContent);
-  if (spec.heatmap) { makeHeatmap(div, spec.heatmap); return; }
-  Plotly.newPlot(div, spec.data, spec.layout, {displaylogo: false, responsive: true});
-});
+  if (spec.heatmap) { makeHeatmap(div, spec.heatmap); }
+  else { Plotly.newPlot(div, spec.data, spec.layout, {displaylogo: false, responsive: true}); }
+  timings.figures.push(performance.now() - t0);
+}
+var plots = Array.prototype.slice.call(document.querySelectorAll('.admf-plot'));
+// a chart is drawn when it comes near the screen: a page of many runs opens
+// as fast as its first screen; admfDrawAll() (and printing) draws the rest
+window.admfDrawAll = function(){ plots.forEach(draw); };
+window.addEventListener('beforeprint', window.admfDrawAll);
+if ('IntersectionObserver' in window) {
+  var seen = new IntersectionObserver(function(entries){
+    entries.forEach(function(e){ if (e.isIntersecting) { seen.unobserve(e.target); draw(e.target); } });
+  }, {rootMargin: '400px'});
+  plots.forEach(function(div){ seen.observe(div); });
+} else { window.admfDrawAll(); }
+requestAnimationFrame(function(){ timings.ready = performance.now(); });
 })();
 """
 
@@ -171,7 +189,8 @@ class Page:
     def figure(self, data: Sequence[Mapping[str, Any]], layout: Mapping[str, Any]) -> str:
         """A plot div for plotly traces ``data`` and ``layout``."""
         ident = self._spec({"data": list(data), "layout": dict(layout)})
-        return f'<div class="admf-plot" data-spec="{ident}"></div>'
+        height = int(layout.get("height", 450))
+        return f'<div class="admf-plot" style="height:{height}px" data-spec="{ident}"></div>'
 
     def heatmap(self, grids: Mapping[str, Any], params: Sequence[str], objective: str,
                 lower_is_better: bool) -> str:
@@ -189,7 +208,7 @@ class Page:
         controls = (picker("x", params, params[0]) + picker("y", params, params[1])
                     + picker("agg", list(AGGREGATES), "mean"))
         return (f'<div class="heatmap"><p>{controls}<span class="note"></span></p>'
-                f'<div class="admf-plot" data-spec="{ident}"></div></div>')
+                f'<div class="admf-plot" style="height:420px" data-spec="{ident}"></div></div>')
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
               signed: Sequence[bool] | None = None, scroll: bool = True,

@@ -110,6 +110,8 @@ def _phase(root: Path, directory: str, info: dict[str, Any],
     summary_file = root / directory / "summary.json"
     summary: dict[str, Any] = read_json(summary_file) if summary_file.is_file() else {}
     runs = read_runs(root / directory)
+    for run in runs:  # a risk/sizing/execution grid's values are parameters too
+        run.params.update(strategy_of(run).get("portfolio_params") or {})
     kind = str(summary.get("type", "single_pass"))
     if kind == "single_pass":
         return Phase(directory, kind, runs, objective, study, summary=summary)
