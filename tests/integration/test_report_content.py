@@ -243,3 +243,42 @@ def test_the_monte_carlo_histograms_hold_every_draw(
         draws = [r[hist["name"]] for r in summary["table"] if r.get(hist["name"]) is not None]
         np.testing.assert_allclose(sorted(hist["x"]), sorted(draws), rtol=1e-12)
         assert round(actual[hist["name"]], 9) in lines
+
+
+def test_candles_merge_bars_into_buckets_like_a_plain_loop() -> None:
+    from admf.report._calc import candles
+
+    rng = np.random.default_rng(3)
+    n = 10_007
+    close = 100 + np.cumsum(rng.normal(0, 1, n))
+    open_ = np.concatenate([[100.0], close[:-1]])
+    high = np.maximum(open_, close) + rng.random(n)
+    low = np.minimum(open_, close) - rng.random(n)
+    ts = np.arange(n, dtype=np.int64) * 60_000_000_000
+    got = candles(ts, open_, high, low, close, points=1000)
+    assert len(got[0]) == 1000
+    edges = [int(e) for e in np.linspace(0, n, 1001)]
+    for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        assert (got[0][k], got[1][k], got[4][k]) == (ts[lo], open_[lo], close[hi - 1])
+        assert got[2][k] == max(high[lo:hi]) and got[3][k] == min(low[lo:hi])
+    np.testing.assert_array_equal(candles(ts[:50], open_[:50], high[:50], low[:50], close[:50])[2],
+                                  high[:50])  # few bars: drawn as they are
+
+
+def test_without_plotly_the_static_report_is_written_with_one_line_saying_so(
+        tmp_path: Path, data: tuple[Path, dict[int, float]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from admf.cli import main
+    from admf.report import MISSING
+
+    folder, _ = data
+    result = admf.run_sync(study(tmp_path, folder))
+    monkeypatch.setitem(sys.modules, "plotly", None)  # as if not installed
+    assert main(["report", str(result.path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [MISSING]
+    assert "admf[report]" in MISSING
+    page = (Path(result.path) / "report.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 2 and "Plotly" not in page
