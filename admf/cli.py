@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .components.metrics import HEADLINE, format_metric
+from .components.metric_format import HEADLINE, format_metric
 from .errors import (
     AdmfError,
     ConfigError,

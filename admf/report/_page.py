@@ -15,7 +15,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..components.metrics import Metrics, format_metric
+from ..components.metric_format import format_metric
+from ..components.metrics import Metrics
 
 __all__ = ("Page", "esc", "plain")
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..components.metrics import HEADLINE, Metrics
+from ..components.metric_format import HEADLINE
+from ..components.metrics import Metrics
 from ..research.results.view import Run
 from ._calc import buy_and_hold, candles, downsample, monthly_returns
 from ._page import Page, esc, metrics_table

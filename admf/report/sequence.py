@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..components.metrics import HEADLINE
+from ..components.metric_format import HEADLINE
 from ._page import Page, esc, metrics_table
 from ._source import Phase, metrics_dict
 from .run import run_section

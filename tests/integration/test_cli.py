@@ -19,7 +19,7 @@ import yaml
 
 import admf
 from admf.cli import main
-from admf.components.metrics import HEADLINE as TABLE_METRICS
+from admf.components.metric_format import HEADLINE as TABLE_METRICS
 from admf.errors import AdmfError, ConfigError
 from tests.integration._support import (
     csv_study,
