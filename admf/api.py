@@ -86,6 +86,10 @@ def _objective(loaded: Any) -> str:
 async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = None,
                     progress: Progress | None = None, source: str | None = None) -> Any:
     if isinstance(loaded, StudyConfig):
+        if loaded.topology.pattern == "signal_generation":  # stores signals, no portfolios
+            from .research.signals.run import run_generation
+
+            return await run_generation(loaded, progress=progress)
         store = resume_store(resume, loaded) if resume is not None else None
         if loaded.sequence.type == "single_pass":
             return await run_study(loaded, write=write, resume=store, progress=progress)
@@ -474,4 +478,48 @@ def wrap(raw: StudyResult | SequenceResult | WorkflowResult, *, objective: str =
 
     if isinstance(raw, SequenceResult):
         return SequenceResultView(raw, objective=objective, phase=phase)
+    from .research.signals.run import GenerationRun
+
+    if isinstance(raw, GenerationRun):
+        return GenerationResultView(raw)
     return WorkflowResultView(raw)
+
+
+class GenerationResultView(Result):
+    """A ``signal_generation`` study: signals stored, no portfolio ran, so
+    there are no metrics; :attr:`runs` lists each stored key."""
+
+    kind = "signal_generation"
+    raw: Any  # a GenerationRun
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__(raw.name, None, Path(raw.store), raw.seconds)
+        self.raw = raw
+
+    @property
+    def metrics(self) -> Metrics:
+        raise AdmfError("a signal_generation study stores signals and runs no portfolio, so it "
+                        "has no metrics; run the same study with topology.pattern: "
+                        "signal_replay to trade them")
+
+    @property
+    def runs(self) -> Table:
+        """One row per (window, strategy point): its store key and whether it
+        was computed now or reused from the store."""
+        return Table.from_rows(self.raw.table, "signals")
+
+    @property
+    def best(self) -> Run:
+        raise AdmfError("a signal_generation study has no best run: it ran no portfolio")
+
+    def report(self, output: str | Path | None = None) -> Path:
+        raise AdmfError("a signal_generation study has no report: it ran no portfolio")
+
+    def __repr__(self) -> str:
+        return (f"<signal_generation {self.name!r}, {self.path}>\n{self.raw.computed} "
+                f"computed, {self.raw.reused} reused over {self.raw.windows} window(s)")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(repr(self))}</pre>"

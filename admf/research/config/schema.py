@@ -35,6 +35,7 @@ __all__ = (
     "TracingConfig",
     "ExecutorConfig",
     "TopologyConfig",
+    "SignalsConfig",
     "StudyConfig",
     "SEQUENCE_KEYS",
 )
@@ -159,6 +160,7 @@ class ResultsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=T
 
     def __post_init__(self) -> None:
         c.check_name(self, "dir", self.dir, "a directory path")
+        c.check_path(self, "dir", self.dir, "directory")
         c.check_choice(self, "storage", self.storage, ("memory", "disk", "hybrid"))
 
 
@@ -210,6 +212,20 @@ class TopologyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
         c.check_name(self, "pattern", self.pattern, "a pattern name")
 
 
+class SignalsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Where stored signals live: the content-addressed store that
+    ``topology.pattern: signal_generation`` writes and ``signal_replay`` reads.
+    ``store: None`` is ``<results.dir>/signals``."""
+
+    _section: ClassVar[str] = "signals"
+
+    store: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.store is not None:
+            c.check_name(self, "store", self.store, "a directory path")
+
+
 class ExecutorConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Where independent runs go. ``kind: None`` (the default) lets the runner
     choose: a process pool when there is more than one run, inline otherwise.
@@ -247,6 +263,7 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
     tracing: TracingConfig = msgspec.field(default_factory=TracingConfig)
     executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
     topology: TopologyConfig = msgspec.field(default_factory=TopologyConfig)
+    signals: SignalsConfig = msgspec.field(default_factory=SignalsConfig)
 
     _in_workflow: ClassVar[bool] = False  # phases may refer to / reuse earlier phases
 
@@ -281,6 +298,11 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
         if (start and at <= c.parse_instant(start)) or (end and at > c.parse_instant(end)):
             raise c.fail(self, ("sequence", "split"),
                          f"expected a date inside the data window ({start} .. {end}), got {split}")
+
+    @property
+    def signal_store(self) -> str:
+        """The signal store directory (``signals.store``, else ``<results.dir>/signals``)."""
+        return self.signals.store or f"{self.results.dir.rstrip('/')}/signals"
 
     @property
     def fingerprint(self) -> str:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from msgspec.structs import force_setattr
 
-from ...data._paths import is_collection, is_partitioned, symbol_file
+from ...data._paths import file_name, is_collection, is_partitioned, symbol_file
 from ...errors import ConfigError
 from . import _checks as c
 from .grid import expand_grid, expand_values, is_grid_value, is_range_spec
@@ -31,6 +31,7 @@ Adjust = Literal["none", "ohlc"]
 Direction = Literal["long_only", "short_only", "long_short"]
 Fill = Literal["next_open", "next_close", "same_close"]
 Calendar = Literal["24/7", "equity"]
+Label = Literal["end", "start"]
 
 SYNTHETIC_DEFAULTS: dict[str, float] = {"bars": 10_000, "start_price": 100.0,
                                         "volatility": 0.01, "drift": 0.0}
@@ -70,6 +71,14 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
     find them, e.g. ``{timestamp: "Open time", close: "Price"}``."""
     adjust: Adjust = "none"
     """``ohlc``: scale open, high, low and close by ``Adj Close / Close``."""
+    resample: str | None = None
+    """Aggregate the ``timeframe`` bars to this coarser interval (``1h``,
+    ``1D``, ...) before anything reads them; metrics annualise by it (see
+    :mod:`admf.data.resample`)."""
+    resample_label: Label = "end"
+    """Which end of its bar a timestamp marks, in and out of resampling:
+    ``end`` (a bucket is ``(end - period, end]``, stamped at its end) or
+    ``start`` (``[start, start + period)``, stamped at its start)."""
 
     def __post_init__(self) -> None:
         symbols = c.as_tuple(self, "symbols")
@@ -90,6 +99,7 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         if self.tz is not None:
             self._check_tz()
         self._check_columns()
+        self._check_resample()
         if self.source == "synthetic":
             self._check_synthetic()
         else:
@@ -112,6 +122,23 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
                 raise c.fail(self, ("columns", key), f"expected the file's column name, got {name!r}")
         if "adj_close" in self.columns and self.adjust == "none":
             raise c.fail(self, ("columns", "adj_close"), "is only read with adjust: ohlc")
+
+    def _check_resample(self) -> None:
+        from ...data.resample import resample_problem
+
+        if self.resample is None:
+            if self.resample_label != "end":
+                raise c.fail(self, "resample_label", "only used with data.resample")
+            return
+        try:
+            period = c.parse_duration(self.resample)
+        except ValueError as exc:
+            raise c.fail(self, "resample", f"expected a bar interval coarser than data.timeframe: "
+                                           f"{exc}") from None
+        problem = resample_problem(_ns(period), _ns(c.parse_duration(self.timeframe)), self.calendar,
+                                   self.timeframe)
+        if problem is not None:
+            raise c.fail(self, "resample", f"{problem}; got {self.resample!r}")
 
     def _check_window(self) -> None:
         bounds = {}
@@ -155,6 +182,9 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         if self.path is None:
             raise c.fail(self, "path", f"required by source {self.source!r}, e.g. "
                                        f"'data/{{symbol}}.{self.source}'")
+        c.check_path(self, "path", self.path)
+        for symbol in self.symbols if "{symbol}" in self.path else ():
+            c.check_path(self, "path", self.path_for(symbol), f"path of symbol {symbol!r}")
         names = _PLACEHOLDER.findall(self.path)
         for name in names:
             if name not in ("symbol", "timeframe"):
@@ -171,7 +201,8 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         partitioned by symbol stays the dataset's directory (see
         :mod:`admf.data._paths`)."""
         template = str(self.path)
-        path = template.replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
+        path = template.replace("{symbol}", file_name(symbol)).replace("{timeframe}",
+                                                                        self.timeframe)
         if "{symbol}" not in template and is_collection(path) and not is_partitioned(path):
             return str(symbol_file(path, symbol))
         return path
@@ -180,6 +211,16 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
     def interval(self) -> timedelta:
         """The bar interval (``timeframe``) as a timedelta."""
         return c.parse_duration(self.timeframe)
+
+    @property
+    def bar_timeframe(self) -> str:
+        """The interval of the bars the study sees: ``resample`` if set, else
+        ``timeframe``; metrics annualise by it."""
+        return self.resample or self.timeframe
+
+
+def _ns(span: timedelta) -> int:
+    return span // timedelta(microseconds=1) * 1_000
 
 
 class StrategyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):

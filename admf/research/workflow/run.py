@@ -81,6 +81,12 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
     events = EventStore(store.path / "events.jsonl" if store else None)
 
     async def run_phase(study: StudyConfig, directory: str) -> tuple[dict[str, Any], Any]:
+        if study.topology.pattern == "signal_generation":  # signals stored, no portfolio
+            from ..signals.run import run_generation
+
+            made = await run_generation(study)
+            return {**made.outputs(), "objective": study.sequence.objective,
+                    "sequence": study.sequence.type}, made
         if study.sequence.type == "single_pass":
             result = await run_study(study, write=write, store=store, phase=directory)
             outputs = study_outputs(study, result)
