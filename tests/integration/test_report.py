@@ -1,5 +1,5 @@
-"""``admf report RUN_DIR`` and ``admf trace RUN_DIR`` (DESIGN.md §9), and the
-report's chart downsampling.
+"""The static report (``admf report RUN_DIR`` without plotly), ``admf trace
+RUN_DIR`` (DESIGN.md §9), and the report's chart downsampling.
 
 The report is checked against the run's own files: every run directory's
 name, its metrics.json numbers formatted as the report formats them, and one
@@ -58,9 +58,9 @@ def cell(section: str, metric: str) -> str:
 
 
 def report(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(["report", str(run_dir)]) == 0
-    target = run_dir / "report.html"
-    assert capsys.readouterr().out.strip() == f"report: {target}"
+    """The static report (what ``admf report`` writes without plotly)."""
+    target = write_report(run_dir, interactive=False)
+    assert target == run_dir / "report.html"
     return target.read_text(encoding="utf-8")
 
 
@@ -124,6 +124,8 @@ def test_the_report_refuses_a_directory_without_a_manifest(
     (run_dir / "manifest.json").unlink()  # an unfinished run
     assert main(["report", str(run_dir)]) == 2
     err = capsys.readouterr().err
+    with pytest.raises(DataError, match="not a complete admf run"):
+        write_report(run_dir, interactive=False)
     assert "manifest.json" in err and str(run_dir) in err
     assert not (run_dir / "report.html").exists()
     with pytest.raises(DataError, match="not a complete admf run"):

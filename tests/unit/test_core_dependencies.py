@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 EXTRAS_ONLY = ("trio", "sniffio", "pytest", "hypothesis", "psutil", "distributed", "dask",
-               "pandas", "polars")
+               "pandas", "polars", "plotly", "playwright")
 
 SCRIPT = f"""
 import importlib, pkgutil, sys

@@ -1,4 +1,4 @@
-"""``admf report RUN_DIR``: one self-contained HTML page per results directory.
+"""The static report: written when plotly (``admf[report]``) is not installed.
 
 For every phase and run it shows the metrics table and, where an equity
 curve was kept, SVG charts of equity and drawdown (downsampled to at most
@@ -14,32 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .components.metric_format import HEADLINE, format_metric
-from .errors import DataError
-from .research.results.store import read_json, read_table
+from ..components.metric_format import HEADLINE, format_metric
+from ..errors import DataError
+from ..research.results.store import read_json, read_table
+from ._calc import downsample
 
-__all__ = ("write_report", "downsample")
+__all__ = ("write_static",)
 
-_WIDTH, _HEIGHT, _POINTS = 760, 180, 1500
-
-
-def downsample(values: np.ndarray, points: int = _POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """Indexes and values of at most ``points`` samples that keep each
-    bucket's first, lowest and highest value, in index order."""
-    n = len(values)
-    if n <= points:
-        return np.arange(n), values
-    if points < 3:  # no room for a whole bucket: the extremes, as many as fit
-        index = np.unique([int(np.argmin(values)), int(np.argmax(values))])[:points]
-        return index, values[index]
-    buckets = points // 3
-    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
-    keep = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        chunk = values[lo:hi]
-        keep.extend(sorted({lo, lo + int(np.argmin(chunk)), lo + int(np.argmax(chunk))}))
-    index = np.asarray(keep, dtype=np.int64)
-    return index, values[index]
+_WIDTH, _HEIGHT = 760, 180
 
 
 def _svg(values: np.ndarray, *, label: str, colour: str, fill_to_top: bool = False,
@@ -83,8 +65,8 @@ def _run_section(run: Path) -> str:
             f'<div class="run"><table>{cells}</table><div>{charts}</div></div></section>')
 
 
-def write_report(run_dir: Path | str, output: Path | str | None = None) -> Path:
-    """Write ``report.html`` for the results directory ``run_dir``."""
+def write_static(run_dir: Path | str, output: Path | str | None = None) -> Path:
+    """Write the static ``report.html`` for the results directory ``run_dir``."""
     root = Path(run_dir)
     manifest = root / "manifest.json"
     if not manifest.is_file():
