@@ -7,10 +7,13 @@ unless ``--debug``); a failure inside a run exits with status 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +87,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        with _interruptible(args):
+            return int(args.handler(args) or 0)
     except (ConfigError, DataError, PluginError, TopologyError) as exc:
         return _fail(args, exc, status=2)
     except ContainerError as exc:  # bad data is met by a source, inside the run
@@ -93,8 +97,96 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except AdmfError as exc:
         return _fail(args, exc, status=1)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _stop_children()
+        print(_interrupted_line(args), file=sys.stderr, flush=True)
         return 130
+
+
+HARD_STOP_AFTER = 1.5
+"""Seconds the first Ctrl-C gives a run to unwind (runs in flight cancelled,
+pool workers stopped) before the process stops itself hard."""
+
+
+@contextlib.contextmanager
+def _interruptible(args: argparse.Namespace) -> Iterator[None]:
+    """The first Ctrl-C raises KeyboardInterrupt wherever the main thread is,
+    even in a strategy that blocks in Python (asyncio's own handler only
+    cancels the main task, which a blocked loop never sees), and starts a
+    watchdog: if the process has not unwound within :data:`HARD_STOP_AFTER`,
+    or on a second Ctrl-C, it kills its child processes, prints the one line
+    and exits 130 at once. Installed only in the main thread over Python's
+    default handler (an embedding program's own handler is left alone)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    presses = []
+
+    def hard_stop() -> None:
+        _stop_children(tracker=True)
+        os.write(2, (_interrupted_line(args) + "\n").encode())
+        os._exit(130)
+
+    def later() -> None:
+        time.sleep(HARD_STOP_AFTER)
+        hard_stop()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        presses.append(time.monotonic())
+        if len(presses) > 1:
+            hard_stop()
+        threading.Thread(target=later, name="admf-interrupt", daemon=True).start()
+        _quiet_loop()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _quiet_loop() -> None:
+    """The tasks the interrupt unwinds are reported by asyncio at shutdown
+    ("unhandled exception during asyncio.run() shutdown", a traceback per
+    task): the interrupt is the one line, so those reports are dropped."""
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        if isinstance(error, BaseExceptionGroup):
+            error = error.subgroup(KeyboardInterrupt)
+        if not isinstance(error, (KeyboardInterrupt, BaseExceptionGroup)):
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
+def _stop_children(*, tracker: bool = False) -> None:
+    """No worker, forkserver or (with ``tracker``) resource tracker outlives
+    an interrupt. The tracker is left to end by itself when this process
+    exits normally: the pool's finalizers still talk to it."""
+    if "admf.research.workers" in sys.modules:
+        from .research.workers import kill_descendants
+
+        kill_descendants(tracker=tracker)
+
+
+def _interrupted_line(args: argparse.Namespace) -> str:
+    """``admf: interrupted; ...`` naming the run directory to resume, if any."""
+    opened = sys.modules.get("admf.research.results.runs")
+    resume = getattr(args, "resume", None)
+    where = Path(resume) if resume else (opened.OPENED[0] if opened and opened.OPENED else None)
+    if where is None or (where / "manifest.json").exists():
+        return "admf: interrupted (nothing to resume)"
+    config = getattr(args, "config", None)
+    again = f"admf run {config} --resume {where}" if config else f"--resume {where}"
+    return f"admf: interrupted; finished runs are kept in {where}; to finish: {again}"
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, *, status: int) -> int:

@@ -24,8 +24,10 @@ engine plugs in by implementing :class:`Executor`.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -221,8 +223,10 @@ class DaskExecutor(Executor):
         if self._cluster is not None:  # the workers first: runs in flight end now
             for worker in list(self._cluster.workers.values()):
                 process = getattr(getattr(worker, "process", None), "process", None)
-                if process is not None:  # a nanny's worker process
-                    stop_processes([process], 0.0)
+                pid = getattr(process, "pid", None)  # a nanny's worker process
+                if pid is not None:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()

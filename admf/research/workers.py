@@ -217,3 +217,69 @@ def stop_processes(processes: Iterable[Any], grace: float) -> None:
             process.kill()
     for process in live:
         process.join(1.0)
+
+
+# -- the end of an interrupted process ----------------------------------------
+
+def descendants(pid: int | None = None) -> list[int]:
+    """Every process below ``pid`` (default: this one), children before their
+    own children; empty where there is no ``/proc`` to read."""
+    parents = _parents()
+    found, frontier = [], [os.getpid() if pid is None else pid]
+    while frontier:
+        parent = frontier.pop(0)
+        for child, of in parents.items():
+            if of == parent and child not in found:
+                found.append(child)
+                frontier.append(child)
+    return found
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process in ``/proc``."""
+    out: dict[int, int] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        out[int(entry)] = int(fields[1])
+    return out
+
+
+def kill_descendants(*, tracker: bool = True) -> None:
+    """SIGKILL every process below this one (pool workers, the forkserver, the
+    resource tracker unless not ``tracker``, a local Dask cluster) and reap
+    this process's own children, so an interrupted command leaves nothing
+    behind, not even a zombie. Finished runs are on disk already (each written whole, then
+    renamed), so killing the rest loses only runs in flight."""
+    from multiprocessing import resource_tracker
+
+    spared = None if tracker else getattr(resource_tracker._resource_tracker, "_pid", None)
+    doomed = [pid for pid in descendants() if pid != spared]
+    for pid in doomed:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    mine = set(doomed) & set(_children_of(os.getpid()))
+    deadline = time.monotonic() + 1.0
+    while mine and time.monotonic() < deadline:
+        for pid in list(mine):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    mine.discard(pid)
+            except ChildProcessError:  # reaped already (by multiprocessing)
+                mine.discard(pid)
+        time.sleep(0.005)
+
+
+def _children_of(pid: int) -> list[int]:
+    return [child for child, parent in _parents().items() if parent == pid]
