@@ -7,25 +7,25 @@ unless ``--debug``); a failure inside a run exits with status 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .components.metrics import HEADLINE, format_metric
+from .components.metric_format import HEADLINE, format_metric
 from .errors import (
     AdmfError,
+    ComponentError,
     ConfigError,
     ContainerError,
     DataError,
     PluginError,
     TopologyError,
 )
+from .research.interrupts import interruptible, stop_children
 
 __all__ = ("main",)
 
@@ -87,7 +87,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        with _interruptible(args):
+        with interruptible(partial(interrupted_line, args)):
             return int(args.handler(args) or 0)
     except (ConfigError, DataError, PluginError, TopologyError) as exc:
         return _fail(args, exc, status=2)
@@ -97,92 +97,25 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except AdmfError as exc:
         return _fail(args, exc, status=1)
     except KeyboardInterrupt:
-        _stop_children()
-        print(_interrupted_line(args), file=sys.stderr, flush=True)
+        stop_children()
+        print(interrupted_line(args), file=sys.stderr, flush=True)
         return 130
+    except BrokenPipeError:
+        raise  # not an error: main() handles it
+    except Exception as exc:  # a bug, not the user's input: still one paragraph, no traceback
+        if getattr(args, "debug", False):
+            raise
+        print(f"admf: error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
+              "admf; rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
-HARD_STOP_AFTER = 1.5
-"""Seconds the first Ctrl-C gives a run to unwind (runs in flight cancelled,
-pool workers stopped) before the process stops itself hard."""
-
-
-@contextlib.contextmanager
-def _interruptible(args: argparse.Namespace) -> Iterator[None]:
-    """The first Ctrl-C raises KeyboardInterrupt wherever the main thread is,
-    even in a strategy that blocks in Python (asyncio's own handler only
-    cancels the main task, which a blocked loop never sees), and starts a
-    watchdog: if the process has not unwound within :data:`HARD_STOP_AFTER`,
-    or on a second Ctrl-C, it kills its child processes, prints the one line
-    and exits 130 at once. Installed only in the main thread over Python's
-    default handler (an embedding program's own handler is left alone)."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield
-        return
-    presses = []
-
-    def hard_stop() -> None:
-        _stop_children(tracker=True)
-        os.write(2, (_interrupted_line(args) + "\n").encode())
-        os._exit(130)
-
-    def later() -> None:
-        time.sleep(HARD_STOP_AFTER)
-        hard_stop()
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        presses.append(time.monotonic())
-        if len(presses) > 1:
-            hard_stop()
-        threading.Thread(target=later, name="admf-interrupt", daemon=True).start()
-        _quiet_loop()
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _quiet_loop() -> None:
-    """The tasks the interrupt unwinds are reported by asyncio at shutdown
-    ("unhandled exception during asyncio.run() shutdown", a traceback per
-    task): the interrupt is the one line, so those reports are dropped."""
-    import asyncio
-
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-
-    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        error = context.get("exception")
-        if isinstance(error, BaseExceptionGroup):
-            error = error.subgroup(KeyboardInterrupt)
-        if not isinstance(error, (KeyboardInterrupt, BaseExceptionGroup)):
-            loop.default_exception_handler(context)
-
-    loop.set_exception_handler(handler)
-
-
-def _stop_children(*, tracker: bool = False) -> None:
-    """No worker, forkserver or (with ``tracker``) resource tracker outlives
-    an interrupt. The tracker is left to end by itself when this process
-    exits normally: the pool's finalizers still talk to it."""
-    if "admf.research.workers" in sys.modules:
-        from .research.workers import kill_descendants
-
-        kill_descendants(tracker=tracker)
-
-
-def _interrupted_line(args: argparse.Namespace) -> str:
+def interrupted_line(args: argparse.Namespace) -> str:
     """``admf: interrupted; ...`` naming the run directory to resume, if any."""
-    opened = sys.modules.get("admf.research.results.runs")
-    resume = getattr(args, "resume", None)
-    where = Path(resume) if resume else (opened.OPENED[0] if opened and opened.OPENED else None)
-    if where is None or (where / "manifest.json").exists():
+    from .research.interrupts import resumable
+
+    where = resumable(getattr(args, "resume", None))
+    if where is None:
         return "admf: interrupted (nothing to resume)"
     config = getattr(args, "config", None)
     again = f"admf run {config} --resume {where}" if config else f"--resume {where}"
@@ -192,10 +125,28 @@ def _interrupted_line(args: argparse.Namespace) -> str:
 def _fail(args: argparse.Namespace, exc: BaseException, *, status: int) -> int:
     if getattr(args, "debug", False):
         raise exc
-    cause = exc.__cause__
-    detail = f" (caused by {type(cause).__name__}: {cause})" if cause and str(cause) not in str(exc) else ""
-    print(f"admf: error: {exc}{detail}", file=sys.stderr)
+    print(f"admf: error: {error_text(exc, getattr(args, 'config', None))}", file=sys.stderr)
     return status
+
+
+def error_text(exc: BaseException, config: Path | None = None) -> str:
+    """What the user reads: the error's own message, once. A container's
+    failure caused by an admf error (a bad CSV row met by a source, a strategy
+    returning bad targets) is that error's message, which names the file and
+    row or the strategy and bar, not the container and stage it surfaced in;
+    an OS error's reason is added when the message does not already say it.
+    A failing component is named with the config file it came from."""
+    if isinstance(exc, ContainerError) and isinstance(exc.cause, AdmfError):
+        exc = exc.cause
+    text = str(exc)
+    if isinstance(exc, ComponentError) and config is not None and str(config) not in text:
+        text = f"{config}: {text}"
+    cause = exc.__cause__
+    # an admf error's message is complete by design (the parser's or msgspec's
+    # own text is already in it, reworded); only an OS error's reason is added
+    if isinstance(cause, OSError) and cause.strerror and cause.strerror not in text:
+        text += f" ({cause.strerror})"
+    return " ".join(text.split("\n")) if "\n" in text else text
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .components.metrics import HEADLINE, format_metric
+from .components.metric_format import HEADLINE, format_metric
 from .errors import DataError
 from .research.results.store import read_json, read_table
 

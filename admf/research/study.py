@@ -21,6 +21,7 @@ import msgspec
 import numpy as np
 
 from ..components.metrics import Metrics, periods_per_year
+from ..components._blame import user_site
 from ..components.per_bar import BarStrategy, PerBarStrategy
 from ..components.portfolio import PortfolioEngine, RiskLimits
 from ..components.strategies import Strategy
@@ -33,7 +34,7 @@ from ..containers.strategy import StrategyContainer
 from ..data.readers import iter_bars
 from ..data.synthetic import synthetic_bars
 from ..data.timeparse import parse_duration, parse_time
-from ..errors import AdmfError, ConfigError, PluginError
+from ..errors import AdmfError, ConfigError, ContainerError, PluginError
 from ..messages import BarBatch
 from ..runtime.instrument import BarProgress, Progress
 from ..runtime.patterns import load_pattern
@@ -42,6 +43,7 @@ from ..runtime.sequencer import RunResult, run_topology
 from ..runtime.topology import Topology
 from ..runtime.tracing import EventStore, Tracer
 from .config import StudyConfig, expand_grid
+from .faults import blamed, not_built, strategy_label
 from .config.grid import apply_downstream, downstream_label, expand_downstream
 from .results.runs import (
     TRADE_SCHEMA,
@@ -210,12 +212,18 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
             cls(params, direction=point.direction)  # cross-parameter rules, checked now
         except ConfigError as exc:
             raise ConfigError(f"{point.where}.params: {exc}") from None
+        except Exception as exc:  # the user's own __init__ failed
+            raise not_built(point, cls, exc) from exc
         return lambda: cls(params, direction=point.direction)
     if isinstance(cls, type) and issubclass(cls, BarStrategy):
         try:  # parameters and indicator specs are checked now, before any run
             PerBarStrategy(cls(**point.params), direction=point.direction).indicators()
         except (TypeError, ConfigError) as exc:
-            raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
+            if not isinstance(exc, TypeError) or user_site(exc, cls) is None:
+                raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
+            raise not_built(point, cls, exc) from exc  # a TypeError inside their code
+        except Exception as exc:
+            raise not_built(point, cls, exc) from exc
         return lambda: PerBarStrategy(cls(**point.params), direction=point.direction)
     raise ConfigError(f"{point.where}.type: {point.type!r} is neither an admf Strategy nor a "
                       "BarStrategy subclass")
@@ -373,7 +381,9 @@ class _Parts:
         return source
 
     def strategy_bank(self, name: str) -> StrategyContainer:
-        return StrategyContainer(name, self.strategy_factories(), fanout=self.fanout())
+        labels = {p.signal_id: strategy_label(p) for p in self.points.values()}
+        return StrategyContainer(name, self.strategy_factories(), fanout=self.fanout(),
+                                 labels=labels)
 
     def strategy_factories(self) -> list[tuple[str, Callable[[], Any]]]:
         """One factory per distinct strategy half (its signals are computed once)."""
@@ -471,6 +481,8 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
         instruments = (*instruments, tracer)
     try:
         outcome: RunResult = await run_topology(backtest.topology, instruments=instruments)
+    except ContainerError as exc:
+        raise blamed(config, exc) from exc.__cause__
     finally:
         if tracer is not None:
             tracer.store.close()

@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from ..components.metrics import Metrics
+from ..containers.data import MIN_CHECK_ROWS, IntervalCheck
 from ..data.readers import iter_bars
+from ..data.timeparse import parse_duration
 from ..errors import AdmfError, ConfigError
 from .config import PhaseConfig, StudyConfig, WorkflowConfig, load_config
 from .config._checks import suggest
@@ -86,14 +89,16 @@ def _check_data(study: StudyConfig, cache: dict[bytes, Any]) -> None:
     if key in cache:
         return
     if data.source != "synthetic":
+        check = IntervalCheck(parse_duration(data.timeframe), data.timeframe)
         for symbol in data.symbols:
-            _check_file(study, symbol)
+            _check_file(study, symbol, check)
+        check.verify()  # the run's own check of data.timeframe, on the first rows
     if study.sequence.type in ("train_test", "walk_forward", "k_fold"):
         _check_windows(study)
     cache[key] = True
 
 
-def _check_file(study: StudyConfig, symbol: str) -> None:
+def _check_file(study: StudyConfig, symbol: str, check: IntervalCheck) -> None:
     data = study.data
     path = Path(data.path_for(symbol))
     if not path.exists():
@@ -111,6 +116,8 @@ def _check_file(study: StudyConfig, symbol: str) -> None:
         raise ConfigError(f"data.path: {exc}") from None
     if first is None:
         raise ConfigError(f"data.path: {path} has no bars for symbol {symbol}")
+    if len(first) >= MIN_CHECK_ROWS:
+        check.record(symbol, str(path), round(float(np.median(np.diff(first.timestamp)))))
 
 
 def _check_windows(study: StudyConfig) -> None:

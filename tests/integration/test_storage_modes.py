@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import admf
-from admf.errors import ContainerError
+from admf.errors import ContainerError, StrategyError
 from tests.integration._support import (
     csv_study,
     random_walk,
@@ -230,7 +230,8 @@ def test_failing_run_leaves_nothing_that_looks_complete(data_dir: Path, tmp_path
     assert error.stage == "execute"
     assert "'strategies'" in str(error) and "'execute'" in str(error)
     assert "RuntimeError: boom at bar 2500" in str(error)
-    assert isinstance(error.__cause__, RuntimeError)
+    assert isinstance(error.cause, StrategyError)  # named at the strategy, with the bar
+    assert isinstance(error.cause.__cause__, RuntimeError)
     files = all_files(tmp_path / "r") if (tmp_path / "r").exists() else set()
     assert not [f for f in files if f.endswith("manifest.json")]
     assert not [f for f in files if f.endswith((".parquet", ".tmp", "metrics.json"))], files

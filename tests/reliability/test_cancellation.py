@@ -11,6 +11,7 @@ the test, not pass it."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,20 +51,25 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
             for p in root.rglob("*") if p.is_file()}
 
 
-def flowing() -> tuple[anyio.Event, Any]:
-    """An event set once the run reports its first bars (or runs)."""
-    event = anyio.Event()
+class Flowing:
+    """Set once the run reports its first bars (progress is reported from a
+    thread of its own, so a thread-safe flag, awaited by polling)."""
 
-    def progress(done: int, total: int | None, unit: str) -> None:
+    def __init__(self) -> None:
+        self.flag = threading.Event()
+
+    def __call__(self, done: int, total: int | None, unit: str) -> None:
         if done > 0:
-            event.set()
+            self.flag.set()
 
-    return event, progress
+    async def wait(self) -> None:
+        while not self.flag.is_set():
+            await anyio.sleep(0.01)
 
 
 @pytest.mark.asyncio
 async def test_task_cancel_lands_promptly(tmp_path: Path) -> None:
-    event, progress = flowing()
+    event = progress = Flowing()
     task = asyncio.create_task(admf.run(long_single_pass(tmp_path), progress=progress))
     await event.wait()
     await asyncio.sleep(0.2)  # well inside the run's compute loop
@@ -88,7 +94,7 @@ async def test_wait_for_returns_at_its_timeout(tmp_path: Path) -> None:
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_a_cancel_scope_lands_promptly(tmp_path: Path, backend: str) -> None:
     async def main() -> float:
-        event, progress = flowing()
+        event = progress = Flowing()
         async with anyio.create_task_group() as group:
             async def target() -> None:
                 await admf.run(long_single_pass(tmp_path), progress=progress)

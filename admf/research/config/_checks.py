@@ -10,6 +10,7 @@ to name the full key path and the line).
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
@@ -113,6 +114,31 @@ def check_choice(obj: Any, key: str, value: str | None, choices: Sequence[str]) 
 def check_name(obj: Any, key: str | int | Key, value: Any, what: str = "a non-empty string") -> None:
     if not isinstance(value, str) or not value.strip():
         raise fail(obj, key, f"expected {what}, got {value!r}")
+
+
+def check_path(obj: Any, key: str | int | Key, value: str, what: str = "path") -> None:
+    """A path the operating system can name: at most ``PATH_MAX`` bytes, each
+    part at most ``NAME_MAX`` (checked before anything looks the path up, where
+    a longer one raises an OSError instead of saying which key is wrong)."""
+    path_max, name_max = _path_limits()
+    size = len(os.fsencode(value))
+    shown = value if len(value) <= 60 else f"{value[:40]}...{value[-12:]}"
+    if size > path_max:
+        raise fail(obj, key, f"the {what} {shown!r} is {size} bytes long; this system allows "
+                             f"paths of at most {path_max}")
+    for part in value.replace("\\", "/").split("/"):
+        if len(os.fsencode(part)) > name_max:
+            part_shown = part if len(part) <= 60 else f"{part[:40]}...{part[-12:]}"
+            raise fail(obj, key, f"the {what} {shown!r} has a part of {len(os.fsencode(part))} "
+                                 f"bytes ({part_shown!r}); this system allows file names of at "
+                                 f"most {name_max}")
+
+
+def _path_limits() -> tuple[int, int]:
+    try:
+        return os.pathconf("/", "PC_PATH_MAX"), os.pathconf("/", "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # Windows has no pathconf
+        return 4096, 255
 
 
 def check_component(obj: Any, key: str, spec: Any, examples: str) -> None:

@@ -159,6 +159,7 @@ class ResultsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=T
 
     def __post_init__(self) -> None:
         c.check_name(self, "dir", self.dir, "a directory path")
+        c.check_path(self, "dir", self.dir, "directory")
         c.check_choice(self, "storage", self.storage, ("memory", "disk", "hybrid"))
 
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from msgspec.structs import force_setattr
 
-from ...data._paths import is_collection, is_partitioned, symbol_file
+from ...data._paths import file_name, is_collection, is_partitioned, symbol_file
 from ...errors import ConfigError
 from . import _checks as c
 from .grid import expand_grid, expand_values, is_grid_value, is_range_spec
@@ -155,6 +155,9 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         if self.path is None:
             raise c.fail(self, "path", f"required by source {self.source!r}, e.g. "
                                        f"'data/{{symbol}}.{self.source}'")
+        c.check_path(self, "path", self.path)
+        for symbol in self.symbols if "{symbol}" in self.path else ():
+            c.check_path(self, "path", self.path_for(symbol), f"path of symbol {symbol!r}")
         names = _PLACEHOLDER.findall(self.path)
         for name in names:
             if name not in ("symbol", "timeframe"):
@@ -171,7 +174,8 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         partitioned by symbol stays the dataset's directory (see
         :mod:`admf.data._paths`)."""
         template = str(self.path)
-        path = template.replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
+        path = template.replace("{symbol}", file_name(symbol)).replace("{timeframe}",
+                                                                        self.timeframe)
         if "{symbol}" not in template and is_collection(path) and not is_partitioned(path):
             return str(symbol_file(path, symbol))
         return path

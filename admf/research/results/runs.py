@@ -136,7 +136,10 @@ def new_store(config: Any) -> ResultStore:
     once never share one. (A workflow's phases share one ``results.dir``.)"""
     directory = Path((config.results if isinstance(config, StudyConfig)
                       else config.phases[0].results).dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unusable(directory, exc) from None
     base = make_run_id(config.name, config.fingerprint)
     for attempt in range(1, 1000):
         run_id = base if attempt == 1 else f"{base}-{attempt}"
@@ -144,9 +147,23 @@ def new_store(config: Any) -> ResultStore:
             (directory / run_id).mkdir()
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise _unusable(directory, exc) from None
         OPENED.append(directory / run_id)
         return ResultStore(directory, run_id)  # an empty directory it just claimed
     raise ConfigError(f"too many runs named {base!r} in {directory}")
+
+
+def _unusable(directory: Path, exc: OSError) -> ConfigError:
+    """results.dir named as the key at fault, with the OS's reason in words."""
+    if isinstance(exc, FileExistsError) or isinstance(exc, NotADirectoryError):
+        probe = directory
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        what = "is a file" if probe == directory else f"is under {probe}, which is a file"
+        return ConfigError(f"results.dir: {directory} {what}, not a directory")
+    return ConfigError(f"results.dir: cannot create a run directory in {directory}: "
+                       f"{exc.strerror or exc}")
 
 
 def write_run(run: Any, point: Any, result: PortfolioResult, config: StudyConfig,

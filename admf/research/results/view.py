@@ -20,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from ...components.metrics import Metrics, format_metric
+from ...components.metric_format import format_metric
+from ...components.metrics import Metrics
 from ...errors import AdmfError
 from ._files import _to_table, read_json, read_table
 from .runs import EQUITY_SCHEMA, TRADE_SCHEMA

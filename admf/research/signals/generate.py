@@ -17,6 +17,7 @@ from ...containers.strategy import _SymbolBank
 from ...runtime.registry import registry
 from ..config import StudyConfig
 from ..results.runs import data_digest
+from ..faults import strategy_label
 from ..study import StrategyPoint, Window, bar_stream, strategy_factory, strategy_points
 from .store import SignalStore, signal_key, sparse, strategy_code_version
 
@@ -60,7 +61,7 @@ def generate_signals(config: StudyConfig, store: SignalStore, *,
         parts: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = {sid: [] for sid in todo}
         bars = 0
         for symbol in config.data.symbols:
-            bank = _SymbolBank(factories)
+            bank = _SymbolBank(factories, {sid: strategy_label(halves[sid]) for sid in todo})
             last: dict[str, float] = {}
             for batch in bar_stream(config, symbol, window)():
                 bars += len(batch)
