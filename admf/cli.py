@@ -409,6 +409,11 @@ def _listing(registry: Any, kind: str, indent: str = "") -> str:
 
 
 def _report(result: Any, seconds: float) -> None:
+    if hasattr(result, "computed") and hasattr(result, "store"):  # signal_generation
+        print(f"signal_generation: {result.computed} computed, {result.reused} reused "
+              f"({result.rows:,} sparse rows over {result.windows} window(s)) in {seconds:.2f} s")
+        print(f"signal store: {result.store}")
+        return
     if hasattr(result, "phases"):  # a workflow
         for row in result.summary():
             value = row.get("primary_value")

@@ -18,6 +18,7 @@ __all__ = (
     "OrderError",
     "ComponentError",
     "StrategyError",
+    "LockedError",
 )
 
 
@@ -101,3 +102,9 @@ class StrategyError(ComponentError):
     portfolio cannot use: not one number per bar (a scalar, the wrong length,
     strings) or an infinite one. The message names the strategy, its
     parameters, the symbol and the bar."""
+
+
+class LockedError(ConfigError):
+    """Raised when a run directory is already being written by another run or
+    resume (it holds the directory's lock). The message names the holder: its
+    pid, host, start time and command line."""

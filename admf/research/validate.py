@@ -37,7 +37,8 @@ from .config._checks import suggest
 from .expressions import evaluate, parse
 from .sequences.run import CURVE_METRICS, strategy_of
 from .sequences.windows import k_fold_windows, split_train_test, walk_forward_windows
-from .study import StrategyPoint, build_backtest, check_components, strategy_points
+from .sampling import EXACT_UP_TO, grid_total, sample_points
+from .study import StrategyPoint, build_backtest, check_components
 from .tasks import timeline
 from .workflow.coordinator import modified_study, phase_study
 
@@ -63,6 +64,11 @@ def validate(config: Any, *, overrides: Any = (), source: str | None = None) -> 
     else:
         try:
             validate_study(loaded)
+            if loaded.topology.pattern == "signal_replay":  # a workflow's may be generated first
+                from .sequences.plan import run_plan
+                from .signals.replay import check_stored
+
+                check_stored(loaded, run_plan(loaded))
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}" if where else str(exc)) from None
     return loaded
@@ -71,12 +77,13 @@ def validate(config: Any, *, overrides: Any = (), source: str | None = None) -> 
 def validate_study(study: StudyConfig, cache: dict[bytes, Any] | None = None) -> list[StrategyPoint]:
     """Every check a run of ``study`` makes before and while starting: its
     points, components, objective, data, windows and results directory."""
-    points = strategy_points(study)
+    points = sample_points(study)  # a large grid is checked without being expanded
     check_components(study, points)
     build_backtest(study, points).topology.validate()
-    if study.sequence.type == "monte_carlo" and len(points) != 1:
+    count = len(points) if grid_total(study) <= EXACT_UP_TO else grid_total(study)
+    if study.sequence.type == "monte_carlo" and count != 1:
         raise ConfigError(f"strategies: sequence monte_carlo studies one strategy point, got "
-                          f"{len(points)}; pick one, e.g. with a parameter_sweep phase first "
+                          f"{count}; pick one, e.g. with a parameter_sweep phase first "
                           "and strategies: \"{phase.best}\"")
     _check_data(study, cache if cache is not None else {})
     _check_results_dir(study.results.dir)

@@ -22,8 +22,6 @@ from ...errors import ConfigError
 
 Key = tuple[str | int, ...]
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([a-zA-Z]+)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 class Invalid(ConfigError, ValueError):
@@ -155,17 +153,19 @@ def check_component(obj: Any, key: str, spec: Any, examples: str) -> None:
 
 
 def parse_duration(text: str) -> timedelta:
-    """``"90d"`` -> ``timedelta(days=90)``. Units: s, m (minutes), h, d, w.
+    """``"90d"`` -> ``timedelta(days=90)``; every form
+    :func:`admf.data.timeparse.parse_duration` reads (``5m``, ``1H``, ``D``).
 
     Raises ``ValueError`` with the expected form."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
-    if match is None or match.group(2) not in _UNITS:
-        raise ValueError(f"expected a duration like '90d' (a whole number and one of the "
-                         f"units {', '.join(_UNITS)}), got {text!r}")
-    count = int(match.group(1))
-    if count <= 0:
-        raise ValueError(f"expected a positive duration, got {text!r}")
-    return timedelta(seconds=count * _UNITS[match.group(2)])
+    from ...data.timeparse import parse_duration as duration_ns
+
+    if not isinstance(text, str):
+        raise ValueError(f"expected a duration like '90d' (a whole number and a unit), got {text!r}")
+    try:
+        ns = duration_ns(text)
+    except ConfigError as exc:
+        raise ValueError(f"expected a duration like '90d': {exc}") from None
+    return timedelta(microseconds=ns / 1_000)
 
 
 def parse_instant(text: str) -> datetime:

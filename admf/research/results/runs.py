@@ -28,11 +28,12 @@ from ...containers.portfolio import (
 )
 from ...errors import ConfigError
 from ..config import StudyConfig, dump_yaml
+from .inputs import check_still_same, check_unchanged, is_staged, record_inputs
 from .store import ResultStore, make_run_id, read_json
 
 __all__ = (
     "TRADE_SCHEMA", "run_key", "curve_sinks", "write_run", "completed_result", "new_store",
-    "open_store", "resume_store", "finish_store", "data_digest",
+    "open_store", "start_store", "resume_store", "finish_store", "data_digest",
 )
 
 
@@ -83,9 +84,17 @@ def open_store(config: StudyConfig, *, write: bool, store: ResultStore | None,
         return resume, True
     if store is not None or not write:
         return store, False
+    return start_store(config), True
+
+
+def start_store(config: Any) -> ResultStore:
+    """A new store for ``config`` (a study or a workflow), locked, with the
+    record of its input data and then its merged config written first: from
+    then on it can be resumed, and a resume can check the data is the same."""
     store = new_store(config)
+    store.write_json("inputs", record_inputs(config))
     store.write_config(dump_yaml(config))
-    return store, True
+    return store
 
 
 def completed_result(path: Path, point: Any) -> PortfolioResult:
@@ -108,10 +117,25 @@ def resume_store(path: Path | str, config: Any) -> ResultStore:
         raise ConfigError(f"{path} has no config.yaml: it is not an admf run that can be resumed")
     from ..config import load_config
 
-    if load_config(saved).fingerprint != config.fingerprint:
+    if _comparable(load_config(saved), config).fingerprint != config.fingerprint:
         raise ConfigError(f"{path} was run with a different config; resume it with the "
                           f"config in {saved}")
-    return ResultStore.open_existing(path.parent, path.name)
+    inputs = check_unchanged(path, config)  # the data: named if it changed
+    store = ResultStore.open_existing(path.parent, path.name)
+    store.write_json("inputs", inputs)  # the same bytes; staged frames have new paths
+    return store
+
+
+def _comparable(saved: Any, config: Any) -> Any:
+    """``saved`` with the staging path of its ``data=`` frames replaced by
+    ``config``'s: each run stages frames in a fresh directory, and the frames
+    themselves are compared by :func:`check_unchanged`."""
+    if not (isinstance(saved, StudyConfig) and isinstance(config, StudyConfig)):
+        return saved
+    if not (is_staged(saved.data.path) and is_staged(config.data.path)):
+        return saved
+    return msgspec.structs.replace(saved, data=msgspec.structs.replace(
+        saved.data, path=config.data.path))
 
 
 def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
@@ -119,8 +143,11 @@ def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
     """Write the merged config, then the manifest (last: the run is complete)."""
     store.write_config(dump_yaml(config))
     studies = [config] if isinstance(config, StudyConfig) else list(getattr(config, "phases", []))
+    digest = check_still_same(store.path)  # the data the run started on, still the same
+    if digest is None and studies:  # a store made without start_store
+        digest = data_digest(studies[0])
     store.finish({"name": config.name, "fingerprint": config.fingerprint,
-                  "data_digest": data_digest(studies[0]) if studies else None,
+                  "data_digest": digest,
                   "admf_version": _version(), "seed": getattr(studies[0], "seed", None) if studies else None,
                   "phases": list(phases), **(extra or {})})
 
@@ -191,9 +218,14 @@ def _timestamps(columns: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def data_digest(config: StudyConfig) -> str:
-    """sha256 over the input files' bytes, or over the synthetic source's settings."""
+    """sha256 over the input files' bytes, or over the synthetic source's
+    settings; with ``data.resample``, over the resampling settings too (the
+    bars a strategy sees are the resampled ones)."""
     digest = hashlib.sha256()
     data = config.data
+    if data.resample is not None:
+        digest.update(msgspec.json.encode(["resample", data.resample, data.resample_label,
+                                           data.calendar, data.tz]))
     if data.source == "synthetic":
         digest.update(msgspec.json.encode([data.bars, data.start_price, data.volatility,
                                            data.drift, data.start, data.timeframe, config.seed]))

@@ -14,8 +14,8 @@ from typing import Any
 import msgspec
 
 from ...runtime.tracing import EventStore
-from ..config import StudyConfig, WorkflowConfig, dump_yaml
-from ..results.runs import finish_store, new_store
+from ..config import StudyConfig, WorkflowConfig
+from ..results.runs import finish_store, start_store
 from ..results.store import ResultStore
 from ..sequences.run import run_sequence, strategy_of
 from ..sequences.windows import rank_points
@@ -73,14 +73,19 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
         store: ResultStore | None = resume
         finished = _replay_finished(resume.path / "events.jsonl")
     elif write:
-        store = new_store(workflow)
-        store.write_config(dump_yaml(workflow))  # first, so that it can be resumed
+        store = start_store(workflow)  # inputs and config first, so that it can be resumed
     else:
         store = None
     workflow_id = store.run_id if store else f"{workflow.name}-in-memory-{uuid.uuid4().hex[:8]}"
     events = EventStore(store.path / "events.jsonl" if store else None)
 
     async def run_phase(study: StudyConfig, directory: str) -> tuple[dict[str, Any], Any]:
+        if study.topology.pattern == "signal_generation":  # signals stored, no portfolio
+            from ..signals.run import run_generation
+
+            made = await run_generation(study)
+            return {**made.outputs(), "objective": study.sequence.objective,
+                    "sequence": study.sequence.type}, made
         if study.sequence.type == "single_pass":
             result = await run_study(study, write=write, store=store, phase=directory)
             outputs = study_outputs(study, result)
