@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from .errors import (
     PluginError,
     TopologyError,
 )
+from .research.interrupts import interruptible, stop_children
 
 __all__ = ("main",)
 
@@ -85,7 +87,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        with interruptible(partial(interrupted_line, args)):
+            return int(args.handler(args) or 0)
     except (ConfigError, DataError, PluginError, TopologyError) as exc:
         return _fail(args, exc, status=2)
     except ContainerError as exc:  # bad data is met by a source, inside the run
@@ -94,7 +97,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except AdmfError as exc:
         return _fail(args, exc, status=1)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        stop_children()
+        print(interrupted_line(args), file=sys.stderr, flush=True)
         return 130
     except BrokenPipeError:
         raise  # not an error: main() handles it
@@ -104,6 +108,18 @@ def _main(argv: Sequence[str] | None = None) -> int:
         print(f"admf: error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
               "admf; rerun with --debug for the traceback)", file=sys.stderr)
         return 1
+
+
+def interrupted_line(args: argparse.Namespace) -> str:
+    """``admf: interrupted; ...`` naming the run directory to resume, if any."""
+    from .research.interrupts import resumable
+
+    where = resumable(getattr(args, "resume", None))
+    if where is None:
+        return "admf: interrupted (nothing to resume)"
+    config = getattr(args, "config", None)
+    again = f"admf run {config} --resume {where}" if config else f"--resume {where}"
+    return f"admf: interrupted; finished runs are kept in {where}; to finish: {again}"
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, *, status: int) -> int:

@@ -9,24 +9,42 @@ results directory.
 
 ``ProcessExecutor`` uses a ``forkserver`` context with admf preloaded: fork
 from a process running threads is unsafe, and a fresh ``spawn`` would import
-admf again in every worker. ``DaskExecutor`` sends runs to a Dask cluster
+admf again in every worker. The forkserver imports *this* admf, whatever
+folder named ``admf`` the working directory holds (:func:`.workers.start_forkserver`).
+
+Cancelling ``map`` (a host's ``task.cancel()``, a cancel scope, Ctrl-C) stops
+the runs in flight, not just the ones still queued, and returns only once
+they have stopped, so a cancelled study writes nothing more: an inline run is
+stopped through its :class:`~.workers.StopToken`, pool workers by SIGTERM
+(cooperative: the run cleans up) and SIGKILL after :data:`STOP_GRACE`.
+``DaskExecutor`` sends runs to a Dask cluster
 (``executor: {kind: dask, address: tcp://scheduler:8786}``); any other
 engine plugs in by implementing :class:`Executor`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from typing import Any
 
 import anyio
 
 from ..errors import ConfigError
+from .workers import StopToken, start_forkserver, stop_processes, stop_token, worker_init
 
-__all__ = ("Executor", "InlineExecutor", "ProcessExecutor", "DaskExecutor", "make_executor")
+__all__ = ("Executor", "InlineExecutor", "ProcessExecutor", "DaskExecutor", "make_executor",
+           "STOP_GRACE")
+
+STOP_GRACE = 1.0
+"""Seconds a cancelled run gets to stop by itself (it normally needs a few
+hundredths) before its worker process is killed, or its thread given up on."""
 
 
 class Executor:
@@ -45,16 +63,42 @@ class Executor:
 
 class InlineExecutor(Executor):
     """One run after another in this process (each in a worker thread, so the
-    run's own event loop does not nest inside the caller's)."""
+    run's own event loop does not nest inside the caller's).
+
+    The thread is abandoned when the caller is cancelled, so cancellation is
+    seen at once; the run is then stopped through its token (``fn`` runs it
+    with :func:`~.workers.run_stoppable`) and awaited, shielded, for up to
+    :data:`STOP_GRACE`, so nothing writes after ``map`` has returned."""
 
     async def map(self, fn: Callable[..., Any], calls: Sequence[tuple],
                   on_done: Callable[[int], None] | None = None) -> list[Any]:
         results = []
         for args in calls:
-            results.append(await anyio.to_thread.run_sync(fn, *args))
+            results.append(await _stoppable_in_thread(fn, args))
             if on_done is not None:
                 on_done(len(results))
         return results
+
+
+async def _stoppable_in_thread(fn: Callable[..., Any], args: tuple) -> Any:
+    token, finished = StopToken(), threading.Event()
+
+    def call() -> Any:
+        try:
+            return fn(*args)
+        finally:
+            finished.set()
+
+    reset = stop_token.set(token)  # the thread runs in a copy of this context
+    try:
+        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+    except anyio.get_cancelled_exc_class():
+        token.set()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(finished.wait, STOP_GRACE)
+        raise
+    finally:
+        stop_token.reset(reset)
 
 
 class ProcessExecutor(Executor):
@@ -67,6 +111,9 @@ class ProcessExecutor(Executor):
     """
 
     _shared: tuple[int, ProcessPoolExecutor] | None = None
+    _parent_alive: tuple[Connection, Connection] | None = None
+    """A pipe whose write end only this process holds: workers exit when it
+    reads end of file (this process died, however)."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
@@ -76,8 +123,12 @@ class ProcessExecutor(Executor):
                 shared[1].shutdown(wait=False, cancel_futures=True)
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["admf.research.study"])
+            start_forkserver()
+            if ProcessExecutor._parent_alive is None:
+                ProcessExecutor._parent_alive = context.Pipe(duplex=False)
             ProcessExecutor._shared = (self.workers, ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context))
+                max_workers=self.workers, mp_context=context, initializer=worker_init,
+                initargs=(ProcessExecutor._parent_alive[0], os.environ.get("PYTHONSAFEPATH"))))
         self._pool = ProcessExecutor._shared[1]  # type: ignore[index]
 
     async def map(self, fn: Callable[..., Any], calls: Sequence[tuple],
@@ -86,13 +137,33 @@ class ProcessExecutor(Executor):
         try:
             results = []
             for future in futures:
-                results.append(await anyio.to_thread.run_sync(_result, future))
+                results.append(await anyio.to_thread.run_sync(_result, future,
+                                                              abandon_on_cancel=True))
                 if on_done is not None:
                     on_done(len(results))
             return results
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(ProcessExecutor.stop_all)
+            raise
         finally:
             for future in futures:
                 future.cancel()
+
+    @staticmethod
+    def stop_all(grace: float = STOP_GRACE) -> None:
+        """Stop the shared pool's workers now, runs in flight too (SIGTERM:
+        each run cleans up and its worker exits; SIGKILL after ``grace``), and
+        forget the pool; the next executor starts a new one."""
+        shared, ProcessExecutor._shared = ProcessExecutor._shared, None
+        if shared is None:
+            return
+        pool = shared[1]
+        # the pool's own processes: ProcessPoolExecutor has no public way to
+        # stop a running call, and cancel() only drops queued ones
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_processes(processes, grace)
 
 
 def _result(future: Future) -> Any:
@@ -118,6 +189,7 @@ class DaskExecutor(Executor):
                                          dashboard_address=None)
             address = self._cluster.scheduler_address
         self._client = Client(address, set_as_default=False)
+        self._closed = False
         self.workers = max(1, sum(self._client.nthreads().values()))
 
     async def map(self, fn: Callable[..., Any], calls: Sequence[tuple],
@@ -125,19 +197,43 @@ class DaskExecutor(Executor):
         # pure=False: a rerun of the same task must run again, not hit Dask's cache
         futures = [self._client.submit(fn, *args, pure=False) for args in calls]
         results = []
-        for future in futures:
-            results.append(await anyio.to_thread.run_sync(future.result))
-            if on_done is not None:
-                on_done(len(results))
+        try:
+            for future in futures:
+                results.append(await anyio.to_thread.run_sync(future.result,
+                                                              abandon_on_cancel=True))
+                if on_done is not None:
+                    on_done(len(results))
+        except anyio.get_cancelled_exc_class():
+            # Dask cannot interrupt a task that has started; a local cluster's
+            # workers are stopped with it, a remote cluster finishes those runs
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._stop, futures)
+            raise
         return results
 
-    async def aclose(self) -> None:
-        def close() -> None:
-            self._client.close()
-            if self._cluster is not None:
-                self._cluster.close()
+    def _stop(self, futures: list[Any]) -> None:
+        self._client.cancel(futures, force=True)
+        if self._cluster is not None:
+            self._close()
 
-        await anyio.to_thread.run_sync(close)
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._cluster is not None:  # the workers first: runs in flight end now
+            for worker in list(self._cluster.workers.values()):
+                process = getattr(getattr(worker, "process", None), "process", None)
+                pid = getattr(process, "pid", None)  # a nanny's worker process
+                if pid is not None:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):  # also when the study was cancelled
+            await anyio.to_thread.run_sync(self._close)
 
 
 SMALL_WORK = 16_000_000

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
 import msgspec
 import numpy as np
 import pyarrow as pa
@@ -27,6 +26,7 @@ from .executors import Executor
 from .results.runs import completed_result, run_key
 from .results.store import ResultStore, read_table
 from .study import StrategyPoint, bar_stream, run_points
+from .workers import run_stoppable
 
 __all__ = ("PointSummary", "Task", "Runner", "execute", "estimated_bars", "timeline", "flat")
 
@@ -62,8 +62,9 @@ class Task(msgspec.Struct, kw_only=True):
 
 
 def execute(task: Task) -> list[PointSummary]:
-    """Run one task in a fresh event loop (called in a worker)."""
-    return anyio.run(_execute, task)
+    """Run one task in a fresh event loop (called in a worker), stopped early
+    when the executor asks (see :mod:`.workers`)."""
+    return run_stoppable(_execute, task)
 
 
 async def _execute(task: Task) -> list[PointSummary]:

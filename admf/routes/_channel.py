@@ -8,9 +8,15 @@ from typing import Any, NamedTuple
 import anyio
 from anyio import BrokenResourceError
 
-# A producer that never blocks (say, a filter dropping everything) must still
-# yield to the scheduler so the run stays cancellable.
-CHECKPOINT_EVERY = 1024
+YIELD_SECONDS = 0.005
+"""The longest a port runs without yielding to the scheduler. A producer that
+never blocks (say, a filter dropping everything) and a consumer whose buffer
+is always full must still yield, so the run stays cancellable and shares its
+event loop: by time, not by message count, since one message may be a batch
+of 65,536 bars that takes milliseconds to process (a count of 1,024 such
+messages held a host's loop, and its cancellation, for seconds)."""
+
+clock = time.perf_counter
 
 
 class RouteStatistics(NamedTuple):

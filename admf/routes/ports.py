@@ -16,7 +16,7 @@ from typing import Any
 from anyio import BrokenResourceError, EndOfStream, WouldBlock
 from anyio.lowlevel import checkpoint
 
-from ._channel import CHECKPOINT_EVERY
+from ._channel import YIELD_SECONDS, clock
 
 __all__ = ("InputPort", "OutputPort", "message_types", "type_name")
 
@@ -59,7 +59,7 @@ class OutputPort:
     """
 
     __slots__ = ("owner", "name", "types", "_senders", "_nowaits", "_rooms", "_closers",
-                 "_budget", "send", "send_nowait")
+                 "_deadline", "send", "send_nowait")
 
     def __init__(self, owner: str, name: str, type_: Any) -> None:
         self.owner = owner
@@ -69,7 +69,7 @@ class OutputPort:
         self._nowaits: list[Callable[[Any], None]] = []
         self._rooms: list[Callable[[], bool]] = []
         self._closers: list[Callable[[], None]] = []
-        self._budget = CHECKPOINT_EVERY
+        self._deadline = clock() + YIELD_SECONDS
         self.send: Send = self._discard
         self.send_nowait: Callable[[Any], None] = _drop
 
@@ -108,10 +108,9 @@ class OutputPort:
                 continue
 
     async def _discard(self, message: Any) -> None:
-        self._budget -= 1
-        if not self._budget:
-            self._budget = CHECKPOINT_EVERY
+        if clock() >= self._deadline:
             await checkpoint()
+            self._deadline = clock() + YIELD_SECONDS
 
     def close(self) -> None:
         """End of stream for every route this port feeds (idempotent)."""
@@ -129,7 +128,7 @@ class InputPort:
     """
 
     __slots__ = ("owner", "name", "types", "required", "received", "discarded",
-                 "_receive_nowait", "_receive", "_budget", "_closers")
+                 "_receive_nowait", "_receive", "_deadline", "_closers")
 
     def __init__(self, owner: str, name: str, type_: Any, *, required: bool = True) -> None:
         self.owner = owner
@@ -140,7 +139,7 @@ class InputPort:
         self.discarded = 0
         self._receive_nowait: Callable[[], Any] = _ended
         self._receive: Callable[[], Awaitable[Any]] = _ended_async
-        self._budget = CHECKPOINT_EVERY
+        self._deadline = clock() + YIELD_SECONDS
         self._closers: list[Callable[[], None]] = []
 
     @property
@@ -185,10 +184,9 @@ class InputPort:
         except EndOfStream:
             raise StopAsyncIteration from None
         else:
-            self._budget -= 1
-            if not self._budget:
-                self._budget = CHECKPOINT_EVERY
+            if clock() >= self._deadline:
                 await checkpoint()
+                self._deadline = clock() + YIELD_SECONDS
         self.received += 1
         return message
 
@@ -208,10 +206,9 @@ class InputPort:
             except EndOfStream:
                 break
             count += 1
-            self._budget -= 1
-            if not self._budget:
-                self._budget = CHECKPOINT_EVERY
+            if clock() >= self._deadline:
                 await checkpoint()
+                self._deadline = clock() + YIELD_SECONDS
         self.discarded += count
         return count
 

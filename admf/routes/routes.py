@@ -18,7 +18,7 @@ from typing import Any
 from anyio import BrokenResourceError, EndOfStream, WouldBlock
 from anyio.lowlevel import checkpoint
 
-from ._channel import CHECKPOINT_EVERY, Channel, RouteStatistics
+from ._channel import YIELD_SECONDS, Channel, RouteStatistics, clock
 from .ports import InputPort, OutputPort, Send, admits, message_types, type_name
 
 __all__ = ("DEFAULT_CAPACITY", "Route", "Pipe", "Broadcast", "Filter", "Partition", "Merge")
@@ -41,13 +41,13 @@ def channel_nowait(channel: Channel) -> Callable[[Any], None]:
 
 def channel_sender(channel: Channel) -> Send:
     """A send function for one channel: non-blocking first, awaiting only on a
-    full buffer, yielding to the scheduler every CHECKPOINT_EVERY messages."""
+    full buffer, yielding to the scheduler at least every YIELD_SECONDS."""
     send_nowait = channel.send_stream.send_nowait
     slow = channel.send_blocking
-    budget = CHECKPOINT_EVERY
+    deadline = clock() + YIELD_SECONDS
 
     async def send(message: Any) -> None:
-        nonlocal budget
+        nonlocal deadline
         try:
             send_nowait(message)
         except WouldBlock:
@@ -55,10 +55,9 @@ def channel_sender(channel: Channel) -> Send:
             return
         except BrokenResourceError:
             channel.dropped += 1
-        budget -= 1
-        if not budget:
-            budget = CHECKPOINT_EVERY
+        if clock() >= deadline:
             await checkpoint()
+            deadline = clock() + YIELD_SECONDS
 
     return send
 
@@ -222,7 +221,7 @@ class Filter(Route):
         inner = channel_sender(channel)
         inner_nowait = channel_nowait(channel)
         predicate = self.predicate
-        budget = CHECKPOINT_EVERY
+        deadline = clock() + YIELD_SECONDS
 
         def send_nowait(message: Any) -> None:
             if predicate(message):
@@ -231,15 +230,14 @@ class Filter(Route):
                 self.filtered += 1
 
         async def send(message: Any) -> None:
-            nonlocal budget
+            nonlocal deadline
             if predicate(message):
                 await inner(message)
                 return
             self.filtered += 1
-            budget -= 1
-            if not budget:
-                budget = CHECKPOINT_EVERY
+            if clock() >= deadline:
                 await checkpoint()
+                deadline = clock() + YIELD_SECONDS
 
         self.producers[0].attach(send, send_nowait, channel.has_room, channel.send_stream.close)
         self._bind_consumer(self.consumers[0], channel)

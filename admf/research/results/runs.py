@@ -152,6 +152,11 @@ def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
                   "phases": list(phases), **(extra or {})})
 
 
+OPENED: list[Path] = []
+"""The run directories this process created, oldest first: an interrupted
+command names the one to ``--resume``."""
+
+
 def new_store(config: Any) -> ResultStore:
     """A store under a fresh run id; a suffix keeps ids unique within a second.
     The directory is claimed with an atomic ``mkdir``, so two runs started at
@@ -171,6 +176,7 @@ def new_store(config: Any) -> ResultStore:
             continue
         except OSError as exc:
             raise _unusable(directory, exc) from None
+        OPENED.append(directory / run_id)
         return ResultStore(directory, run_id)  # an empty directory it just claimed
     raise ConfigError(f"too many runs named {base!r} in {directory}")
 
