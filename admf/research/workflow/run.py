@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from ...runtime.instrument import Progress
 from ...runtime.tracing import EventStore
 from ..config import StudyConfig, WorkflowConfig, dump_yaml
 from ..results.runs import finish_store, new_store
@@ -56,14 +57,15 @@ def study_outputs(study: StudyConfig, result: StudyResult) -> dict[str, Any]:
 
 
 async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
-                       source: str | None = None, resume: ResultStore | None = None
-                       ) -> WorkflowResult:
+                       source: str | None = None, resume: ResultStore | None = None,
+                       progress: Progress | None = None) -> WorkflowResult:
     """Run every phase of ``workflow`` (see :mod:`admf.research.workflow.coordinator`)
     after checking all of them (:func:`admf.research.validate.validate_workflow`;
     ``source`` is the config file errors name). With ``resume`` (an
     interrupted execution's store, see ``resume_store``) the phases it
     finished are read back from its ``events.jsonl`` and the rest run, the
-    one it stopped in reusing the runs it had completed."""
+    one it stopped in reusing the runs it had completed. ``progress`` hears
+    each phase's progress, its unit prefixed with the phase (``explore: points``)."""
     from ..validate import validate_workflow
 
     validate_workflow(workflow, source=source)
@@ -81,11 +83,14 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
     events = EventStore(store.path / "events.jsonl" if store else None)
 
     async def run_phase(study: StudyConfig, directory: str) -> tuple[dict[str, Any], Any]:
+        heard = _prefixed(progress, directory)
         if study.sequence.type == "single_pass":
-            result = await run_study(study, write=write, store=store, phase=directory)
+            result = await run_study(study, write=write, store=store, phase=directory,
+                                     progress=heard)
             outputs = study_outputs(study, result)
         else:
-            result = await run_sequence(study, write=write, store=store, phase=directory)
+            result = await run_sequence(study, write=write, store=store, phase=directory,
+                                        progress=heard)
             outputs = result.outputs()
         return {**outputs, "objective": study.sequence.objective,
                 "sequence": study.sequence.type}, result
@@ -104,6 +109,13 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
         done = [d for p in phases.values() for d in p.directories]
         finish_store(store, workflow, done, {"workflow_id": workflow_id})
     return result
+
+
+def _prefixed(progress: Progress | None, phase: str) -> Progress | None:
+    if progress is None:
+        return None
+    report = progress
+    return lambda done, total, unit: report(done, total, f"{phase}: {unit}")
 
 
 def _replay_finished(path: Any) -> dict[str, dict[str, Any]]:
