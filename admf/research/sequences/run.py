@@ -126,15 +126,17 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     if config.tracing.enabled and not write:
         raise ConfigError("tracing: a sequence's runs write their traces to <phase>/trace/ in the "
                           "results directory; run it with write=True, or set tracing.level: none")
-    store, owner = open_store(config, write=write, store=store, resume=resume)
     kind = config.sequence.type
     passes = {"parameter_sweep": 1, "monte_carlo": int(config.sequence.runs or 100)
               if config.sequence.method == "parameter_noise" else 1}.get(kind, 2)
+    # the executor first: a process pool refuses an unguarded script before
+    # the results directory exists (see executors.check_main_guard)
     executor = make_executor(config.executor.kind, config.executor.workers,
                              runs=len(points) * passes,
                              work=estimated_bars(config) * len(points) * passes,
                              address=config.executor.address)
     try:
+        store, owner = open_store(config, write=write, store=store, resume=resume)
         runner = Runner(config, executor, store, phase, progress)
         handler = {"parameter_sweep": _sweep, "train_test": _train_test,
                    "walk_forward": _walk_forward, "k_fold": _k_fold,

@@ -7,8 +7,10 @@ sequence and says what a phase outputs.
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -16,6 +18,7 @@ import msgspec
 from ...runtime.instrument import Progress
 from ...runtime.tracing import EventStore
 from ..config import StudyConfig, WorkflowConfig, dump_yaml
+from ..executors import UnguardedMainError
 from ..results.runs import finish_store, new_store
 from ..results.store import ResultStore
 from ..sequences.run import run_sequence, strategy_of
@@ -71,10 +74,12 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
     validate_workflow(workflow, source=source)
     started = time.perf_counter()
     finished: dict[str, dict[str, Any]] = {}
+    made_root = False
     if resume is not None:
         store: ResultStore | None = resume
         finished = _replay_finished(resume.path / "events.jsonl")
     elif write:
+        made_root = not Path(workflow.phases[0].results.dir).exists()
         store = new_store(workflow)
         store.write_config(dump_yaml(workflow))  # first, so that it can be resumed
     else:
@@ -97,9 +102,18 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
 
     coordinator = Coordinator(workflow, run_phase, events, workflow_id, finished)
     try:
-        phases = await coordinator.run()
-    finally:
-        events.close()
+        try:
+            phases = await coordinator.run()
+        finally:
+            events.close()
+    except UnguardedMainError:
+        # refused before its pool started: the script must be fixed and run
+        # again, so the directory this call made is not left behind
+        if store is not None and resume is None:
+            shutil.rmtree(store.path, ignore_errors=True)
+            if made_root and not any(store.path.parent.iterdir()):
+                store.path.parent.rmdir()
+        raise
     result = WorkflowResult(name=workflow.name, workflow_id=workflow_id,
                             path=store.path if store else None, phases=phases,
                             seconds=time.perf_counter() - started)
