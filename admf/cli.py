@@ -167,7 +167,13 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--dir", type=Path, default=Path("results"),
                          help="where run ids and names are looked up (default: results)")
     compare.set_defaults(handler=_cmd_compare)
-    for name in (run, demo, validate, report, trace, bench, runs, compare):
+    reference = sub.add_parser("config-reference",
+                               help="write the config reference (every key's type, default and doc)")
+    reference.add_argument("-o", "--output", type=Path, default=None,
+                           help="write it to this file (docs/config.md in the project) "
+                                "instead of printing it")
+    reference.set_defaults(handler=_cmd_config_reference)
+    for name in (run, demo, validate, report, trace, bench, runs, compare, reference):
         name.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                           help=argparse.SUPPRESS)
 
@@ -208,6 +214,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if len(args.runs) < 2:
         raise DataError("compare needs two runs or more, e.g. `admf compare RUN RUN`")
     print(compare_table([run_info(resolve_run(text, args.dir)) for text in args.runs]))
+    return 0
+
+
+def _cmd_config_reference(args: argparse.Namespace) -> int:
+    from .research.config.reference import render
+
+    text = render()
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text)
+        print(f"config reference: {args.output}")
     return 0
 
 
