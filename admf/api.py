@@ -17,10 +17,12 @@ from .components.metrics import Metrics
 from .errors import AdmfError, ConfigError
 from .research.config import StudyConfig, WorkflowConfig, load_config
 from .research.inmemory import with_frames
+from .research.results._lock import lock_scope
 from .research.results.runs import resume_store
 from .research.results.view import Run, Table, read_runs, runs_table
 from .research.sequences.windows import rank_points
-from .research.study import StudyResult, check_components, run_study, strategy_points
+from .research.sampling import sample_points
+from .research.study import StudyResult, check_components, run_study
 from .runtime.instrument import Progress
 
 __all__ = ("run", "run_sync", "load", "StudyResult", "Result", "Run", "Table",
@@ -47,7 +49,7 @@ def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> StudyConfig | 
     loaded = load_config(config, overrides=overrides)
     if isinstance(config, (str, Path)) and isinstance(loaded, StudyConfig):
         try:  # component parameters are checked by the components: name the file too
-            check_components(loaded, strategy_points(loaded))
+            check_components(loaded, sample_points(loaded))  # no grid is expanded here
         except ConfigError as exc:
             raise ConfigError(f"{config}: {exc}") from None
     return loaded
@@ -86,7 +88,18 @@ def _objective(loaded: Any) -> str:
 
 async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = None,
                     progress: Progress | None = None, source: str | None = None) -> Any:
+    with lock_scope():  # a run that raises gives its directory's lock back at once
+        return await _dispatch_locked(loaded, write=write, resume=resume, progress=progress,
+                                      source=source)
+
+
+async def _dispatch_locked(loaded: Any, *, write: bool, resume: str | Path | None,
+                           progress: Progress | None, source: str | None) -> Any:
     if isinstance(loaded, StudyConfig):
+        if loaded.topology.pattern == "signal_generation":  # stores signals, no portfolios
+            from .research.signals.run import run_generation
+
+            return await run_generation(loaded, progress=progress)
         store = resume_store(resume, loaded) if resume is not None else None
         if loaded.sequence.type == "single_pass":
             return await run_study(loaded, write=write, resume=store, progress=progress)
@@ -475,4 +488,48 @@ def wrap(raw: StudyResult | SequenceResult | WorkflowResult, *, objective: str =
 
     if isinstance(raw, SequenceResult):
         return SequenceResultView(raw, objective=objective, phase=phase)
+    from .research.signals.run import GenerationRun
+
+    if isinstance(raw, GenerationRun):
+        return GenerationResultView(raw)
     return WorkflowResultView(raw)
+
+
+class GenerationResultView(Result):
+    """A ``signal_generation`` study: signals stored, no portfolio ran, so
+    there are no metrics; :attr:`runs` lists each stored key."""
+
+    kind = "signal_generation"
+    raw: Any  # a GenerationRun
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__(raw.name, None, Path(raw.store), raw.seconds)
+        self.raw = raw
+
+    @property
+    def metrics(self) -> Metrics:
+        raise AdmfError("a signal_generation study stores signals and runs no portfolio, so it "
+                        "has no metrics; run the same study with topology.pattern: "
+                        "signal_replay to trade them")
+
+    @property
+    def runs(self) -> Table:
+        """One row per (window, strategy point): its store key and whether it
+        was computed now or reused from the store."""
+        return Table.from_rows(self.raw.table, "signals")
+
+    @property
+    def best(self) -> Run:
+        raise AdmfError("a signal_generation study has no best run: it ran no portfolio")
+
+    def report(self, output: str | Path | None = None) -> Path:
+        raise AdmfError("a signal_generation study has no report: it ran no portfolio")
+
+    def __repr__(self) -> str:
+        return (f"<signal_generation {self.name!r}, {self.path}>\n{self.raw.computed} "
+                f"computed, {self.raw.reused} reused over {self.raw.windows} window(s)")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(repr(self))}</pre>"

@@ -17,6 +17,7 @@ from typing import Any
 from .components.metric_format import HEADLINE, format_metric
 from .errors import (
     AdmfError,
+    ComponentError,
     ConfigError,
     ContainerError,
     DataError,
@@ -98,15 +99,41 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # not an error: main() handles it
+    except Exception as exc:  # a bug, not the user's input: still one paragraph, no traceback
+        if getattr(args, "debug", False):
+            raise
+        print(f"admf: error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
+              "admf; rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, *, status: int) -> int:
     if getattr(args, "debug", False):
         raise exc
-    cause = exc.__cause__
-    detail = f" (caused by {type(cause).__name__}: {cause})" if cause and str(cause) not in str(exc) else ""
-    print(f"admf: error: {exc}{detail}", file=sys.stderr)
+    print(f"admf: error: {error_text(exc, getattr(args, 'config', None))}", file=sys.stderr)
     return status
+
+
+def error_text(exc: BaseException, config: Path | None = None) -> str:
+    """What the user reads: the error's own message, once. A container's
+    failure caused by an admf error (a bad CSV row met by a source, a strategy
+    returning bad targets) is that error's message, which names the file and
+    row or the strategy and bar, not the container and stage it surfaced in;
+    an OS error's reason is added when the message does not already say it.
+    A failing component is named with the config file it came from."""
+    if isinstance(exc, ContainerError) and isinstance(exc.cause, AdmfError):
+        exc = exc.cause
+    text = str(exc)
+    if isinstance(exc, ComponentError) and config is not None and str(config) not in text:
+        text = f"{config}: {text}"
+    cause = exc.__cause__
+    # an admf error's message is complete by design (the parser's or msgspec's
+    # own text is already in it, reworded); only an OS error's reason is added
+    if isinstance(cause, OSError) and cause.strerror and cause.strerror not in text:
+        text += f" ({cause.strerror})"
+    return " ".join(text.split("\n")) if "\n" in text else text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -420,6 +447,11 @@ def _listing(registry: Any, kind: str, indent: str = "") -> str:
 
 
 def _report(result: Any, seconds: float, *, top: int = TOP, objective: str = "sharpe_ratio") -> None:
+    if hasattr(result, "computed") and hasattr(result, "store"):  # signal_generation
+        print(f"signal_generation: {result.computed} computed, {result.reused} reused "
+              f"({result.rows:,} sparse rows over {result.windows} window(s)) in {seconds:.2f} s")
+        print(f"signal store: {result.store}")
+        return
     if hasattr(result, "phases"):  # a workflow
         for row in result.summary():
             value = row.get("primary_value")

@@ -16,6 +16,9 @@ __all__ = (
     "DataError",
     "PluginError",
     "OrderError",
+    "ComponentError",
+    "StrategyError",
+    "LockedError",
 )
 
 
@@ -44,7 +47,9 @@ class ContainerError(AdmfError):
     """Raised when a container fails in one of its lifecycle stages.
 
     ``container`` and ``stage`` name where; the original exception is chained
-    as ``__cause__`` and kept in ``cause``.
+    as ``__cause__`` and kept in ``cause``. When the cause is an admf error
+    (which names the file and row, or the strategy and bar) the message leads
+    with it and mentions the container last.
     """
 
     def __init__(self, container: str, stage: str, cause: BaseException) -> None:
@@ -52,6 +57,9 @@ class ContainerError(AdmfError):
         self.stage = stage
         self.cause = cause
         detail = str(cause) or type(cause).__name__
+        if isinstance(cause, AdmfError):  # it names the place (file and row, strategy and bar)
+            super().__init__(f"{detail} (in container {container!r}, stage {stage!r})")
+            return
         super().__init__(
             f"container {container!r} failed in stage {stage!r}: "
             f"{type(cause).__name__}: {detail}"
@@ -80,3 +88,23 @@ class OrderError(AdmfError):
     entry, a cancel of an order that is not open, or a strategy callback that
     raised. The message names the strategy, the symbol, the bar time and what
     was expected."""
+
+
+class ComponentError(AdmfError):
+    """Raised when a component a config names (a strategy, indicator, sizer
+    or cost model; built in or ``"package.module:Name"``) raises while it is
+    built or used, or returns what its caller cannot use. The message names
+    the component, its config key and, for user code, the file and line."""
+
+
+class StrategyError(ComponentError):
+    """Raised when a strategy raises during a run or returns targets a
+    portfolio cannot use: not one number per bar (a scalar, the wrong length,
+    strings) or an infinite one. The message names the strategy, its
+    parameters, the symbol and the bar."""
+
+
+class LockedError(ConfigError):
+    """Raised when a run directory is already being written by another run or
+    resume (it holds the directory's lock). The message names the holder: its
+    pid, host, start time and command line."""

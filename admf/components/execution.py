@@ -222,10 +222,15 @@ class ExecutionKernel:
         self._sweep(symbol, index, cur, cur, volume, ts, phase)
         phase = "intrabar"
         for target in path[1:]:
-            while self._budget > 0:  # no volume left: nothing more fills this bar
+            while True:
+                # with no volume left nothing more fills this bar, but a stop-limit's
+                # trigger is a price event, not a fill: it still turns into a limit
+                dry = self._budget <= 0
                 best = None
                 for w in list(self.book.values()):
                     if w.order.symbol != symbol or w.live_from > index or w.order.kind == "market":
+                        continue
+                    if dry and (w.order.kind != "stop_limit" or w.triggered):
                         continue
                     price = self._hit(w, cur, target)
                     if price is not None:

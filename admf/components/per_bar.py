@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import difflib
 import keyword
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,7 +54,7 @@ import numpy as np
 from ..errors import ConfigError
 from .indicators import Indicator, build
 from ..runtime.registry import registry
-from .strategies import DIRECTIONS
+from .strategies import TARGET_MEANING, DIRECTIONS, BadTargets, RowFailed
 
 __all__ = ("BarStrategy", "PerBarStrategy")
 
@@ -192,18 +193,28 @@ class PerBarStrategy:
             f"        bar.timestamp = timestamp; bar.open = open_; bar.high = high\n"
             f"        bar.low = low; bar.close = close; bar.volume = volume\n"
             f"{assign}"
-            f"        new = on_bar(bar, ind, position)\n"
-            f"        if new is not None:\n"
-            f"            position = clip(new)\n"
+            f"        try:\n"  # free until it raises; names the failing bar when it does
+            f"            new = on_bar(bar, ind, position)\n"
+            f"            if new is not None:\n"
+            f"                position = clip(new)\n"
+            f"        except Exception as exc:\n"
+            f"            raise RowFailed(i) from exc\n"
             f"        out[i] = position\n"
             f"    return position\n"
         )
-        namespace: dict[str, Any] = {}
+        namespace: dict[str, Any] = {"RowFailed": RowFailed}
         exec(compile(source, f"<per-bar loop of {type(self.user).__name__}>", "exec"), namespace)  # noqa: S102 - generated from validated identifiers only
         self._loop = namespace["loop"]
 
     def _clip(self, value: float) -> float:
-        value = float(value)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise BadTargets(f"on_bar returned {value!r}; expected a number ({TARGET_MEANING}) "
+                             "or None to keep the position") from None
+        if math.isinf(value):
+            raise BadTargets(f"on_bar returned an infinite target {value} (targets are "
+                             f"finite numbers: {TARGET_MEANING})")
         if self.direction == "long_only":
             return max(value, 0.0)
         if self.direction == "short_only":

@@ -102,7 +102,10 @@ class PortfolioEngine:
         self.risk = risk
         self.fill = fill
         self.periods_per_year = periods_per_year
-        self.symbols = {s: SymbolState(rank=i) for i, s in enumerate(symbols)}
+        # ranked by name, not by listing: fills booked at one instant (which share
+        # cash, so the last may be cut to what is left) and sums of marks then
+        # never depend on the order a config lists its symbols in
+        self.symbols = {s: SymbolState(rank=i) for i, s in enumerate(sorted(symbols))}
         self._slip = slippage.price  # type: ignore[attr-defined]
         self._frictionless = isinstance(slippage, NoSlippage) and isinstance(commission, NoCommission)
         self._volume_limit = getattr(slippage, "limit", None)

@@ -28,7 +28,8 @@ from ..errors import ConfigError
 from ..runtime.registry import register, registry
 from .indicators import EMA, MACD, ROC, RSI, SMA, BollingerBands, Donchian, Indicator
 
-__all__ = ("DIRECTIONS", "Strategy", "hold", "crossings")
+__all__ = ("DIRECTIONS", "TARGET_MEANING", "Strategy", "BadTargets", "RowFailed",
+           "checked_targets", "hold", "crossings")
 
 DIRECTIONS = ("long_only", "short_only", "long_short")
 Values = Mapping[str, Any]
@@ -69,6 +70,59 @@ class Strategy:
 
 
 registry.expect("strategy", Strategy)  # a "pkg.mod:Name" strategy must subclass it
+
+TARGET_MEANING = "+1 long, -1 short, 0 flat, fractions scale, NaN keeps the position"
+
+
+class BadTargets(Exception):
+    """What is wrong with a batch of targets, and at which row (None: the
+    whole batch). Not an admf error: the strategy container turns it into a
+    :class:`~admf.errors.StrategyError` naming the strategy and the bar."""
+
+    def __init__(self, reason: str, index: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.index = index
+
+
+class RowFailed(Exception):
+    """A per-row strategy callback failed at row ``index`` of its batch; the
+    original error is the ``__cause__``."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"row {index}")
+        self.index = index
+
+
+def checked_targets(target: Any, n: int) -> np.ndarray:
+    """``target`` as float64 when it is what a portfolio can act on: one
+    number (or NaN) per bar of an ``n``-bar batch, none infinite. Anything
+    else raises :class:`BadTargets`, so a strategy's mistake is named at the
+    strategy instead of surfacing as a broadcast error in a portfolio."""
+    if not isinstance(target, np.ndarray):
+        if target is None or np.ndim(target) == 0:
+            raise BadTargets(f"returned {type(target).__name__} {target!r} instead of an array "
+                             f"of {n} targets, one per bar ({TARGET_MEANING})")
+        try:
+            target = np.asarray(target)
+        except (TypeError, ValueError) as exc:
+            raise BadTargets(f"returned a {type(target).__name__} that is not an array of "
+                             f"targets: {exc}") from None
+    if target.ndim != 1 or len(target) != n:
+        raise BadTargets(f"returned targets of shape {target.shape} for a batch of {n} bars; "
+                         f"expected shape ({n},), one target per bar")
+    if target.dtype.kind not in "fiub":
+        first = target[0].item() if n else None
+        raise BadTargets(f"returned targets of dtype {target.dtype} (first {first!r}); "
+                         f"expected numbers ({TARGET_MEANING})")
+    if target.dtype != np.float64:
+        target = target.astype(np.float64)
+    infinite = np.isinf(target)
+    if infinite.any():
+        i = int(infinite.argmax())
+        raise BadTargets(f"returned an infinite target {target[i]} (targets are finite "
+                         f"numbers: {TARGET_MEANING})", i)
+    return target
 
 
 def hold(enter_long: np.ndarray, exit_long: np.ndarray, enter_short: np.ndarray,

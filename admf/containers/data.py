@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 
 import anyio
 import numpy as np
 
+from ..data.calendars import CalendarWarning, weekday_only
 from ..errors import ConfigError
 from ..messages import BarBatch
 from ..runtime.container import Container
@@ -89,7 +91,9 @@ class BarSource(Container):
         stamps = np.concatenate([b.timestamp for b in head]) if len(head) > 1 else head[0].timestamp
         if len(stamps) >= MIN_CHECK_ROWS:
             median = round(float(np.median(np.diff(stamps))))
-            self._check.record(head[0].symbol, self._origin, median)  # type: ignore[union-attr]
+            sessions = weekday_only(stamps, self._check.expected)  # type: ignore[union-attr]
+            self._check.record(head[0].symbol, self._origin, median,  # type: ignore[union-attr]
+                               sessions=sessions)
 
 
     async def on_execute(self) -> None:
@@ -125,28 +129,47 @@ class IntervalCheck:
     symbols — the portfolio's own timeline — must lie within a factor
     :data:`TOLERANCE` of it. A median is robust to the gaps of real
     calendars (weekends between daily bars, nights between intraday bars);
-    symbols sampled more coarsely than the timeline are fine."""
+    symbols sampled more coarsely than the timeline are fine.
 
-    def __init__(self, expected_ns: int, timeframe: str) -> None:
+    Daily bars with no weekend day under the ``24/7`` ``calendar`` get a
+    one-line :class:`~admf.data.calendars.CalendarWarning` naming
+    ``data.calendar: equity`` (see :mod:`admf.data.calendars`)."""
+
+    def __init__(self, expected_ns: int, timeframe: str, calendar: str = "24/7", *,
+                 key: str = "data.timeframe") -> None:
         if expected_ns <= 0:
             raise ValueError(f"expected_ns must be positive, got {expected_ns}")
         self.expected = expected_ns
         self.timeframe = timeframe
+        self.calendar = calendar
+        self.key = key  # the setting the bars are held to (data.resample for resampled bars)
         self.medians: list[tuple[int, str, str | None]] = []
+        self.sessions: list[tuple[str, str | None]] = []
+        self.warned = False
 
-    def record(self, symbol: str, origin: str | None, median: int) -> None:
+    def record(self, symbol: str, origin: str | None, median: int, *, sessions: bool = False) -> None:
         self.medians.append((median, symbol, origin))
+        if sessions:
+            self.sessions.append((symbol, origin))
 
     def verify(self) -> None:
         if not self.medians:
             return
+        if self.calendar == "24/7" and self.sessions and not self.warned:
+            self.warned = True  # once per study, not once per source
+            symbol, origin = min(self.sessions, key=lambda s: s[0])
+            where = f" in {origin}" if origin else ""
+            warnings.warn(CalendarWarning(
+                f"the daily bars of {symbol}{where} skip every weekend, but data.calendar is "
+                "'24/7' (365.25 bars a year): set data.calendar: equity (252 sessions) so Sharpe "
+                "and volatility are annualised right"), stacklevel=2)
         median, symbol, origin = min(self.medians)
         if self.expected / TOLERANCE <= median <= self.expected * TOLERANCE:
             return
         where = f" in {origin}" if origin else ""
         raise ConfigError(
-            f"data.timeframe is {self.timeframe!r} but the bars of {symbol}{where} are "
-            f"{_spoken(median)} apart (median); set data.timeframe: {_compact(median)}")
+            f"{self.key} is {self.timeframe!r} but the bars of {symbol}{where} are "
+            f"{_spoken(median)} apart (median); set {self.key}: {_compact(median)}")
 
 
 def _unit(ns: int) -> tuple[str, str, int]:

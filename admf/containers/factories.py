@@ -13,7 +13,7 @@ from typing import Any
 from ..runtime.container import Container
 from ..runtime.registry import register
 
-__all__ = ("bar_source", "strategy_bank", "portfolio")
+__all__ = ("bar_source", "strategy_bank", "portfolio", "signal_recorder", "signal_replayer")
 
 
 @register("container", "bar_source")
@@ -32,3 +32,15 @@ def strategy_bank(context: Any, *, name: str) -> Container:
 def portfolio(context: Any, *, name: str, point: str) -> Container:
     """The portfolio of strategy point ``point`` (``signals`` in)."""
     return context["parts"].portfolio(name, point)
+
+
+@register("container", "signal_recorder")
+def signal_recorder(context: Any, *, name: str) -> Container:
+    """Keeps every strategy's signals sparse for the signal store (``signals`` in)."""
+    return context["parts"].signal_recorder(name)
+
+
+@register("container", "signal_replayer")
+def signal_replayer(context: Any, *, name: str) -> Container:
+    """Stored signals played back in place of the strategies (``bars`` in, ``signals`` out)."""
+    return context["parts"].signal_replayer(name)

@@ -13,6 +13,10 @@ from typing import Any
 
 from anyio import BrokenResourceError, WouldBlock
 
+from ..components._blame import user_site
+from ..components.strategies import BadTargets, RowFailed, checked_targets
+from ..data.timeparse import format_ns
+from ..errors import AdmfError, StrategyError
 from ..messages import BarBatch, SignalBatch
 from ..runtime.container import Container
 
@@ -24,10 +28,13 @@ StrategyFactory = Callable[[], Any]
 class _SymbolBank:
     """The strategies and shared indicators of one symbol."""
 
-    def __init__(self, factories: Sequence[tuple[str, StrategyFactory]]) -> None:
-        self.strategies = [(sid, factory()) for sid, factory in factories]
+    def __init__(self, factories: Sequence[tuple[str, StrategyFactory]],
+                 labels: Mapping[str, str] | None = None) -> None:
+        self.labels = labels or {}
+        self.strategies = [(sid, self._made(sid, factory)) for sid, factory in factories]
         self.indicators: dict[tuple, Any] = {}
         self.roles: list[dict[str, tuple]] = []
+        self.bars = 0  # rows seen before the current batch, to name a failing bar
         for _, strategy in self.strategies:
             roles = {}
             for role, indicator in strategy.indicators().items():
@@ -35,10 +42,82 @@ class _SymbolBank:
                 roles[role] = indicator.key
             self.roles.append(roles)
 
+    def _made(self, sid: str, factory: StrategyFactory) -> Any:
+        try:
+            return factory()
+        except AdmfError:
+            raise
+        except Exception as exc:
+            site = user_site(exc)
+            raise StrategyError(f"{self._label(sid)}: could not be built: "
+                                f"{type(exc).__name__}: {exc}"
+                                + (f" ({site})" if site else "")) from exc
+
+    def _label(self, sid: str) -> str:
+        return self.labels.get(sid, f"strategy {sid!r}")
+
     def run(self, batch: BarBatch) -> list[tuple[str, Any]]:
-        values = {key: indicator.update(batch) for key, indicator in self.indicators.items()}
-        return [(sid, strategy.targets(batch, {role: values[key] for role, key in roles.items()}))
-                for (sid, strategy), roles in zip(self.strategies, self.roles)]
+        values = {}
+        for key, indicator in self.indicators.items():
+            try:
+                values[key] = indicator.update(batch)
+            except AdmfError:
+                raise
+            except Exception as exc:
+                raise self._indicator_failed(key, indicator, batch, exc) from exc
+        out = []
+        n = len(batch)
+        for (sid, strategy), roles in zip(self.strategies, self.roles):
+            try:
+                target = strategy.targets(batch, {role: values[key] for role, key in roles.items()})
+                out.append((sid, checked_targets(target, n)))
+            except AdmfError:
+                raise
+            except Exception as exc:
+                raise self._failed(sid, strategy, batch, exc) from _original(exc)
+        self.bars += n
+        return out
+
+    def _failed(self, sid: str, strategy: Any, batch: BarBatch, exc: Exception) -> StrategyError:
+        """The error naming the strategy, its parameters and the bar (the
+        batch's range when the failing row is not known)."""
+        index = None
+        if isinstance(exc, RowFailed):
+            index, exc = exc.index, exc.__cause__ or exc  # type: ignore[assignment]
+        if isinstance(exc, BadTargets):
+            index = exc.index if index is None else index
+            reason, site = exc.reason, None
+        else:
+            reason = f"raised {type(exc).__name__}: {exc}"
+            site = user_site(exc, type(getattr(strategy, "user", strategy)))
+        return StrategyError(f"{self._label(sid)}, symbol {batch.symbol!r}, "
+                             f"{self._where(batch, index)}: {reason}"
+                             + (f" ({site})" if site else ""))
+
+    def _indicator_failed(self, key: tuple, indicator: Any, batch: BarBatch,
+                          exc: Exception) -> StrategyError:
+        users = [self._label(sid) for (sid, _), roles in zip(self.strategies, self.roles)
+                 if key in roles.values()]
+        site = user_site(exc, type(indicator))
+        return StrategyError(f"indicator {type(indicator).__name__} {key!r} of "
+                             f"{', '.join(users)}, symbol {batch.symbol!r}, "
+                             f"{self._where(batch, None)}: raised {type(exc).__name__}: {exc}"
+                             + (f" ({site})" if site else ""))
+
+    def _where(self, batch: BarBatch, index: int | None) -> str:
+        stamps = batch.timestamp
+        if index is not None and 0 <= index < len(stamps):
+            return f"bar {self.bars + index + 1} ({format_ns(int(stamps[index]))})"
+        return (f"bars {self.bars + 1}-{self.bars + len(stamps)} "
+                f"({format_ns(int(stamps[0]))} to {format_ns(int(stamps[-1]))})")
+
+
+def _original(exc: Exception) -> BaseException | None:
+    """What a strategy error chains: the user's own exception (not the
+    internal per-row wrapper), nothing for a targets check."""
+    if isinstance(exc, RowFailed) and exc.__cause__ is not None:
+        exc = exc.__cause__  # type: ignore[assignment]
+    return None if isinstance(exc, BadTargets) else exc
 
 
 class StrategyContainer(Container):
@@ -48,12 +127,17 @@ class StrategyContainer(Container):
     a fresh strategy instance; each symbol gets its own instances. ``fanout``
     maps a strategy id to several portfolio ids (a risk, sizing or execution
     grid): the strategy runs once and the same signal arrays are sent once
-    per portfolio, under that portfolio's id.
+    per portfolio, under that portfolio's id. ``labels`` describe each id
+    for errors (config key, type, parameters): a strategy that raises, or
+    returns targets that are not one finite number or NaN per bar, fails
+    with a :class:`~admf.errors.StrategyError` naming it and the bar.
     """
 
     def __init__(self, name: str, strategies: Sequence[tuple[str, StrategyFactory]],
-                 fanout: Mapping[str, Sequence[str]] | None = None) -> None:
+                 fanout: Mapping[str, Sequence[str]] | None = None,
+                 labels: Mapping[str, str] | None = None) -> None:
         super().__init__(name)
+        self._labels = dict(labels or {})
         self._fanout = {sid: tuple(ids) for sid, ids in (fanout or {}).items()}
         self.bars = self.add_input("bars", BarBatch)
         self.signals = self.add_output("signals", SignalBatch)
@@ -63,7 +147,7 @@ class StrategyContainer(Container):
 
     async def on_initialize(self) -> None:
         # build once now so bad parameters fail before any data flows
-        probe = _SymbolBank(self._factories)
+        probe = _SymbolBank(self._factories, self._labels)
         self.distinct_indicators = len(probe.indicators)
 
     async def on_execute(self) -> None:
@@ -72,7 +156,7 @@ class StrategyContainer(Container):
         async for batch in self.bars:
             bank = banks.get(batch.symbol)
             if bank is None:
-                bank = banks[batch.symbol] = _SymbolBank(self._factories)
+                bank = banks[batch.symbol] = _SymbolBank(self._factories, self._labels)
             for sid, target in bank.run(batch):
                 for pid in self._fanout.get(sid, (sid,)):
                     signal = SignalBatch(ts=batch.ts, strategy=pid, bars=batch, target=target)

@@ -19,10 +19,26 @@ from pathlib import Path
 
 from ..errors import DataError
 
-__all__ = ("GLOB_CHARS", "is_collection", "is_partitioned", "symbol_file", "stem")
+__all__ = ("GLOB_CHARS", "file_name", "is_collection", "is_partitioned", "symbol_file", "stem")
 
 GLOB_CHARS = frozenset("*?[")
 _SUFFIXES = (".csv.gz", ".csv", ".parquet", ".pq", ".parq", ".arrow", ".feather", ".ipc")
+
+
+_FILE_UNSAFE = frozenset('%/\\:*?"<>|')
+"""Characters no portable file name holds as they are (``%`` is the escape)."""
+
+
+def file_name(symbol: str) -> str:
+    """``symbol`` as a file name: as it is when it can be one (``BRK.B``,
+    ``BF-B``, ``^GSPC``, ``EURUSD=X``), else with each unsafe or control
+    character percent-encoded (``BTC/USD`` -> ``BTC%2FUSD``). Different
+    symbols never share a file; this is what ``{symbol}`` in ``data.path``
+    becomes and the stem a directory of per-symbol files is searched for."""
+    if symbol in (".", ".."):
+        return "".join(f"%{ord(c):02X}" for c in symbol)
+    return "".join(c if c not in _FILE_UNSAFE and c.isprintable()
+                   else "".join(f"%{b:02X}" for b in c.encode()) for c in symbol)
 
 
 def stem(path: Path) -> str:
@@ -36,13 +52,22 @@ def stem(path: Path) -> str:
 
 def is_collection(path: str) -> bool:
     """Whether ``path`` names many files (a glob, or an existing directory)."""
-    return bool(GLOB_CHARS & set(path)) or Path(path).is_dir()
+    return bool(GLOB_CHARS & set(path)) or _is_dir(Path(path))
 
 
 def is_partitioned(path: str | Path) -> bool:
     """Whether ``path`` is a directory holding ``symbol=...`` partitions."""
     path = Path(path)
-    return path.is_dir() and any(child.name.startswith("symbol=") for child in path.iterdir())
+    return _is_dir(path) and any(child.name.startswith("symbol=") for child in path.iterdir())
+
+
+def _is_dir(path: Path) -> bool:
+    # a path the OS cannot even look at (too long, no permission) is no
+    # directory: reading it then fails with a DataError naming the file
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def symbol_file(path: str, symbol: str) -> Path:
@@ -53,6 +78,7 @@ def symbol_file(path: str, symbol: str) -> Path:
     else:
         candidates = sorted(Path(p) for p in glob.glob(path, recursive=True) if Path(p).is_file())
         where = f"glob {path!r}"
+    symbol = file_name(symbol)
     exact = [p for p in candidates if stem(p) == symbol]
     if not exact:
         exact = [p for p in candidates if any(stem(p).startswith(symbol + sep) for sep in "_-.")]

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from ..errors import DataError
 from ._names import resolve_columns
+from ._paths import file_name
 
 __all__ = ("stage_frames", "to_table")
 
@@ -126,7 +127,7 @@ def stage_frames(
             raise DataError(f"{location}: no data rows")
         schema = table.schema.with_metadata({"admf.location": location, "admf.first_row": "0"})
         try:
-            with pa.OSFile(str(directory / f"{symbol}.arrow"), "wb") as sink:
+            with pa.OSFile(str(directory / f"{file_name(symbol)}.arrow"), "wb") as sink:
                 with pa.ipc.new_file(sink, schema) as writer:
                     writer.write_table(table.replace_schema_metadata(schema.metadata), max_chunksize=_MAX_CHUNK)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:

@@ -28,7 +28,7 @@ __all__ = ("parse_time", "parse_duration", "format_ns", "check_timezone")
 TimeLike = str | dt.date | dt.datetime | int
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DURATION = re.compile(r"\s*(\d+)\s*([a-zµ]+)\s*")
+_DURATION = re.compile(r"\s*(\d*)\s*([a-zA-Zµ]+)\s*")
 _UNIT_NS = {
     "ns": 1,
     "us": 1_000,
@@ -41,6 +41,12 @@ _UNIT_NS = {
     "d": 86_400_000_000_000,
     "w": 604_800_000_000_000,
 }
+# pandas' offset aliases for fixed lengths (``5T``, ``1H``, ``D``, ``1min``).
+# ``M`` (pandas: month end), ``Y``, ``Q`` and ``B`` are not fixed lengths.
+_ALIASES = {"T": "m", "Min": "m", "H": "h", "D": "d", "S": "s", "W": "w", "L": "ms", "U": "us", "N": "ns"}
+# A unit without a number means one of it, as in pandas, except ``m``: pandas
+# reads a bare ``m`` as a month.
+_BARE = frozenset(_UNIT_NS).union(_ALIASES) - {"m"}
 
 
 def check_timezone(tz: str | None) -> str | None:
@@ -106,20 +112,26 @@ def parse_duration(value: str | dt.timedelta) -> int:
     ``value`` is a whole number followed by a unit: ``ns``, ``us`` (or
     ``µs``), ``ms``, ``s``, ``m`` or ``min`` (minutes), ``h``, ``d``, ``w``
     (7 days) — e.g. ``"1m"``, ``"5m"``, ``"1h"``, ``"90d"``, ``"1ms"`` — or a
-    :class:`datetime.timedelta`. Units are lower case (``M`` could mean
-    minutes or months, so it is refused); months and years are not fixed
-    lengths and are not accepted.
+    :class:`datetime.timedelta`. pandas' fixed-length aliases are read too:
+    ``T`` and ``Min`` (minutes), ``H``, ``D``, ``S``, ``W`` (7 days), ``L``
+    (ms), ``U`` (us), ``N`` (ns), so ``"5T"``, ``"1H"`` and ``"1D"`` work; a
+    unit alone means one of it (``"D"``, ``"h"``, ``"min"``), except ``m``.
+    ``M`` could mean minutes or months, so it is refused; months and years
+    are not fixed lengths and are not accepted.
 
     Raises :class:`~admf.errors.ConfigError` for anything else, including
     zero and bare numbers.
     """
+    ns = None
     if isinstance(value, dt.timedelta):
         ns = (value // dt.timedelta(microseconds=1)) * 1_000
-    elif isinstance(value, str) and (match := _DURATION.fullmatch(value)) and match[2] in _UNIT_NS:
-        ns = int(match[1]) * _UNIT_NS[match[2]]
-    else:
-        units = ", ".join(_UNIT_NS)
-        expected = f"a whole number and a unit ({units}), like '5m'"
+    elif isinstance(value, str) and (match := _DURATION.fullmatch(value)):
+        count, unit = match[1], _ALIASES.get(match[2], match[2])
+        if unit in _UNIT_NS and (count or match[2] in _BARE):
+            ns = int(count or 1) * _UNIT_NS[unit]
+    if ns is None:
+        units = ", ".join([*_UNIT_NS, *_ALIASES])
+        expected = f"a whole number and a unit ({units}), like '5m' or '1H'"
         raise ConfigError(f"cannot read {value!r} as a duration: expected {expected}")
     if ns <= 0:
         raise ConfigError(f"duration {value!r} must be positive")

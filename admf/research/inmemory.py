@@ -23,6 +23,7 @@ import yaml
 
 from ..data.memory import stage_frames
 from ..errors import ConfigError
+from ..runtime.yaml_limits import safe_load
 from .config import StudyConfig, to_dict
 from .config.trading import SYNTHETIC_DEFAULTS
 
@@ -40,9 +41,11 @@ def _raw(config: Any) -> dict[str, Any]:
         return copy.deepcopy(dict(config))
     path = Path(config)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = safe_load(path.read_text(), str(path))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of config sections")
     raw.setdefault("name", path.stem)

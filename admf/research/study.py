@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import msgspec
 import numpy as np
 
 from ..components.metrics import Metrics, periods_per_year
+from ..components._blame import user_site
 from ..components.per_bar import BarStrategy, PerBarStrategy
 from ..components.portfolio import PortfolioEngine, RiskLimits
 from ..components.strategies import Strategy
@@ -29,19 +30,19 @@ from ..containers.portfolio import (
     PortfolioContainer,
     PortfolioResult,
 )
+from ..containers.signals import SignalRecorder, SignalReplayer
 from ..containers.strategy import StrategyContainer
-from ..data.readers import iter_bars
-from ..data.synthetic import synthetic_bars
-from ..data.timeparse import parse_duration, parse_time
-from ..errors import AdmfError, ConfigError, PluginError
-from ..messages import BarBatch
+from ..data.timeparse import parse_duration
+from ..errors import AdmfError, ConfigError, ContainerError, PluginError
 from ..runtime.instrument import BarProgress, Progress
 from ..runtime.patterns import load_pattern
 from ..runtime.registry import instantiate, registry, validation_text
 from ..runtime.sequencer import RunResult, run_topology
 from ..runtime.topology import Topology
 from ..runtime.tracing import EventStore, Tracer
+from .bars import Window, bar_stream
 from .config import StudyConfig, expand_grid
+from .faults import blamed, not_built, strategy_label
 from .config.grid import apply_downstream, downstream_label, expand_downstream
 from .results.runs import (
     TRADE_SCHEMA,
@@ -210,25 +211,27 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
             cls(params, direction=point.direction)  # cross-parameter rules, checked now
         except ConfigError as exc:
             raise ConfigError(f"{point.where}.params: {exc}") from None
+        except Exception as exc:  # the user's own __init__ failed
+            raise not_built(point, cls, exc) from exc
         return lambda: cls(params, direction=point.direction)
     if isinstance(cls, type) and issubclass(cls, BarStrategy):
         try:  # parameters and indicator specs are checked now, before any run
             PerBarStrategy(cls(**point.params), direction=point.direction).indicators()
         except (TypeError, ConfigError) as exc:
-            raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
+            if not isinstance(exc, TypeError) or user_site(exc, cls) is None:
+                raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
+            raise not_built(point, cls, exc) from exc  # a TypeError inside their code
+        except Exception as exc:
+            raise not_built(point, cls, exc) from exc
         return lambda: PerBarStrategy(cls(**point.params), direction=point.direction)
     raise ConfigError(f"{point.where}.type: {point.type!r} is neither an admf Strategy nor a "
                       "BarStrategy subclass")
 
 
-Window = tuple[int, int]
-"""First and last bar time (int64 ns, both inclusive) a run may see."""
-
-
 def bars_per_year(config: StudyConfig) -> float:
-    """The annualisation factor of the study's bars (``data.timeframe`` and
-    ``data.calendar``)."""
-    return periods_per_year(parse_duration(config.data.timeframe), config.data.calendar)
+    """The annualisation factor of the study's bars (``data.timeframe``, or
+    ``data.resample`` when set, and ``data.calendar``)."""
+    return periods_per_year(parse_duration(config.data.bar_timeframe), config.data.calendar)
 
 
 def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> None:
@@ -263,64 +266,21 @@ def warmup_bars(config: StudyConfig, points: Sequence[StrategyPoint]) -> int:
     if isinstance(setting, int):
         return setting
     longest = 0
+    bar = parse_duration(config.data.bar_timeframe)
     for point in points:
         strategy = strategy_factory(point)()
         for indicator in strategy.indicators().values():
-            longest = max(longest, int(getattr(indicator, "warmup", 0)))
+            span = getattr(indicator, "warmup_span_ns", None)  # a coarser-timeframe indicator
+            bars = -(-int(span) // bar) if span else int(getattr(indicator, "warmup", 0))
+            longest = max(longest, bars)
     return longest + 1
-
-
-def bar_stream(config: StudyConfig, symbol: str,
-               window: Window | None = None) -> Callable[[], Iterator[BarBatch]]:
-    """The function that opens ``symbol``'s bars as the config says, further
-    restricted to ``window`` (a sequence's train or test span).
-
-    A synthetic series starts at ``data.start`` (default 2020-01-01) and has
-    ``data.bars`` bars, cut at ``data.end``; windows select within it."""
-    data = config.data
-    if data.source == "synthetic":
-        end = parse_time(data.end, end=True, tz=data.tz) if data.end else None
-        first, last = window if window is not None else (None, end)
-        if end is not None and last is not None:
-            last = min(last, end)
-
-        def synthetic() -> Iterator[BarBatch]:
-            origin = (np.datetime64(parse_time(data.start, tz=data.tz), "ns") if data.start
-                      else "2020-01-01")
-            bars = synthetic_bars(symbol=symbol, bars=int(data.bars), seed=config.seed,
-                                  start_price=data.start_price, volatility=data.volatility,
-                                  drift=data.drift, start=origin,
-                                  timeframe=data.timeframe, batch_rows=data.batch_rows)
-            return _between(bars, first, last)
-
-        return synthetic
-    path = data.path_for(symbol)
-    start: Any = data.start
-    end_: Any = data.end
-    if window is not None:  # the window lies inside the data's own start/end
-        # exact instants: a bare int would go through the epoch-unit guess
-        start, end_ = (np.datetime64(int(t), "ns") for t in window)
-    return lambda: iter_bars(path, symbol=symbol, fmt=data.source, start=start,
-                             end=end_, batch_rows=data.batch_rows, tz=data.tz,
-                             columns=data.columns, adjust=data.adjust)
-
-
-def _between(batches: Iterator[BarBatch], first: int | None, last: int | None) -> Iterator[BarBatch]:
-    """The rows of ``batches`` with ``first <= time <= last`` (None: unbounded)."""
-    for batch in batches:
-        ts = batch.timestamp
-        start = int(np.searchsorted(ts, first, side="left")) if first is not None else 0
-        stop = int(np.searchsorted(ts, last, side="right")) if last is not None else len(ts)
-        if start < stop:
-            yield batch if (start, stop) == (0, len(ts)) else batch.slice(start, stop)
-        if stop < len(ts):
-            return
 
 
 class _Backtest(msgspec.Struct, kw_only=True):
     topology: Topology
     portfolios: dict[str, PortfolioContainer]
     sources: list[BarSource]
+    recorder: SignalRecorder | None = None
 
 
 class _Settings:
@@ -342,7 +302,7 @@ class _Parts:
     def __init__(self, config: StudyConfig, points: Sequence[StrategyPoint],
                  store_runs: Mapping[str, Any] | None, window: Window | None,
                  keep: str = "configured", trade_from: int | None = None,
-                 replay: Mapping[str, Callable[[], Any]] | None = None) -> None:
+                 replay: Mapping[str, Callable[[BarBatch], Any]] | None = None) -> None:
         self.config = config
         self.trade_from = trade_from
         self.replay = replay
@@ -356,9 +316,12 @@ class _Parts:
         self.settings = {p.id: _Settings(apply_downstream(config, p.portfolio))
                          for p in points}
         self.sources: list[BarSource] = []
-        self.interval_check = IntervalCheck(parse_duration(config.data.timeframe),
-                                            config.data.timeframe)
+        data = config.data  # the sources send resampled bars when data.resample is set
+        self.interval_check = IntervalCheck(parse_duration(data.bar_timeframe), data.bar_timeframe,
+                                            data.calendar,
+                                            key="data.resample" if data.resample else "data.timeframe")
         self.portfolios: dict[str, PortfolioContainer] = {}
+        self.recorder: SignalRecorder | None = None
 
     def source(self, name: str, symbol: str) -> BarSource:
         # File parsing releases the GIL, so a worker thread overlaps it with the
@@ -373,16 +336,37 @@ class _Parts:
         return source
 
     def strategy_bank(self, name: str) -> StrategyContainer:
-        return StrategyContainer(name, self.strategy_factories(), fanout=self.fanout())
+        labels = {p.signal_id: strategy_label(p) for p in self.points.values()}
+        return StrategyContainer(name, self.strategy_factories(), fanout=self.fanout(),
+                                 labels=labels)
 
     def strategy_factories(self) -> list[tuple[str, Callable[[], Any]]]:
         """One factory per distinct strategy half (its signals are computed once)."""
+        return [(sid, strategy_factory(p)) for sid, p in self.halves().items()]
+
+    def halves(self) -> dict[str, StrategyPoint]:
+        """Strategy half id -> its first point: each half's signals are computed once."""
         halves: dict[str, StrategyPoint] = {}
         for point in self.points.values():
             halves.setdefault(point.signal_id, point)
-        if self.replay is not None:  # stored signals stand in for the strategy code
-            return [(sid, self.replay[sid]) for sid in halves]
-        return [(sid, strategy_factory(p)) for sid, p in halves.items()]
+        return halves
+
+    def signal_recorder(self, name: str) -> SignalRecorder:
+        self.recorder = SignalRecorder(name)
+        return self.recorder
+
+    def signal_replayer(self, name: str) -> SignalReplayer:
+        """Stored signals in place of the strategies: ``replay`` when the caller
+        gives players, else read from ``signals.store`` for this run's window
+        when the replayer initializes (building the topology reads nothing)."""
+        replay = self.replay
+        if replay is not None:
+            return SignalReplayer(name, lambda: replay, fanout=self.fanout())
+        from .signals.replay import stored_players
+
+        config, window, halves = self.config, self.window, list(self.halves().values())
+        return SignalReplayer(name, lambda: stored_players(config, halves, window=window),
+                              fanout=self.fanout())
 
     def fanout(self) -> dict[str, list[str]]:
         """Strategy half id -> the ids of the portfolios its signals feed."""
@@ -417,21 +401,25 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
                    store_runs: Mapping[str, Any] | None = None,
                    window: Window | None = None, keep: str = "configured",
                    trade_from: int | None = None,
-                   replay: Mapping[str, Callable[[], Any]] | None = None) -> _Backtest:
+                   replay: Mapping[str, Callable[[BarBatch], Any]] | None = None,
+                   pattern: str | None = None) -> _Backtest:
     """The backtest topology for ``points`` over ``window`` of the data, built
     from the pattern ``topology.pattern`` (the built-in ``backtest`` unless the
     user names their own); ``store_runs`` maps point ids to result-store run
     directories for curves streamed to disk. Bars of ``window`` before
     ``trade_from`` only warm indicators up (see :func:`warmup_bars`).
-    ``replay`` stands stored signals in for the strategies."""
+    ``replay`` (strategy half id -> player) stands stored signals in for the
+    strategies of a pattern with a ``signal_replayer``; ``pattern`` overrides
+    ``topology.pattern``."""
     parts = _Parts(config, points, store_runs, window, keep, trade_from, replay)
-    pattern = load_pattern(config.topology.pattern, config.topology.paths)
+    chosen = load_pattern(pattern or config.topology.pattern, config.topology.paths)
     context = {"config": config, "parts": parts,
                "points": [{"index": i, "id": p.id} for i, p in enumerate(points)],
                "assign": {p.id: i for i, p in enumerate(points)}}
-    topology = pattern.build(context)
+    topology = chosen.build(context)
     topology.name = config.name
-    return _Backtest(topology=topology, portfolios=parts.portfolios, sources=parts.sources)
+    return _Backtest(topology=topology, portfolios=parts.portfolios, sources=parts.sources,
+                     recorder=parts.recorder)
 
 
 def tracer_for(config: StudyConfig, path: Path | None) -> Tracer | None:
@@ -452,7 +440,7 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      keep: str = "configured", instruments: Sequence[Any] = (),
                      trace: Path | None = None, traced: bool = True,
                      trade_from: int | None = None,
-                     replay: Mapping[str, Callable[[], Any]] | None = None
+                     replay: Mapping[str, Callable[[BarBatch], Any]] | None = None
                      ) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
@@ -461,16 +449,21 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
     and trades in memory, as a sequence's test window does) or ``summary``
     (only metrics: a training run writes just ``metrics.json``). With tracing
     on, the trace goes to ``trace`` (a file stem). ``replay`` maps each
-    strategy half's id to a factory of stored-signal players that stand in for
-    the strategy (:mod:`admf.research.signals.replay`)."""
+    strategy half's id to a stored-signal player that stands in for the
+    strategy (:mod:`admf.research.signals.replay`): the ``signal_replay``
+    pattern runs then; with ``topology.pattern: signal_replay`` and no
+    ``replay``, the players read ``signals.store``."""
     tables = keep != "summary"
     backtest = build_backtest(config, points, runs if tables else None, window, keep,
-                              trade_from, replay)
+                              trade_from, replay,
+                              pattern="signal_replay" if replay is not None else None)
     tracer = tracer_for(config, trace) if traced else None
     if tracer is not None:
         instruments = (*instruments, tracer)
     try:
         outcome: RunResult = await run_topology(backtest.topology, instruments=instruments)
+    except ContainerError as exc:
+        raise blamed(config, exc) from exc.__cause__
     finally:
         if tracer is not None:
             tracer.store.close()
@@ -495,6 +488,10 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
     started = time.perf_counter()
     points = strategy_points(config)
     check_components(config, points)
+    if config.topology.pattern == "signal_replay":  # the stored signals, before any writing
+        from .signals.replay import check_stored
+
+        check_stored(config, [(points, None)])
     store, owner = open_store(config, write=write, store=store, resume=resume)
     phase_store = store.phase(phase) if store is not None else None
     done = phase_store.completed_runs() if resume is not None and phase_store else set()

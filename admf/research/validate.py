@@ -25,16 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from ..components.metrics import Metrics
+from ..containers.data import MIN_CHECK_ROWS, IntervalCheck
 from ..data.readers import iter_bars
+from ..data.timeparse import parse_duration
 from ..errors import AdmfError, ConfigError
 from .config import PhaseConfig, StudyConfig, WorkflowConfig, load_config
 from .config._checks import suggest
 from .expressions import evaluate, parse
 from .sequences.run import CURVE_METRICS, strategy_of
 from .sequences.windows import k_fold_windows, split_train_test, walk_forward_windows
-from .study import StrategyPoint, build_backtest, check_components, strategy_points
+from .sampling import EXACT_UP_TO, grid_total, sample_points
+from .study import StrategyPoint, build_backtest, check_components
 from .tasks import timeline
 from .workflow.coordinator import modified_study, phase_study
 
@@ -60,6 +64,11 @@ def validate(config: Any, *, overrides: Any = (), source: str | None = None) -> 
     else:
         try:
             validate_study(loaded)
+            if loaded.topology.pattern == "signal_replay":  # a workflow's may be generated first
+                from .sequences.plan import run_plan
+                from .signals.replay import check_stored
+
+                check_stored(loaded, run_plan(loaded))
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}" if where else str(exc)) from None
     return loaded
@@ -68,12 +77,13 @@ def validate(config: Any, *, overrides: Any = (), source: str | None = None) -> 
 def validate_study(study: StudyConfig, cache: dict[bytes, Any] | None = None) -> list[StrategyPoint]:
     """Every check a run of ``study`` makes before and while starting: its
     points, components, objective, data, windows and results directory."""
-    points = strategy_points(study)
+    points = sample_points(study)  # a large grid is checked without being expanded
     check_components(study, points)
     build_backtest(study, points).topology.validate()
-    if study.sequence.type == "monte_carlo" and len(points) != 1:
+    count = len(points) if grid_total(study) <= EXACT_UP_TO else grid_total(study)
+    if study.sequence.type == "monte_carlo" and count != 1:
         raise ConfigError(f"strategies: sequence monte_carlo studies one strategy point, got "
-                          f"{len(points)}; pick one, e.g. with a parameter_sweep phase first "
+                          f"{count}; pick one, e.g. with a parameter_sweep phase first "
                           "and strategies: \"{phase.best}\"")
     _check_data(study, cache if cache is not None else {})
     _check_results_dir(study.results.dir)
@@ -86,14 +96,16 @@ def _check_data(study: StudyConfig, cache: dict[bytes, Any]) -> None:
     if key in cache:
         return
     if data.source != "synthetic":
+        check = IntervalCheck(parse_duration(data.timeframe), data.timeframe)
         for symbol in data.symbols:
-            _check_file(study, symbol)
+            _check_file(study, symbol, check)
+        check.verify()  # the run's own check of data.timeframe, on the first rows
     if study.sequence.type in ("train_test", "walk_forward", "k_fold"):
         _check_windows(study)
     cache[key] = True
 
 
-def _check_file(study: StudyConfig, symbol: str) -> None:
+def _check_file(study: StudyConfig, symbol: str, check: IntervalCheck) -> None:
     data = study.data
     path = Path(data.path_for(symbol))
     if not path.exists():
@@ -111,6 +123,8 @@ def _check_file(study: StudyConfig, symbol: str) -> None:
         raise ConfigError(f"data.path: {exc}") from None
     if first is None:
         raise ConfigError(f"data.path: {path} has no bars for symbol {symbol}")
+    if len(first) >= MIN_CHECK_ROWS:
+        check.record(symbol, str(path), round(float(np.median(np.diff(first.timestamp)))))
 
 
 def _check_windows(study: StudyConfig) -> None:

@@ -66,6 +66,22 @@ TRANSITIONS: dict[tuple[State, Stage], State] = {
 """Legal lifecycle moves: ``(state, stage) -> next state``."""
 
 
+_NAME_UNSAFE = frozenset(".%*?[]/\\ ")
+"""Characters a container name cannot hold as they are: ``.`` separates the
+port in ``container.port``, ``* ? [ ]`` are globs in routes and tracing rules,
+``%`` is the escape itself (so escaping stays injective)."""
+
+
+def safe_name(text: str) -> str:
+    """``text`` as a piece of a container name: every unsafe or control
+    character percent-encoded (``BRK.B`` -> ``BRK%2EB``, ``BTC/USD`` ->
+    ``BTC%2FUSD``). Different texts never give the same name."""
+    if all(c not in _NAME_UNSAFE and c.isprintable() for c in text):
+        return text
+    return "".join(c if c not in _NAME_UNSAFE and c.isprintable()
+                   else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+
+
 class Container:
     """Base class of every actor in a topology."""
 

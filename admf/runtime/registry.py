@@ -451,6 +451,19 @@ def instantiate(kind: str, spec: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where}: {name} {validation_text(exc, cls)}") from None
     except TypeError as exc:
         raise ConfigError(f"{where}: {name}: {exc}") from None
+    except ConfigError:
+        raise
+    except Exception as exc:  # a user component's own constructor failed
+        raise ConfigError(f"{where}: {name} could not be built: {type(exc).__name__}: {exc}"
+                          f"{_raised_at(exc)}") from exc
+
+
+def _raised_at(exc: BaseException) -> str:
+    """`` (file:line in function)`` of the innermost frame that raised."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f" ({frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
 
 
 def validation_text(exc: Exception, cls: Any) -> str:

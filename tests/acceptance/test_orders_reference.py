@@ -247,6 +247,18 @@ def test_a_strategy_reacting_to_its_stop_outs(moves: list[tuple[int, ...]], wait
     assert got.kernel.cash == pytest.approx(ref.cash)
 
 
+def test_a_stop_limit_triggers_in_a_bar_whose_volume_is_used_up() -> None:
+    # found by hypothesis: bar 1's volume share (3 units) goes to the buy limit, the
+    # sell stop-limit's stop (9.99) is touched in that bar anyway, so it rests as a
+    # limit at 10.00 and fills at bar 2's open, although the price never revisits 9.99
+    bars = make_bars([(1000, 1000, 1000, 1000), (1000, 1000, 999, 1000),
+                      (1000, 1000, 1000, 1000)], volume=6.0)
+    ref, _ = compare(bars, {0: [{"side": 1, "units": 3, "kind": "limit", "limit": 999},
+                                {"side": -1, "units": 1, "kind": "stop_limit", "limit": 1000,
+                                 "stop": 999}]}, volume_share=0.5)
+    assert [(f[0], f[2], f[3]) for f in ref.fills] == [(1, 3.0, 9.99), (2, -1.0, 10.0)]
+
+
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_random_orders_match_the_reference(data: st.DataObject) -> None:

@@ -289,5 +289,6 @@ def test_data_errors_leave_no_complete_looking_run(tmp_path: Path) -> None:
     with pytest.raises((DataError, ContainerError)):
         admf.run_sync(config)
     leftovers = [p for p in (tmp_path / "results").rglob("*") if p.is_file()]
-    # only the merged config (written first, for resuming); nothing that looks complete
-    assert [p.name for p in leftovers] in ([], ["config.yaml"]), leftovers
+    # only the input record and the merged config (written first, for resuming);
+    # nothing that looks complete
+    assert sorted(p.name for p in leftovers) in ([], ["config.yaml", "inputs.json"]), leftovers

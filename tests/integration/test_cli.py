@@ -192,7 +192,7 @@ def test_bad_data_exits_2_naming_the_file(tmp_path: Path, case: str,
     assert status == 2, err
 
 
-def test_failure_inside_a_run_exits_1_naming_container_and_stage(
+def test_failure_inside_a_run_exits_1_naming_the_strategy_key_and_bar(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = synthetic_study(tmp_path / "results", bars=500,
                              strategies=[{"type": "tests.integration._support:Boom",
@@ -202,7 +202,11 @@ def test_failure_inside_a_run_exits_1_naming_container_and_stage(
     out, err = capsys.readouterr()
     assert out == ""
     assert_one_paragraph_error(err)
-    assert "'strategies'" in err and "'execute'" in err and "boom at bar 300" in err
+    assert "boom at bar 300" in err
+    # the strategy, its config key, its parameters, the bar and the user's file
+    assert "strategy 'Boom(fail_at=300)' (strategies[0]" in err and "fail_at=300" in err
+    assert "bar 300 (" in err and "_support.py:" in err and str(path) in err
+    assert "container" not in err
 
 
 @pytest.mark.parametrize("where", ["global", "subcommand"])

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from admf.containers.data import BarSource, IntervalCheck, _compact
+from admf.data.calendars import CalendarWarning
 from admf.data.readers import iter_bars
 from admf.errors import ConfigError, ContainerError
 from admf.messages import BarBatch
@@ -83,9 +84,10 @@ def sessions(days: int, every: timedelta = timedelta(minutes=1), *, first_bar: s
 
 async def stream(path: Path, *, symbol: str = "SPY", batch_rows: int = 65536,
                  threaded: bool = False, expected_interval_ns: int | None = None,
-                 timeframe: str | None = None, origin: str | None = None) -> list[BarBatch]:
-    check = (IntervalCheck(expected_interval_ns, timeframe or _compact(expected_interval_ns))
-             if expected_interval_ns is not None else None)
+                 timeframe: str | None = None, origin: str | None = None,
+                 calendar: str = "equity") -> list[BarBatch]:
+    check = (IntervalCheck(expected_interval_ns, timeframe or _compact(expected_interval_ns),
+                           calendar) if expected_interval_ns is not None else None)
     source = BarSource("source", lambda: iter_bars(path, symbol=symbol, batch_rows=batch_rows),
                        threaded=threaded, interval_check=check, origin=origin)
     sink = Sink("sink")
@@ -123,6 +125,22 @@ async def test_daily_bars_with_weekends_and_holidays_pass_as_1d(tmp_path: Path,
     assert len(stamps_of(batches)) == len(days)
     assert np.all(np.diff(stamps_of(batches)) > 0)
     assert all(len(b) <= batch_rows for b in batches)
+
+
+async def test_weekday_daily_bars_under_the_24_7_calendar_warn_once(tmp_path: Path) -> None:
+    # Sharpe would be annualised with 365.25 bars a year instead of 252 sessions
+    path = write_csv(tmp_path / "SPY.csv", rows_at(business_days(40)), HEADER)
+    with pytest.warns(CalendarWarning) as caught:
+        await stream(path, expected_interval_ns=DAY, timeframe="1d", calendar="24/7", origin="x.csv")
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "\n" not in message and "data.calendar: equity" in message and "SPY in x.csv" in message
+
+
+async def test_daily_bars_with_weekends_do_not_warn(tmp_path: Path) -> None:
+    days = [datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=k) for k in range(40)]
+    path = write_csv(tmp_path / "BTC.csv", rows_at(days), HEADER)
+    await stream(path, expected_interval_ns=DAY, timeframe="1d", calendar="24/7")  # warnings are errors
 
 
 @pytest.mark.parametrize("first_bar", ["09:30", "15:50"])  # the first rows may span a night

@@ -38,6 +38,7 @@ from ._range import ATR as ATR
 from ._range import RSI as RSI
 from ._range import Donchian as Donchian
 from ._range import Stochastic as Stochastic
+from ._timeframe import OnTimeframe as OnTimeframe
 
 __all__ = (
     "CHUNK",
@@ -58,6 +59,7 @@ __all__ = (
     "StdDev",
     "ROC",
     "ZScore",
+    "OnTimeframe",
     "build",
 )
 

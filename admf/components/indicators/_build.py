@@ -14,7 +14,15 @@ from ._base import Indicator
 
 def build(name: str, params: Mapping[str, Any]) -> Indicator[Any]:
     """The indicator registered as ``name`` (or ``"pkg.mod:Name"``) built from
-    ``params``; an unknown or missing parameter raises ConfigError naming it."""
+    ``params``; an unknown or missing parameter raises ConfigError naming it.
+
+    A ``timeframe`` parameter (``"1d"``) computes it on that coarser
+    timeframe of the same bars (:class:`~._timeframe.OnTimeframe`)."""
+    if "timeframe" in params:
+        from ._timeframe import OnTimeframe
+
+        rest = {k: v for k, v in params.items() if k != "timeframe"}
+        return OnTimeframe(build(name, rest), params["timeframe"])
     try:
         cls = registry.get("indicator", name)
     except PluginError as exc:

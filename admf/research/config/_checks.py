@@ -10,6 +10,7 @@ to name the full key path and the line).
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
@@ -21,8 +22,6 @@ from ...errors import ConfigError
 
 Key = tuple[str | int, ...]
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([a-zA-Z]+)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 class Invalid(ConfigError, ValueError):
@@ -115,6 +114,31 @@ def check_name(obj: Any, key: str | int | Key, value: Any, what: str = "a non-em
         raise fail(obj, key, f"expected {what}, got {value!r}")
 
 
+def check_path(obj: Any, key: str | int | Key, value: str, what: str = "path") -> None:
+    """A path the operating system can name: at most ``PATH_MAX`` bytes, each
+    part at most ``NAME_MAX`` (checked before anything looks the path up, where
+    a longer one raises an OSError instead of saying which key is wrong)."""
+    path_max, name_max = _path_limits()
+    size = len(os.fsencode(value))
+    shown = value if len(value) <= 60 else f"{value[:40]}...{value[-12:]}"
+    if size > path_max:
+        raise fail(obj, key, f"the {what} {shown!r} is {size} bytes long; this system allows "
+                             f"paths of at most {path_max}")
+    for part in value.replace("\\", "/").split("/"):
+        if len(os.fsencode(part)) > name_max:
+            part_shown = part if len(part) <= 60 else f"{part[:40]}...{part[-12:]}"
+            raise fail(obj, key, f"the {what} {shown!r} has a part of {len(os.fsencode(part))} "
+                                 f"bytes ({part_shown!r}); this system allows file names of at "
+                                 f"most {name_max}")
+
+
+def _path_limits() -> tuple[int, int]:
+    try:
+        return os.pathconf("/", "PC_PATH_MAX"), os.pathconf("/", "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # Windows has no pathconf
+        return 4096, 255
+
+
 def check_component(obj: Any, key: str, spec: Any, examples: str) -> None:
     """A component spec is a mapping with a string ``type`` plus its parameters
     (checked against the component's own parameters when it is built)."""
@@ -129,17 +153,19 @@ def check_component(obj: Any, key: str, spec: Any, examples: str) -> None:
 
 
 def parse_duration(text: str) -> timedelta:
-    """``"90d"`` -> ``timedelta(days=90)``. Units: s, m (minutes), h, d, w.
+    """``"90d"`` -> ``timedelta(days=90)``; every form
+    :func:`admf.data.timeparse.parse_duration` reads (``5m``, ``1H``, ``D``).
 
     Raises ``ValueError`` with the expected form."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
-    if match is None or match.group(2) not in _UNITS:
-        raise ValueError(f"expected a duration like '90d' (a whole number and one of the "
-                         f"units {', '.join(_UNITS)}), got {text!r}")
-    count = int(match.group(1))
-    if count <= 0:
-        raise ValueError(f"expected a positive duration, got {text!r}")
-    return timedelta(seconds=count * _UNITS[match.group(2)])
+    from ...data.timeparse import parse_duration as duration_ns
+
+    if not isinstance(text, str):
+        raise ValueError(f"expected a duration like '90d' (a whole number and a unit), got {text!r}")
+    try:
+        ns = duration_ns(text)
+    except ConfigError as exc:
+        raise ValueError(f"expected a duration like '90d': {exc}") from None
+    return timedelta(microseconds=ns / 1_000)
 
 
 def parse_instant(text: str) -> datetime:

@@ -32,8 +32,28 @@ def dump_yaml(config: msgspec.Struct) -> str:
                           default_flow_style=False)
 
 
+UNHASHED = ("limits",)
+"""Sections that bound what a config may ask for but change no result: left
+out of the fingerprint, so raising a limit keeps a run resumable."""
+
+
 def config_fingerprint(config: msgspec.Struct) -> str:
     """sha256 (hex) of the config's canonical JSON: every struct field and
     mapping key sorted, so the order keys were written in does not matter and
-    any changed value does."""
-    return hashlib.sha256(msgspec.json.encode(config, order="sorted")).hexdigest()
+    any changed value does (except in :data:`UNHASHED` sections)."""
+    data = msgspec.to_builtins(config, order="sorted")
+    if isinstance(data, dict):
+        _drop_unhashed(data)
+        for phase in data.get("phases") or ():
+            if isinstance(phase, dict):
+                _drop_unhashed(phase)
+    return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+
+
+def _drop_unhashed(section: dict[str, Any]) -> None:
+    for key in UNHASHED:
+        section.pop(key, None)
+    defaults = section.get("defaults")
+    if isinstance(defaults, dict):
+        for key in UNHASHED:
+            defaults.pop(key, None)

@@ -30,6 +30,7 @@ import msgspec
 import yaml
 
 from ...errors import ConfigError
+from ...runtime.yaml_limits import safe_load
 from ._checks import Invalid, Key, dotted
 from .schema import StudyConfig
 from .trading import SYNTHETIC_DEFAULTS, DataConfig
@@ -103,7 +104,7 @@ def parse_override(text: str) -> tuple[Key, Any]:
     if not sep or not all(p.strip() for p in parts):
         raise ConfigError(f"--set {text}: expected key.path=value, e.g. risk.stop_loss=0.03")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = safe_load(raw, f"--set {key.strip()}") if raw.strip() else None
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {text}: the value is not valid YAML: "
                           f"{getattr(exc, 'problem', exc)}") from None

@@ -18,6 +18,7 @@ import msgspec
 import yaml
 
 from ...errors import ConfigError
+from ...runtime.yaml_limits import compose
 from ._checks import Invalid, Key, dotted
 from ._report import Origins, explain, prefix
 from .layers import (
@@ -84,7 +85,7 @@ def parse_config(text: str, *, filename: str | None = None,
 def _read_yaml(text: str, file: str) -> tuple[Any, dict[Key, int]]:
     loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
+        node = compose(loader, text, file)  # depth and aliases bounded before anything walks it
         lines: dict[Key, int] = {}
         if node is not None:
             _index(loader, node, (), lines, file)

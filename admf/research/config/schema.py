@@ -18,6 +18,7 @@ import msgspec
 from msgspec.structs import force_setattr
 
 from . import _checks as c
+from .grid import MAX_GRID_POINTS, downstream_counts, grid_counts, grid_overflow
 from .identity import config_fingerprint
 from .trading import (
     DataConfig,
@@ -35,6 +36,8 @@ __all__ = (
     "TracingConfig",
     "ExecutorConfig",
     "TopologyConfig",
+    "SignalsConfig",
+    "LimitsConfig",
     "StudyConfig",
     "SEQUENCE_KEYS",
 )
@@ -182,6 +185,7 @@ class ResultsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=T
 
     def __post_init__(self) -> None:
         c.check_name(self, "dir", self.dir, "a directory path")
+        c.check_path(self, "dir", self.dir, "directory")
         c.check_choice(self, "storage", self.storage, ("memory", "disk", "hybrid"))
 
 
@@ -242,6 +246,21 @@ class TopologyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
         c.check_name(self, "pattern", self.pattern, "a pattern name")
 
 
+class SignalsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Where stored signals live: the content-addressed store that
+    ``topology.pattern: signal_generation`` writes and ``signal_replay`` reads.
+    ``store: None`` is ``<results.dir>/signals``."""
+
+    _section: ClassVar[str] = "signals"
+
+    store: str | None = None
+    """The signal store's directory; ``<results.dir>/signals`` when unset."""
+
+    def __post_init__(self) -> None:
+        if self.store is not None:
+            c.check_name(self, "store", self.store, "a directory path")
+
+
 class ExecutorConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Where independent runs go. ``kind: None`` (the default) lets the runner
     choose: a process pool when there is more than one run, inline otherwise.
@@ -265,6 +284,25 @@ class ExecutorConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
         if self.address is not None and self.kind != "dask":
             raise c.fail(self, "address", f"only used by kind 'dask' (a scheduler address), "
                                           f"not by kind {self.kind!r}")
+
+
+class LimitsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Bounds checked before anything is expanded. ``max_grid_points`` is the
+    most portfolios the study's grids may make in all (each strategy's grid,
+    plus the others', times the risk, sizing and execution grid), counted as a
+    product of the parameters' value counts, so a typo in a range's step fails
+    at once with the sizes instead of exhausting memory. Limits change no
+    result, so they are not part of the config's fingerprint."""
+
+    _section: ClassVar[str] = "limits"
+
+    max_grid_points: int = MAX_GRID_POINTS
+    """The most portfolios the study's grids may make in all."""
+
+    def __post_init__(self) -> None:
+        if self.max_grid_points < 1:
+            raise c.fail(self, "max_grid_points",
+                         f"expected an integer >= 1, got {self.max_grid_points!r}")
 
 
 class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -298,6 +336,10 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
     """Where independent runs (points, windows, folds, draws) execute."""
     topology: TopologyConfig = msgspec.field(default_factory=TopologyConfig)
     """Which topology pattern runs the study."""
+    signals: SignalsConfig = msgspec.field(default_factory=SignalsConfig)
+    """Where ``signal_generation`` stores signals and ``signal_replay`` reads them."""
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    """Caps checked before anything runs (grid size and the like), so a mistake fails early."""
 
     _in_workflow: ClassVar[bool] = False  # phases may refer to / reuse earlier phases
 
@@ -321,7 +363,17 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
                     raise c.fail(self, ("strategies", i, "name"),
                                  f"{strategy.name!r} is also the name of strategies[{seen[strategy.name]}]")
                 seen[strategy.name] = i
+        self._check_grid_size(strategies)
         self._check_split_date()
+
+    def _check_grid_size(self, strategies: tuple[StrategyConfig, ...]) -> None:
+        """The grids' size, as a product of counts, within ``limits`` (nothing expanded)."""
+        counts = {i: grid_counts(s.params) for i, s in enumerate(strategies)
+                  if isinstance(s.params, dict)}
+        problem = grid_overflow(counts, downstream_counts(self), self.limits.max_grid_points)
+        if problem is not None:
+            key: c.Key = ("strategies",) if len(counts) != 1 else ("strategies", *counts, "params")
+            raise c.fail(self, key, problem)
 
     def _check_split_date(self) -> None:
         split = self.sequence.split
@@ -332,6 +384,11 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
         if (start and at <= c.parse_instant(start)) or (end and at > c.parse_instant(end)):
             raise c.fail(self, ("sequence", "split"),
                          f"expected a date inside the data window ({start} .. {end}), got {split}")
+
+    @property
+    def signal_store(self) -> str:
+        """The signal store directory (``signals.store``, else ``<results.dir>/signals``)."""
+        return self.signals.store or f"{self.results.dir.rstrip('/')}/signals"
 
     @property
     def fingerprint(self) -> str:

@@ -12,10 +12,18 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from msgspec.structs import force_setattr
 
-from ...data._paths import is_collection, is_partitioned, symbol_file
+from ...data._paths import file_name, is_collection, is_partitioned, symbol_file
 from ...errors import ConfigError
 from . import _checks as c
-from .grid import expand_grid, expand_values, is_grid_value, is_range_spec
+from .grid import (
+    count_values,
+    expand_grid,
+    expand_values,
+    is_grid_value,
+    is_range_spec,
+    range_ends,
+    range_spec,
+)
 
 __all__ = (
     "DataConfig",
@@ -31,6 +39,7 @@ Adjust = Literal["none", "ohlc"]
 Direction = Literal["long_only", "short_only", "long_short"]
 Fill = Literal["next_open", "next_close", "same_close"]
 Calendar = Literal["24/7", "equity"]
+Label = Literal["end", "start"]
 
 SYNTHETIC_DEFAULTS: dict[str, float] = {"bars": 10_000, "start_price": 100.0,
                                         "volatility": 0.01, "drift": 0.0}
@@ -87,6 +96,14 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
     find them, e.g. ``{timestamp: "Open time", close: "Price"}``."""
     adjust: Adjust = "none"
     """``ohlc``: scale open, high, low and close by ``Adj Close / Close``."""
+    resample: str | None = None
+    """Aggregate the ``timeframe`` bars to this coarser interval (``1h``,
+    ``1D``, ...) before anything reads them; metrics annualise by it (see
+    :mod:`admf.data.resample`)."""
+    resample_label: Label = "end"
+    """Which end of its bar a timestamp marks, in and out of resampling:
+    ``end`` (a bucket is ``(end - period, end]``, stamped at its end) or
+    ``start`` (``[start, start + period)``, stamped at its start)."""
 
     def __post_init__(self) -> None:
         symbols = c.as_tuple(self, "symbols")
@@ -107,6 +124,7 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         if self.tz is not None:
             self._check_tz()
         self._check_columns()
+        self._check_resample()
         if self.source == "synthetic":
             self._check_synthetic()
         else:
@@ -129,6 +147,23 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
                 raise c.fail(self, ("columns", key), f"expected the file's column name, got {name!r}")
         if "adj_close" in self.columns and self.adjust == "none":
             raise c.fail(self, ("columns", "adj_close"), "is only read with adjust: ohlc")
+
+    def _check_resample(self) -> None:
+        from ...data.resample import resample_problem
+
+        if self.resample is None:
+            if self.resample_label != "end":
+                raise c.fail(self, "resample_label", "only used with data.resample")
+            return
+        try:
+            period = c.parse_duration(self.resample)
+        except ValueError as exc:
+            raise c.fail(self, "resample", f"expected a bar interval coarser than data.timeframe: "
+                                           f"{exc}") from None
+        problem = resample_problem(_ns(period), _ns(c.parse_duration(self.timeframe)), self.calendar,
+                                   self.timeframe)
+        if problem is not None:
+            raise c.fail(self, "resample", f"{problem}; got {self.resample!r}")
 
     def _check_window(self) -> None:
         bounds = {}
@@ -172,6 +207,9 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         if self.path is None:
             raise c.fail(self, "path", f"required by source {self.source!r}, e.g. "
                                        f"'data/{{symbol}}.{self.source}'")
+        c.check_path(self, "path", self.path)
+        for symbol in self.symbols if "{symbol}" in self.path else ():
+            c.check_path(self, "path", self.path_for(symbol), f"path of symbol {symbol!r}")
         names = _PLACEHOLDER.findall(self.path)
         for name in names:
             if name not in ("symbol", "timeframe"):
@@ -188,7 +226,8 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
         partitioned by symbol stays the dataset's directory (see
         :mod:`admf.data._paths`)."""
         template = str(self.path)
-        path = template.replace("{symbol}", symbol).replace("{timeframe}", self.timeframe)
+        path = template.replace("{symbol}", file_name(symbol)).replace("{timeframe}",
+                                                                        self.timeframe)
         if "{symbol}" not in template and is_collection(path) and not is_partitioned(path):
             return str(symbol_file(path, symbol))
         return path
@@ -197,6 +236,16 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
     def interval(self) -> timedelta:
         """The bar interval (``timeframe``) as a timedelta."""
         return c.parse_duration(self.timeframe)
+
+    @property
+    def bar_timeframe(self) -> str:
+        """The interval of the bars the study sees: ``resample`` if set, else
+        ``timeframe``; metrics annualise by it."""
+        return self.resample or self.timeframe
+
+
+def _ns(span: timedelta) -> int:
+    return span // timedelta(microseconds=1) * 1_000
 
 
 class StrategyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -234,11 +283,11 @@ class StrategyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
             return
         for key, value in self.params.items():
             try:
-                values = expand_values(value)
+                count = count_values(value)  # checked, not expanded: grids are capped later
             except ConfigError as exc:
                 sub = ("params", key, "range") if is_range_spec(value) else ("params", key)
                 raise c.fail(self, sub, str(exc)) from None
-            if not values:
+            if not count:
                 raise c.fail(self, ("params", key), "an empty list makes an empty grid; give at "
                                                     "least one value")
 
@@ -341,8 +390,9 @@ def _grid_values(obj: Any, key: str) -> list[Any]:
     if isinstance(value, dict) and not is_range_spec(value):
         raise c.fail(obj, key, f"expected a number, a list of them (a grid) or "
                                f"{{range: [start, stop, step]}}, got {value!r}")
-    try:
-        values = expand_values(value) if is_grid_value(value) else [value]
+    try:  # a range's bounds are its ends: no need to make the values between
+        values = (range_ends(*range_spec(value)) if is_range_spec(value)
+                  else expand_values(value) if is_grid_value(value) else [value])
     except ConfigError as exc:
         raise c.fail(obj, (key, "range") if is_range_spec(value) else key, str(exc)) from None
     if not values:
@@ -356,9 +406,9 @@ def _component_grids(obj: Any, key: str) -> None:
         if param == "type" or not is_grid_value(value):
             continue
         try:
-            values = expand_values(value)
+            count = count_values(value)
         except ConfigError as exc:
             raise c.fail(obj, (key, param), str(exc)) from None
-        if not values:
+        if not count:
             raise c.fail(obj, (key, param), "an empty list makes an empty grid; give at "
                                             "least one value")

@@ -28,11 +28,12 @@ from ...containers.portfolio import (
 )
 from ...errors import ConfigError
 from ..config import StudyConfig, dump_yaml
+from .inputs import check_still_same, check_unchanged, is_staged, record_inputs
 from .store import ResultStore, make_run_id, read_json
 
 __all__ = (
     "TRADE_SCHEMA", "run_key", "curve_sinks", "write_run", "completed_result", "new_store",
-    "open_store", "resume_store", "finish_store", "data_digest",
+    "open_store", "start_store", "resume_store", "finish_store", "data_digest",
 )
 
 
@@ -83,9 +84,17 @@ def open_store(config: StudyConfig, *, write: bool, store: ResultStore | None,
         return resume, True
     if store is not None or not write:
         return store, False
+    return start_store(config), True
+
+
+def start_store(config: Any) -> ResultStore:
+    """A new store for ``config`` (a study or a workflow), locked, with the
+    record of its input data and then its merged config written first: from
+    then on it can be resumed, and a resume can check the data is the same."""
     store = new_store(config)
+    store.write_json("inputs", record_inputs(config))
     store.write_config(dump_yaml(config))
-    return store, True
+    return store
 
 
 def completed_result(path: Path, point: Any) -> PortfolioResult:
@@ -108,10 +117,25 @@ def resume_store(path: Path | str, config: Any) -> ResultStore:
         raise ConfigError(f"{path} has no config.yaml: it is not an admf run that can be resumed")
     from ..config import load_config
 
-    if load_config(saved).fingerprint != config.fingerprint:
+    if _comparable(load_config(saved), config).fingerprint != config.fingerprint:
         raise ConfigError(f"{path} was run with a different config; resume it with the "
                           f"config in {saved}")
-    return ResultStore.open_existing(path.parent, path.name)
+    inputs = check_unchanged(path, config)  # the data: named if it changed
+    store = ResultStore.open_existing(path.parent, path.name)
+    store.write_json("inputs", inputs)  # the same bytes; staged frames have new paths
+    return store
+
+
+def _comparable(saved: Any, config: Any) -> Any:
+    """``saved`` with the staging path of its ``data=`` frames replaced by
+    ``config``'s: each run stages frames in a fresh directory, and the frames
+    themselves are compared by :func:`check_unchanged`."""
+    if not (isinstance(saved, StudyConfig) and isinstance(config, StudyConfig)):
+        return saved
+    if not (is_staged(saved.data.path) and is_staged(config.data.path)):
+        return saved
+    return msgspec.structs.replace(saved, data=msgspec.structs.replace(
+        saved.data, path=config.data.path))
 
 
 def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
@@ -119,8 +143,11 @@ def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
     """Write the merged config, then the manifest (last: the run is complete)."""
     store.write_config(dump_yaml(config))
     studies = [config] if isinstance(config, StudyConfig) else list(getattr(config, "phases", []))
+    digest = check_still_same(store.path)  # the data the run started on, still the same
+    if digest is None and studies:  # a store made without start_store
+        digest = data_digest(studies[0])
     store.finish({"name": config.name, "fingerprint": config.fingerprint,
-                  "data_digest": data_digest(studies[0]) if studies else None,
+                  "data_digest": digest,
                   "admf_version": _version(), "seed": getattr(studies[0], "seed", None) if studies else None,
                   "phases": list(phases), **(extra or {})})
 
@@ -131,7 +158,10 @@ def new_store(config: Any) -> ResultStore:
     once never share one. (A workflow's phases share one ``results.dir``.)"""
     directory = Path((config.results if isinstance(config, StudyConfig)
                       else config.phases[0].results).dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unusable(directory, exc) from None
     base = make_run_id(config.name, config.fingerprint)
     for attempt in range(1, 1000):
         run_id = base if attempt == 1 else f"{base}-{attempt}"
@@ -139,8 +169,22 @@ def new_store(config: Any) -> ResultStore:
             (directory / run_id).mkdir()
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise _unusable(directory, exc) from None
         return ResultStore(directory, run_id)  # an empty directory it just claimed
     raise ConfigError(f"too many runs named {base!r} in {directory}")
+
+
+def _unusable(directory: Path, exc: OSError) -> ConfigError:
+    """results.dir named as the key at fault, with the OS's reason in words."""
+    if isinstance(exc, FileExistsError) or isinstance(exc, NotADirectoryError):
+        probe = directory
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        what = "is a file" if probe == directory else f"is under {probe}, which is a file"
+        return ConfigError(f"results.dir: {directory} {what}, not a directory")
+    return ConfigError(f"results.dir: cannot create a run directory in {directory}: "
+                       f"{exc.strerror or exc}")
 
 
 def write_run(run: Any, point: Any, result: PortfolioResult, config: StudyConfig,
@@ -168,9 +212,14 @@ def _timestamps(columns: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def data_digest(config: StudyConfig) -> str:
-    """sha256 over the input files' bytes, or over the synthetic source's settings."""
+    """sha256 over the input files' bytes, or over the synthetic source's
+    settings; with ``data.resample``, over the resampling settings too (the
+    bars a strategy sees are the resampled ones)."""
     digest = hashlib.sha256()
     data = config.data
+    if data.resample is not None:
+        digest.update(msgspec.json.encode(["resample", data.resample, data.resample_label,
+                                           data.calendar, data.tz]))
     if data.source == "synthetic":
         digest.update(msgspec.json.encode([data.bars, data.start_price, data.volatility,
                                            data.drift, data.start, data.timeframe, config.seed]))

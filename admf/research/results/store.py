@@ -47,6 +47,7 @@ from ._files import (
     read_json,
     read_table,
 )
+from ._lock import LOCK_NAME, RunLock
 
 __all__ = (
     "ResultStore",
@@ -86,18 +87,25 @@ class ResultStore:
     interrupted run with :meth:`open_existing`. ``fsync=False`` skips the
     flushes to disk: files are still renamed into place, so a crashed process
     leaves no half-written file, but a power cut may.
+
+    A store holds its directory's lock (:mod:`._lock`) from when it is
+    created or reopened until :meth:`finish` or :meth:`release`; a second
+    writer is refused with a :class:`~admf.errors.LockedError`.
     """
+
+    _lock: RunLock | None
 
     def __init__(self, root: Path | str, run_id: str, *, fsync: bool = True) -> None:
         self._attach(root, run_id, fsync)
         if (self.path / MANIFEST).exists():
             raise ConfigError(f"results directory {self.path} holds a complete run; run ids are unique")
-        if self.path.exists() and any(self.path.iterdir()):
+        if self.path.exists() and any(p.name != LOCK_NAME for p in self.path.iterdir()):
             raise ConfigError(
                 f"results directory {self.path} holds an unfinished run; "
                 "use ResultStore.open_existing to resume it"
             )
         self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = RunLock.acquire(self.path)
 
     def _attach(self, root: Path | str, run_id: str, fsync: bool) -> None:
         self.run_id = _component("run id", run_id)
@@ -105,13 +113,16 @@ class ResultStore:
         self.fsync = fsync
         self._worker = False
         self._finished = False
+        self._lock = None
         self._open_writers: dict[Path, TableWriter] = {}
 
     @classmethod
     def open_existing(cls, root: Path | str, run_id: str, *, fsync: bool = True) -> ResultStore:
         """Reopen an interrupted run to resume it.
 
-        Leftover ``*.tmp`` files are deleted and so is every run directory
+        The directory's lock is taken first (a run or resume still writing
+        it is a :class:`~admf.errors.LockedError` naming that process). Then
+        leftover ``*.tmp`` files are deleted and so is every run directory
         without ``metrics.json`` (its other files came from a crashed attempt),
         so call it once, before anything writes to the run again. A complete
         or missing run is a :class:`~admf.errors.ConfigError`.
@@ -121,9 +132,13 @@ class ResultStore:
             raise ConfigError(f"results directory {path} holds a complete run; there is nothing to resume")
         if not path.is_dir():
             raise ConfigError(f"results directory {path} does not exist; there is nothing to resume")
-        _discard_unfinished(path)
         store = cls.__new__(cls)  # skip __init__: its check refuses existing runs
         store._attach(root, run_id, fsync)
+        store._lock = RunLock.acquire(path)
+        if (path / MANIFEST).exists():  # the holder we waited on finished it meanwhile
+            store.release()
+            raise ConfigError(f"results directory {path} holds a complete run; there is nothing to resume")
+        _discard_unfinished(path)
         return store
 
     @classmethod
@@ -146,6 +161,13 @@ class ResultStore:
         """Write ``summary.json`` at the run's root (a workflow's phases at a glance)."""
         self._write_bytes(self.path / "summary.json", encode_json(obj))
 
+    def write_json(self, name: str, obj: Any) -> None:
+        """Write ``<name>.json`` at the run's root (e.g. ``inputs.json``)."""
+        file = _file_name(name, ".json")
+        if file == MANIFEST:
+            raise AdmfError("manifest.json completes a run; write it with ResultStore.finish")
+        self._write_bytes(self.path / file, encode_json(obj))
+
     def write_config(self, text: str) -> None:
         """Write ``config.yaml``: the fully merged config, as text."""
         self._write_bytes(self.path / "config.yaml", text.encode())
@@ -166,6 +188,7 @@ class ResultStore:
         doc = {**manifest, "run_id": self.run_id, "complete": True, "files": _list_files(self.path)}
         self._write_bytes(self.path / MANIFEST, encode_json(doc))
         self._finished = True
+        self.release()
         return doc
 
     @property
@@ -173,9 +196,18 @@ class ResultStore:
         """Whether :meth:`finish` has written the manifest."""
         return self._finished
 
+    def release(self) -> None:
+        """Give up the directory's lock (:meth:`finish` does; so does a run
+        that failed). Later writes through this store raise."""
+        if self._lock is not None:
+            self._lock.release()
+
     def _check_writable(self) -> None:
         if self._finished:
             raise AdmfError(f"results in {self.path} are finished; no more writes")
+        if not self._worker and (self._lock is None or not self._lock.held):
+            raise AdmfError(f"results in {self.path}: this store no longer holds the "
+                            f"directory's lock; no more writes")
 
     def _write_bytes(self, path: Path, data: bytes) -> None:
         self._check_writable()
@@ -197,7 +229,8 @@ def _sha256(path: Path) -> str:
 
 
 def _list_files(root: Path) -> list[dict[str, Any]]:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
+    files = sorted(p for p in root.rglob("*")
+                   if p.is_file() and p.name not in (MANIFEST, LOCK_NAME))
     return [
         {"path": p.relative_to(root).as_posix(), "size": p.stat().st_size, "sha256": _sha256(p)}
         for p in files

@@ -13,7 +13,6 @@ so it can trade from its first bar.
 from __future__ import annotations
 
 import math
-import random
 import time
 from typing import Any
 
@@ -33,20 +32,11 @@ from ..study import (
     bars_per_year,
     check_components,
     expand_points,
-    strategy_points,
     warmup_bars,
 )
 from ..tasks import PointSummary, Runner, estimated_bars, flat, timeline
-from .windows import (
-    Span,
-    Window,
-    bootstrap_paths,
-    k_fold_windows,
-    percentiles,
-    rank_points,
-    split_train_test,
-    walk_forward_windows,
-)
+from .plan import noisy_points, run_plan, sequence_points, sequence_windows, span_of, test_span
+from .windows import Window, bootstrap_paths, percentiles, rank_points
 
 __all__ = ("SequenceResult", "run_sequence", "strategy_of")
 
@@ -100,10 +90,6 @@ def _objective(summary: PointSummary, objective: str) -> float:
                           f"{', '.join(Metrics.__struct_fields__)}") from None
 
 
-def _span(line: np.ndarray, span: Span) -> tuple[int, int]:
-    return int(line[span.first]), int(line[span.last])
-
-
 def _best(summaries: list[PointSummary], objective: str) -> tuple[PointSummary, list[str]]:
     order = rank_points({s.id: _objective(s, objective) for s in summaries}, objective)
     by_id = {s.id: s for s in summaries}
@@ -121,8 +107,12 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     With ``resume`` (an interrupted run's store), runs already complete on
     disk are read back instead of run again."""
     started = time.perf_counter()
-    points = _sequence_points(config)
+    points = sequence_points(config)
     check_components(config, points)
+    if config.topology.pattern == "signal_replay":  # every run's stored signals, up front
+        from ..signals.replay import check_stored
+
+        check_stored(config, run_plan(config, points))
     if config.tracing.enabled and not write:
         raise ConfigError("tracing: a sequence's runs write their traces to <phase>/trace/ in the "
                           "results directory; run it with write=True, or set tracing.level: none")
@@ -157,17 +147,6 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
         if owner:
             finish_store(store, config, [phase])
     return result
-
-
-def _sequence_points(config: StudyConfig) -> list[StrategyPoint]:
-    points = strategy_points(config)  # grid points the strategy rejects are reported by _sweep
-    seq = config.sequence
-    if config.sequence.type == "parameter_sweep" and seq.mode == "random":
-        rng = random.Random(config.seed)
-        count = min(seq.samples or len(points), len(points))
-        chosen = sorted(rng.sample(range(len(points)), count))
-        points = [points[i] for i in chosen]
-    return points
 
 
 def _result(config: StudyConfig, **fields: Any) -> SequenceResult:
@@ -249,7 +228,7 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
     train_tasks, owners = [], []
     for w in windows:
         for i, span in enumerate(w.train):
-            tasks = runner.tasks(points, _span(line, span), f"{w.key}-train{i}-",
+            tasks = runner.tasks(points, span_of(line, span), f"{w.key}-train{i}-",
                                  tables=False, curves=False)
             train_tasks.extend(tasks)
             owners.extend([(w.index, span.bars)] * len(tasks))
@@ -267,10 +246,9 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
         best_id = rank_points(combined, objective)[0]
         chosen[w.index] = (best_id, combined[best_id])
         point = next(p for p in points if p.id == best_id)
-        first = max(0, w.test.first - warm)
-        test_tasks.extend(runner.tasks([point], _span(line, w.test), f"{w.key}-test-",
-                                       tables=True, curves=True, close_at_end=True,
-                                       warm_from=int(line[first]) if first < w.test.first else None))
+        span, warm_from = test_span(line, w, warm)
+        test_tasks.extend(runner.tasks([point], span, f"{w.key}-test-", tables=True,
+                                       curves=True, close_at_end=True, warm_from=warm_from))
     tested = await runner.run(test_tasks, TEST_UNITS.get(config.sequence.type, "windows"))
     rows = []
     for w, chunk in zip(windows, tested):
@@ -302,9 +280,7 @@ def _public(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
     line = timeline(config)
-    window = split_train_test(line, config.sequence.split, int(config.sequence.purge or 0),
-                              tz=config.data.tz)
-    rows = await _train_then_test(config, points, runner, line, [window])
+    rows = await _train_then_test(config, points, runner, line, sequence_windows(config, line))
     row = rows[0]
     return _result(config, metrics=row["test_metrics"], best_params=row["params"],
                    best=row["_best"], table=_public(rows),
@@ -313,11 +289,8 @@ async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: 
 
 
 async def _walk_forward(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
-    seq = config.sequence
     line = timeline(config)
-    windows = walk_forward_windows(line, train=seq.train, test=seq.test, step=seq.step,
-                                   anchored=bool(seq.anchored), purge=int(seq.purge or 0))
-    rows = await _train_then_test(config, points, runner, line, windows)
+    rows = await _train_then_test(config, points, runner, line, sequence_windows(config, line))
     stitched, metrics = _stitch(config, [r["_summary"] for r in rows])
     return _result(config, metrics=metrics.to_json_dict(), best_params=rows[-1]["params"],
                    best=rows[-1]["_best"], table=_public(rows), equity=stitched,
@@ -355,8 +328,7 @@ def _stitch(config: StudyConfig, tests: list[PointSummary]) -> tuple[dict[str, n
 
 async def _k_fold(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
     line = timeline(config)
-    windows = k_fold_windows(line, int(config.sequence.folds), int(config.sequence.purge or 0))
-    rows = await _train_then_test(config, points, runner, line, windows)
+    rows = await _train_then_test(config, points, runner, line, sequence_windows(config, line))
     fields = rows[0]["test_metrics"].keys()
     mean = {k: _mean([r["test_metrics"][k] for r in rows]) for k in fields}
     spread = {k: percentiles([r["test_metrics"][k] for r in rows if r["test_metrics"][k] is not None])
@@ -390,7 +362,7 @@ async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner:
                           f"({', '.join(p.id for p in points[:3])}...); pick one, e.g. with a "
                           "parameter_sweep phase first and params: \"{phase.best_params}\"")
     if seq.method == "parameter_noise":
-        draws = _noisy_points(points, runs, float(seq.noise or 0.1), config.seed)
+        draws = noisy_points(points, runs, float(seq.noise or 0.1), config.seed)
         summaries = flat(await runner.run(runner.tasks(draws, None, "", tables=False, curves=False),
                                           "draws"))
         values = {name: [getattr(s.metrics, name) for s in summaries]
@@ -437,35 +409,3 @@ def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int,
         if progress is not None:
             progress(i + 1, runs, "draws")
     return values, table
-
-
-def _noisy_points(points: list[StrategyPoint], runs: int, noise: float, seed: int) -> list[StrategyPoint]:
-    """``runs`` draws of each point with every numeric parameter scaled by
-    ``1 + N(0, noise)`` (ints rounded, kept >= 1); draws the strategy rejects
-    (say fast >= slow) are redrawn, up to 100 tries."""
-    from ..study import strategy_factory
-
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6e6f697365]))
-    draws = []
-    for point in points:
-        for i in range(runs):
-            for _ in range(100):
-                params = {k: _perturb(v, noise, rng) for k, v in point.params.items()}
-                candidate = msgspec.structs.replace(point, id=f"{point.id}#draw{i}", params=params)
-                try:
-                    strategy_factory(candidate)
-                except ConfigError:
-                    continue
-                draws.append(candidate)
-                break
-            else:
-                raise ConfigError(f"monte_carlo: no valid parameter draw for {point.id} in 100 tries; "
-                                  f"lower sequence.noise ({noise})")
-    return draws
-
-
-def _perturb(value: Any, noise: float, rng: np.random.Generator) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value
-    scaled = value * (1 + rng.normal(0.0, noise))
-    return max(1, int(round(scaled))) if isinstance(value, int) else float(scaled)

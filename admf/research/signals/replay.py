@@ -2,37 +2,45 @@
 signals instead of strategy code.
 
 Each strategy half's stored sparse rows are forward-filled onto every bar
-(:class:`StoredSignals`), which stands in for the strategy in the backtest
-topology: no indicator or strategy code runs, and the portfolios, their
+(:class:`StoredSignals`), played by the ``signal_replay`` topology's
+:class:`~admf.containers.signals.SignalReplayer` where the backtest has its
+strategy bank: no indicator or strategy code runs, and the portfolios, their
 risk/sizing/execution grid and everything downstream are the backtest's
 own, so a replayed point's trades and equity are the backtest's exactly.
+
+A run's signals are looked up by the window the run *reads*: a test window
+whose indicators warm up on earlier bars (``trade_from``) reads from the
+first warm-up bar, and its stored signals were generated over that same
+span, so they are the backtest's, warm-up included.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import anyio
 import msgspec
 import numpy as np
 
 from ...components.per_bar import BarStrategy
+from ...components.signals import dense
 from ...errors import ConfigError, DataError
 from ...messages import BarBatch
 from ...runtime.registry import registry
+from ...containers.portfolio import PortfolioResult
 from ..config import StudyConfig
 from ..results.runs import data_digest
-from ..study import StudyResult, Window, check_components, run_points, strategy_points
-from .generate import point_key
-from .store import SignalStore, dense
+from ..study import StrategyPoint, StudyResult, Window, check_components, run_points, strategy_points
+from .generate import halves_of, point_key
+from .store import SignalStore
 
-__all__ = ("StoredSignals", "replay_signals", "check_replayable")
+__all__ = ("StoredSignals", "replay_signals", "check_replayable", "stored_players",
+           "players", "check_stored")
 
 
 class StoredSignals:
-    """Plays one symbol's stored targets back as a strategy would compute them."""
+    """Plays one strategy half's stored targets back as the strategy computed them."""
 
     def __init__(self, rows: dict[str, tuple[np.ndarray, np.ndarray]], key: str,
                  where: str) -> None:
@@ -40,10 +48,7 @@ class StoredSignals:
         self.key = key
         self.where = where
 
-    def indicators(self) -> dict[str, Any]:
-        return {}
-
-    def targets(self, batch: BarBatch, values: dict[str, Any]) -> np.ndarray:
+    def __call__(self, batch: BarBatch) -> np.ndarray:
         stored = self.rows.get(batch.symbol)
         if stored is None:
             raise DataError(f"{self.where}: key {self.key!r} holds no signals for symbol "
@@ -53,7 +58,7 @@ class StoredSignals:
         except ValueError:
             raise DataError(f"{self.where}: key {self.key!r} has no stored signal at or before "
                             f"bar time {int(batch.timestamp[0])} of {batch.symbol!r}; the "
-                            "replayed window must lie inside the generated one") from None
+                            "replayed window must be the generated one") from None
 
 
 def check_replayable(strategy_type: str, where: str) -> None:
@@ -74,22 +79,48 @@ def check_replayable(strategy_type: str, where: str) -> None:
                           "as a backtest instead")
 
 
-def players(config: StudyConfig, store: SignalStore, *, window: Window | None = None,
-            digest: str | None = None) -> dict[str, Callable[[], StoredSignals]]:
-    """Strategy half id -> a factory of players of its stored signals."""
+def players(config: StudyConfig, store: SignalStore, points: Sequence[StrategyPoint], *,
+            window: Window | None = None, digest: str | None = None
+            ) -> dict[str, StoredSignals]:
+    """Strategy half id -> the player of its stored signals over ``window``."""
     digest = digest or data_digest(config)
-    out: dict[str, Callable[[], StoredSignals]] = {}
-    for point in strategy_points(config):
-        sid = point.signal_id
-        if sid in out:
-            continue
-        check_replayable(point.type, point.where)
-        half = msgspec.structs.replace(point, id=sid, portfolio={}, signals="")
+    out: dict[str, StoredSignals] = {}
+    for sid, half in halves_of(points).items():
+        check_replayable(half.type, half.where)
         key = point_key(config, half, digest, window)
-        rows = store.read(key, data_digest=digest)
-        out[sid] = (lambda rows=rows, key=key, where=point.where:
-                    StoredSignals(rows, key, f"signal store {store.path} ({where})"))
+        out[sid] = StoredSignals(store.read(key, data_digest=digest), key,
+                                 f"signal store {store.path} ({half.where})")
     return out
+
+
+def stored_players(config: StudyConfig, points: Sequence[StrategyPoint], *,
+                   window: Window | None = None) -> dict[str, StoredSignals]:
+    """:func:`players` from the store ``signals.store`` names."""
+    return players(config, SignalStore(config.signal_store), points, window=window)
+
+
+def check_stored(config: StudyConfig, plan: Iterable[tuple[Sequence[StrategyPoint], Window | None]],
+                 store: SignalStore | None = None) -> None:
+    """Before a replay writes anything: every (points, window) it will read
+    is in the store, for this data; else an error naming the key (and both
+    digests when the data differs) and the window."""
+    store = store or SignalStore(config.signal_store)
+    digest = data_digest(config)
+    for points, window in plan:
+        for half in halves_of(points).values():
+            check_replayable(half.type, half.where)
+            key = point_key(config, half, digest, window)
+            row = store.index().get(key)
+            span = "the whole data" if window is None else f"window {window[0]}..{window[1]} (ns)"
+            if row is None:
+                raise ConfigError(f"signal store {store.path}: no stored signals under key "
+                                  f"{key!r} for {half.where} {half.id} over {span} (data digest "
+                                  f"{digest}); run this study with topology.pattern: "
+                                  "signal_generation first")
+            if row["data_digest"] != digest:
+                raise ConfigError(f"signal store {store.path}: key {key!r} was stored for data "
+                                  f"digest {row['data_digest']}, but the data given has digest "
+                                  f"{digest}")
 
 
 def replay_signals(config: StudyConfig, store: SignalStore, *,
@@ -99,9 +130,9 @@ def replay_signals(config: StudyConfig, store: SignalStore, *,
     started = time.perf_counter()
     points = strategy_points(config)
     check_components(config, points)
-    play = players(config, store, window=window)
+    play = players(config, store, points, window=window)
 
-    async def main() -> tuple[dict[str, Any], int]:
+    async def main() -> tuple[dict[str, PortfolioResult], int]:
         return await run_points(config, points, None, window=window, replay=play)
 
     results, bars = anyio.run(main)

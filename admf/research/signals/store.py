@@ -27,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ...components.signals import dense as dense
+from ...components.signals import sparse as sparse
 from ...errors import ConfigError, DataError
 
 __all__ = ("SignalStore", "signal_key", "strategy_code_version", "INDEX_SCHEMA", "SIGNAL_SCHEMA")
@@ -57,33 +59,12 @@ def strategy_code_version(cls: Any) -> str:
 
 def signal_key(*, strategy: str, params: dict[str, Any], direction: str, data_digest: str,
                window: tuple[int, int] | None, code_version: str,
-               symbols: tuple[str, ...]) -> str:
-    """The content address of one strategy point's signals."""
+               symbols: tuple[str, ...], data_view: str = "") -> str:
+    """The content address of one strategy point's signals (``data_view``:
+    the data settings besides the files' bytes, such as start, end and resampling)."""
     text = json.dumps([strategy, params, direction, data_digest, list(window or ()),
-                       code_version, list(symbols)], sort_keys=True, default=str)
+                       code_version, list(symbols), data_view], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def sparse(timestamp: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows where ``target`` changes (the first row always): what a
-    forward fill of the result gives back exactly. NaN equals NaN here."""
-    if not len(target):
-        return timestamp[:0], target[:0]
-    prev = target[:-1]
-    nxt = target[1:]
-    changed = ~((prev == nxt) | (np.isnan(prev) & np.isnan(nxt)))
-    keep = np.concatenate(([True], changed))
-    return timestamp[keep], target[keep]
-
-
-def dense(times: np.ndarray, stored_times: np.ndarray, stored_target: np.ndarray) -> np.ndarray:
-    """The target at every bar of ``times`` from the sparse rows (forward fill).
-
-    Raises :class:`ValueError` when a bar precedes the first stored row."""
-    at = np.searchsorted(stored_times, times, side="right") - 1
-    if len(at) and at[0] < 0:
-        raise ValueError("bars before the first stored signal row")
-    return stored_target[at]
 
 
 class SignalStore:

@@ -17,9 +17,9 @@ import msgspec
 
 from ...runtime.instrument import Progress
 from ...runtime.tracing import EventStore
-from ..config import StudyConfig, WorkflowConfig, dump_yaml
+from ..config import StudyConfig, WorkflowConfig
 from ..executors import UnguardedMainError
-from ..results.runs import finish_store, new_store
+from ..results.runs import finish_store, start_store
 from ..results.store import ResultStore
 from ..sequences.run import run_sequence, strategy_of
 from ..sequences.windows import rank_points
@@ -80,8 +80,7 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
         finished = _replay_finished(resume.path / "events.jsonl")
     elif write:
         made_root = not Path(workflow.phases[0].results.dir).exists()
-        store = new_store(workflow)
-        store.write_config(dump_yaml(workflow))  # first, so that it can be resumed
+        store = start_store(workflow)  # inputs and config first, so that it can be resumed
     else:
         store = None
     workflow_id = store.run_id if store else f"{workflow.name}-in-memory-{uuid.uuid4().hex[:8]}"
@@ -89,6 +88,12 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
 
     async def run_phase(study: StudyConfig, directory: str) -> tuple[dict[str, Any], Any]:
         heard = _prefixed(progress, directory)
+        if study.topology.pattern == "signal_generation":  # signals stored, no portfolio
+            from ..signals.run import run_generation
+
+            made = await run_generation(study)
+            return {**made.outputs(), "objective": study.sequence.objective,
+                    "sequence": study.sequence.type}, made
         if study.sequence.type == "single_pass":
             result = await run_study(study, write=write, store=store, phase=directory,
                                      progress=heard)

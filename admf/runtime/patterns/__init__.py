@@ -71,7 +71,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import AdmfError, ConfigError, TopologyError
-from ..container import Container
+from ..container import Container, safe_name
 from ..registry import Registry, load_object
 from ..registry import registry as default_registry
 from ..topology import Topology
@@ -84,7 +84,7 @@ from ._entries import (
     _refuse_unknown,
 )
 from ._entries import ROUTE_KINDS as ROUTE_KINDS
-from ._lookup import _WHEN, _bindings, _hint, _Scope
+from ._lookup import _WHEN, _WHOLE, _bindings, _hint, _Scope
 
 __all__ = ("Pattern", "load_pattern", "available_patterns", "ROUTE_KINDS")
 
@@ -251,7 +251,12 @@ def _uses_loop_variable(entry: _Entry) -> bool:
 
 
 def _make(entry: _Entry, scope: _Scope, registry: Registry) -> Container:
-    name, type_name = scope.render(entry.name, "name"), scope.render(entry.type, "type")
+    # values put into a name are escaped (BRK.B -> BRK%2EB) so any symbol
+    # makes a valid name, and two symbols never make the same one
+    name = scope.render(entry.name, "name", escape=safe_name)
+    if isinstance(name, str) and isinstance(entry.name, str) and _WHOLE.fullmatch(entry.name):
+        name = safe_name(name)
+    type_name = scope.render(entry.type, "type")
     if not isinstance(name, str) or not isinstance(type_name, str):
         raise ConfigError(f"name and type must render to strings, got {name!r} and {type_name!r}")
     known = registry.names("container")
@@ -277,7 +282,10 @@ def _make(entry: _Entry, scope: _Scope, registry: Registry) -> Container:
 
 
 def _add_route(topology: Topology, entry: _Entry, scope: _Scope) -> None:
-    body = scope.render(entry.body, entry.kind)
+    ends = {"from", "to"}
+    body = scope.render({k: v for k, v in entry.body.items() if k not in ends}, entry.kind)
+    for end in ends & set(entry.body):  # container names, escaped as _make escapes them
+        body[end] = scope.render(entry.body[end], f"{entry.kind}.{end}", escape=safe_name)
     sources = _endpoints(topology, body["from"], "from")
     targets = _endpoints(topology, body["to"], "to")
     kind = _kind(entry.kind, sources, targets)

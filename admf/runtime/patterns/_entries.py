@@ -13,6 +13,7 @@ import msgspec
 import yaml
 
 from ...errors import ConfigError
+from ..yaml_limits import compose
 from ._lookup import _WHEN, _hint
 
 _COMMON = ("from", "to", "capacity", "feedback", "name")
@@ -107,7 +108,7 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, int], int]]
     """The document and the line of each containers[i] / routes[i] item."""
     loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
+        node = compose(loader, text, source)  # depth and aliases bounded
         _refuse_duplicates(node, source)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:

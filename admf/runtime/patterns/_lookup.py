@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -93,22 +93,26 @@ class _Scope:
         except _Missing as exc:
             raise ConfigError(f"unknown name {dotted!r}: {exc}") from None
 
-    def render(self, value: Any, path: str = "") -> Any:
+    def render(self, value: Any, path: str = "", *,
+               escape: Callable[[str], str] | None = None) -> Any:
         """``value`` with every template and lookup mapping resolved; errors
-        name ``path``, where the value sits in the entry."""
+        name ``path``, where the value sits in the entry. ``escape`` is applied
+        to each value substituted into a longer string (container names made
+        from symbols: ``source_{symbol}`` with ``BRK.B``)."""
         if isinstance(value, Mapping) and not any(k in value for k in _LOOKUPS):
-            return {key: self.render(item, f"{path}.{key}" if path else str(key))
+            return {key: self.render(item, f"{path}.{key}" if path else str(key), escape=escape)
                     for key, item in value.items()}
         if isinstance(value, list):
-            return [self.render(item, f"{path}[{i}]") for i, item in enumerate(value)]
+            return [self.render(item, f"{path}[{i}]", escape=escape)
+                    for i, item in enumerate(value)]
         try:
             if isinstance(value, str):
-                return self._text(value)
+                return self._text(value, escape)
             return self._lookup_mapping(value) if isinstance(value, Mapping) else value
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
 
-    def _text(self, value: str) -> Any:
+    def _text(self, value: str, escape: Callable[[str], str] | None = None) -> Any:
         whole = _WHOLE.fullmatch(value)
         if whole:
             return self.lookup(whole.group(1))
@@ -120,7 +124,7 @@ class _Scope:
             if isinstance(found, Mapping | list | tuple):
                 raise ConfigError(f"'{{{match.group(1)}}}' is a {type(found).__name__} "
                                   f"and cannot be part of the string {value!r}")
-            return str(found)
+            return str(found) if escape is None else escape(str(found))
 
         return _TEMPLATE.sub(one, value)
 

@@ -74,3 +74,22 @@ def test_results_do_not_depend_on_the_order_of_symbols(data: st.DataObject, coun
     trades_b, equity_b = book(list(permutation))
     assert trades_a == trades_b
     assert all(math.isclose(x, y, rel_tol=1e-12) for x, y in zip(equity_a, equity_b))
+
+
+def test_when_cash_runs_short_at_one_open_the_cut_falls_on_the_same_symbol_either_order() -> None:
+    # found by hypothesis. S1 holds 40 units (cash 8 000) and closes at 138 on bar 2, so
+    # the snapshot equity is 8 000 + 40 * 138 = 13 520 and 20% of it buys
+    # floor(2 704 / 50) = 54 units of each of S0, S2, S3 at bar 3's open of 50 —
+    # 8 100 of cash that is not there. Two get 54 (5 400) and the last booked gets
+    # floor(2 600 / 50) = 52. Booking by name makes that S3 whatever the listing.
+    flat, targets = [50.0] * 6, [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+    series = {"S0": (flat, flat, targets), "S1": (flat, [50, 50, 138, 50, 50, 50],
+                                               [0.0, 1.0, 1.0, 0.0, 0.0, 0.0]),
+              "S2": (flat, flat, targets), "S3": (flat, flat, targets)}
+    for order in (["S0", "S1", "S2", "S3"], ["S3", "S2", "S1", "S0"], ["S0", "S1", "S3", "S2"]):
+        e = _engine(order, 20.0)
+        e.process([(s, _bars(s, *series[s][:2]), np.array(series[s][2])) for s in order],
+                  last=True, close_at_end=True)
+        table = e.finish()
+        got = dict(zip(table["symbol"].tolist(), table["quantity"].tolist()))
+        assert got == {"S0": 54.0, "S1": 40.0, "S2": 54.0, "S3": 52.0}

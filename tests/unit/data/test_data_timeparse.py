@@ -107,6 +107,20 @@ def test_ambiguous_local_time_is_refused() -> None:
         ("90d", 90 * DAY),
         ("1w", 7 * DAY),
         (" 2 h ", 7_200 * 10**9),
+        # pandas' fixed-length aliases, and a unit alone meaning one of it
+        ("1H", 3_600 * 10**9),
+        ("5T", 300 * 10**9),
+        ("1min", 60 * 10**9),
+        ("1Min", 60 * 10**9),
+        ("30S", 30 * 10**9),
+        ("D", DAY),
+        ("1D", DAY),
+        ("W", 7 * DAY),
+        ("h", 3_600 * 10**9),
+        ("min", 60 * 10**9),
+        ("5L", 5_000_000),
+        ("3U", 3_000),
+        ("7N", 7),
         (dt.timedelta(minutes=5), 300 * 10**9),
     ],
 )
@@ -114,7 +128,7 @@ def test_parse_duration_accepts(text: str | dt.timedelta, expected: int) -> None
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "5", "m", "1.5h", "5M", "1y", "1mo", "5 minutes", "-5m", "1h30m", 5, None])
+@pytest.mark.parametrize("text", ["", "5", "m", "M", "1.5h", "5M", "1y", "1Y", "1Q", "1B", "1mo", "5 minutes", "-5m", "1h30m", 5, None])
 def test_parse_duration_refuses_garbage(text: object) -> None:
     with pytest.raises(ConfigError, match="as a duration"):
         parse_duration(text)  # type: ignore[arg-type]

@@ -352,7 +352,9 @@ def test_parse_duration() -> None:
     assert parse_duration("90d") == dt.timedelta(days=90)
     assert parse_duration("1m") == dt.timedelta(minutes=1)
     assert parse_duration("2w") == dt.timedelta(weeks=2)
-    for bad in ("90days", "0d", "d", "1.5h", 5):
+    assert parse_duration("1H") == parse_duration("h") == dt.timedelta(hours=1)
+    assert parse_duration("D") == dt.timedelta(days=1)
+    for bad in ("90days", "0d", "m", "1M", "1.5h", 5):
         with pytest.raises(ValueError):
             parse_duration(bad)
 

@@ -150,6 +150,7 @@ def test_unclosed_writer_leaves_only_tmp_and_reopen_cleans_it(tmp_path: Path) ->
     crashed = phase.path / "runs" / "crashed"
     assert _files(crashed) == {"equity.parquet.tmp"}
 
+    store.release()  # a crashed writer's lock goes with its process
     reopened = ResultStore.open_existing(tmp_path, "r", fsync=False)
     assert not list(reopened.path.rglob("*.tmp"))
     assert not crashed.exists()  # an unfinished run is redone from scratch
@@ -258,6 +259,7 @@ def test_completed_runs_lists_only_runs_with_metrics(tmp_path: Path) -> None:
     with pytest.raises(AdmfError, match="complete"):
         phase.run("a").write_table("trades", {"pnl": np.ones(1)})
 
+    store.release()  # the interrupted writer's lock goes with its process
     resumed = ResultStore.open_existing(tmp_path, "r", fsync=False).phase("optimize")
     assert resumed.completed_runs() == {"a", "c"}
     _complete_run(resumed, "b")

@@ -1,0 +1,105 @@
+"""Opening a study's bars: one symbol's stream as ``data`` says, restricted
+to a run's window, and resampled when ``data.resample`` is set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..data.readers import iter_bars
+from ..data.resample import Buckets, resample_bars
+from ..data.synthetic import synthetic_bars
+from ..data.timeparse import parse_duration, parse_time
+from ..errors import DataError
+from ..messages import BarBatch
+from .config import StudyConfig
+
+__all__ = ("Window", "bar_stream")
+
+Window = tuple[int, int]
+"""First and last bar time (int64 ns, both inclusive) a run may see."""
+
+
+def bar_stream(config: StudyConfig, symbol: str,
+               window: Window | None = None) -> Callable[[], Iterator[BarBatch]]:
+    """The function that opens ``symbol``'s bars as the config says, further
+    restricted to ``window`` (a sequence's train or test span).
+
+    A synthetic series starts at ``data.start`` (default 2020-01-01) and has
+    ``data.bars`` bars, cut at ``data.end``; windows select within it.
+
+    With ``data.resample`` the window is in resampled bar times: the fine
+    bars are read from one period before it (never before ``data.start``)
+    to the data's own end, resampled, then cut to the window, so a window's
+    coarse bars are exactly those of the whole series (the reader stops soon
+    after the window's last bar)."""
+    data = config.data
+    if data.resample is None:
+        return _fine(config, symbol, *(window or (None, None)))
+    period, base = parse_duration(data.resample), parse_duration(data.timeframe)
+    first = None if window is None else window[0] - period
+    if first is not None and data.start is not None and data.source != "synthetic":
+        first = max(first, parse_time(data.start, tz=data.tz))
+    fine = _fine(config, symbol, first, None)
+    buckets = Buckets(period, label=data.resample_label, calendar=data.calendar, tz=data.tz)
+
+    def resampled() -> Iterator[BarBatch]:
+        bars = resample_bars(fine(), buckets, symbol=symbol, base_ns=base, batch_rows=data.batch_rows)
+        if window is not None:
+            return _between(bars, *window)
+        return _some(bars, f"data.resample {data.resample!r}: the bars of {symbol} hold no "
+                           "complete bucket (the last bucket is emitted only when the data "
+                           "reaches its end)")
+
+    return resampled
+
+
+def _fine(config: StudyConfig, symbol: str, first: int | None,
+          last: int | None) -> Callable[[], Iterator[BarBatch]]:
+    """The data's own bars in ``[first, last]`` (None: the data's own bound)."""
+    data = config.data
+    if data.source == "synthetic":
+        end = parse_time(data.end, end=True, tz=data.tz) if data.end else None
+        last = end if last is None else last if end is None else min(last, end)
+
+        def synthetic() -> Iterator[BarBatch]:
+            origin = (np.datetime64(parse_time(data.start, tz=data.tz), "ns") if data.start
+                      else "2020-01-01")
+            bars = synthetic_bars(symbol=symbol, bars=int(data.bars), seed=config.seed,
+                                  start_price=data.start_price, volatility=data.volatility,
+                                  drift=data.drift, start=origin,
+                                  timeframe=data.timeframe, batch_rows=data.batch_rows)
+            return _between(bars, first, last)
+
+        return synthetic
+    path = data.path_for(symbol)
+    # exact instants: a bare int would go through the epoch-unit guess
+    start: Any = data.start if first is None else np.datetime64(int(first), "ns")
+    end_: Any = data.end if last is None else np.datetime64(int(last), "ns")
+    return lambda: iter_bars(path, symbol=symbol, fmt=data.source, start=start,
+                             end=end_, batch_rows=data.batch_rows, tz=data.tz,
+                             columns=data.columns, adjust=data.adjust)
+
+
+def _between(batches: Iterator[BarBatch], first: int | None, last: int | None) -> Iterator[BarBatch]:
+    """The rows of ``batches`` with ``first <= time <= last`` (None: unbounded)."""
+    for batch in batches:
+        ts = batch.timestamp
+        start = int(np.searchsorted(ts, first, side="left")) if first is not None else 0
+        stop = int(np.searchsorted(ts, last, side="right")) if last is not None else len(ts)
+        if start < stop:
+            yield batch if (start, stop) == (0, len(ts)) else batch.slice(start, stop)
+        if stop < len(ts):
+            return
+
+
+def _some(batches: Iterator[BarBatch], empty: str) -> Iterator[BarBatch]:
+    """``batches``, or a DataError saying ``empty`` when there are none."""
+    seen = False
+    for batch in batches:
+        seen = True
+        yield batch
+    if not seen:
+        raise DataError(empty)

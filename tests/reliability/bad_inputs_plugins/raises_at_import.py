@@ -1,0 +1,1 @@
+raise RuntimeError("plugin refuses to import")
