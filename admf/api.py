@@ -65,7 +65,8 @@ async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool 
     ``write`` (the default) results go to ``results.dir`` as CONFIG.md lays
     out. ``resume`` names an interrupted study's run directory: runs already
     finished there are read back, not redone. ``progress(done, total, unit)``
-    hears how far a study has got (bars read, or runs finished). ``data``
+    hears how far it has got: bars read, or points, windows, folds or draws
+    finished (see :mod:`admf.progress`). ``data``
     maps symbols to bars in memory (pandas or polars DataFrames, pyarrow
     Tables, dicts of numpy arrays), read instead of files: leave ``data.path``
     out (see :mod:`admf.research.inmemory`).
@@ -108,7 +109,7 @@ async def _dispatch_locked(loaded: Any, *, write: bool, resume: str | Path | Non
     from .research.workflow.run import run_workflow
 
     store = resume_store(resume, loaded) if resume is not None else None
-    return await run_workflow(loaded, write=write, source=source, resume=store)
+    return await run_workflow(loaded, write=write, source=source, resume=store, progress=progress)
 
 
 def run_sync(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool = True,

@@ -29,6 +29,9 @@ from .research.interrupts import interruptible, stop_children
 
 __all__ = ("main",)
 
+TOP = 10
+"""Rows of a sweep's end-of-run table (``admf run --top N``)."""
+
 
 DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",
@@ -163,9 +166,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a config key, e.g. --set risk.stop_loss=0.03 (repeatable)")
     run.add_argument("--no-write", action="store_true", help="keep results in memory only")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="show progress (default: when stderr is a terminal)")
+                     help="show progress: a bar with rate and ETA on a terminal, plain "
+                          "lines otherwise (default: when stderr is a terminal)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="finish an interrupted study's run directory, skipping finished runs")
+    run.add_argument("--top", type=int, default=TOP, metavar="N",
+                     help=f"rows of a sweep's results table (default {TOP})")
     run.set_defaults(handler=_cmd_run)
 
     demo = sub.add_parser("demo", help="run the built-in study on generated data")
@@ -193,7 +199,24 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("config", type=Path)
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     validate.set_defaults(handler=_cmd_validate)
-    for name in (run, demo, validate, report, trace, bench):
+    runs = sub.add_parser("runs", help="list past runs: name, time, kind, objective and its value")
+    runs.add_argument("dir", nargs="?", type=Path, default=Path("results"),
+                      help="a results directory (default: results)")
+    runs.set_defaults(handler=_cmd_runs)
+
+    compare = sub.add_parser("compare", help="show the metrics of runs side by side")
+    compare.add_argument("runs", nargs="+", metavar="RUN",
+                         help="a run directory, or a run id or study name under --dir")
+    compare.add_argument("--dir", type=Path, default=Path("results"),
+                         help="where run ids and names are looked up (default: results)")
+    compare.set_defaults(handler=_cmd_compare)
+    reference = sub.add_parser("config-reference",
+                               help="write the config reference (every key's type, default and doc)")
+    reference.add_argument("-o", "--output", type=Path, default=None,
+                           help="write it to this file (docs/config.md in the project) "
+                                "instead of printing it")
+    reference.set_defaults(handler=_cmd_config_reference)
+    for name in (run, demo, validate, report, trace, bench, runs, compare, reference):
         name.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                           help=argparse.SUPPRESS)
 
@@ -215,13 +238,44 @@ def _cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result = run_sync(args.config, overrides=args.overrides, write=not args.no_write,
                       resume=args.resume, progress=_progress(args))
-    _report(result.raw, time.perf_counter() - started)
+    _report(result.raw, time.perf_counter() - started, top=args.top,
+            objective=getattr(result, "objective", "sharpe_ratio"))
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from ._cli_runs import list_runs, runs_table
+
+    found = list_runs(args.dir)
+    print(runs_table(found) if found else f"no runs in {args.dir}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from ._cli_runs import compare_table, resolve_run, run_info
+
+    if len(args.runs) < 2:
+        raise DataError("compare needs two runs or more, e.g. `admf compare RUN RUN`")
+    print(compare_table([run_info(resolve_run(text, args.dir)) for text in args.runs]))
+    return 0
+
+
+def _cmd_config_reference(args: argparse.Namespace) -> int:
+    from .research.config.reference import render
+
+    text = render()
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text)
+        print(f"config reference: {args.output}")
     return 0
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    wanted = args.progress if args.progress is not None else sys.stderr.isatty()
-    if not wanted:
+    """A bar on a terminal, plain lines when ``--progress`` asks for it elsewhere."""
+    wanted = getattr(args, "progress", None)
+    if not (sys.stderr.isatty() if wanted is None else wanted):
         return None
     from .progress import terminal
 
@@ -237,7 +291,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     print(f"admf demo: {config['data']['bars']:,} synthetic {config['data']['timeframe']} bars, "
           f"{_points(config)} portfolios", flush=True)
-    result = run_sync(config)
+    result = run_sync(config, progress=_progress(args))
     _report(result.raw, time.perf_counter() - started)
     return 0
 
@@ -408,7 +462,7 @@ def _listing(registry: Any, kind: str, indent: str = "") -> str:
     return "\n".join(lines)
 
 
-def _report(result: Any, seconds: float) -> None:
+def _report(result: Any, seconds: float, *, top: int = TOP, objective: str = "sharpe_ratio") -> None:
     if hasattr(result, "computed") and hasattr(result, "store"):  # signal_generation
         print(f"signal_generation: {result.computed} computed, {result.reused} reused "
               f"({result.rows:,} sparse rows over {result.windows} window(s)) in {seconds:.2f} s")
@@ -420,6 +474,12 @@ def _report(result: Any, seconds: float) -> None:
             shown = "-" if value is None else f"{value:.3f}"
             detail = row["reason"] or f"{row.get('sequence')}, {row.get('primary_metric')} {shown}"
             print(f"{row['phase']:<16} {row['status']:<8} {detail}")
+        for name, phase in result.phases.items():
+            if phase.result is None:
+                continue
+            outputs = phase.outputs or {}
+            print(f"\n{name} ({outputs.get('sequence', 'single_pass')}):")
+            print(_phase_table(phase.result, top, str(outputs.get("objective", "sharpe_ratio"))))
         print(f"\nworkflow {result.workflow_id} in {seconds:.2f} s")
     elif callable(getattr(result, "table", None)):  # a single pass
         print(format_table(result.table()))
@@ -430,9 +490,9 @@ def _report(result: Any, seconds: float) -> None:
         print(f"\n{bars:,} bars x {portfolios} portfolio{'s' if portfolios > 1 else ''} "
               f"in {seconds:.2f} s{rate}")
     else:  # a sequence
-        rows = [r for r in result.table if "portfolio" in r and "sharpe_ratio" in r]
-        if rows:
-            print(format_table(rows[:20]))
+        table = _phase_table(result, top, objective)
+        if table:
+            print(table)
         headline = {k: (v if not isinstance(v, dict) else v.get("p50"))
                     for k, v in result.metrics.items() if k in HEADLINE}
         print(f"\n{result.type}: " + ", ".join(f"{k} {format_metric(k, v)}" for k, v in headline.items()))
@@ -442,6 +502,15 @@ def _report(result: Any, seconds: float) -> None:
     path = getattr(result, "path", None)
     if path is not None:
         print(f"results: {path}")
+
+
+def _phase_table(result: Any, top: int, objective: str) -> str:
+    """The end-of-run table of one sequence's (or a workflow phase's) result."""
+    from ._cli_runs import sequence_table
+
+    if callable(getattr(result, "table", None)):  # a single pass inside a workflow
+        return format_table(result.table())
+    return sequence_table(result.type, result.table, result.metrics, objective=objective, top=top)
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

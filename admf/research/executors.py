@@ -24,23 +24,26 @@ engine plugs in by implementing :class:`Executor`.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.connection import Connection
+from types import FrameType
 from typing import Any
 
 import anyio
 
-from ..errors import ConfigError
+from ..errors import AdmfError, ConfigError
 from .workers import StopToken, start_forkserver, stop_processes, stop_token, worker_init
 
 __all__ = ("Executor", "InlineExecutor", "ProcessExecutor", "DaskExecutor", "make_executor",
-           "STOP_GRACE")
+           "STOP_GRACE", "UnguardedMainError", "check_main_guard")
 
 STOP_GRACE = 1.0
 """Seconds a cancelled run gets to stop by itself (it normally needs a few
@@ -116,6 +119,7 @@ class ProcessExecutor(Executor):
     reads end of file (this process died, however)."""
 
     def __init__(self, workers: int | None = None) -> None:
+        check_main_guard()
         self.workers = workers or os.cpu_count() or 1
         shared = ProcessExecutor._shared
         if shared is None or shared[0] != self.workers or getattr(shared[1], "_broken", False):
@@ -164,6 +168,73 @@ class ProcessExecutor(Executor):
         processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         stop_processes(processes, grace)
+
+
+class UnguardedMainError(AdmfError):
+    """Raised when a process pool would start from a script's top level
+    outside ``if __name__ == "__main__":``: every worker re-imports the
+    script (the ``forkserver`` and ``spawn`` start methods do) and would run
+    the study again, inside itself."""
+
+
+def check_main_guard() -> None:
+    """Refuse to start worker processes from an unguarded script.
+
+    Looks for the script's own top-level frame on the call stack (there is
+    none in a notebook, ``python -c`` or a library's caller) and, from the
+    script's source, whether the statement it is running sits under an
+    ``if __name__ == "__main__":`` block. Called before a pool starts, and
+    before a study creates its results directory."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path or not os.path.isfile(path):
+        return
+    name = getattr(getattr(main, "__spec__", None), "name", None) or ""
+    if name.endswith("__main__"):  # `python -m pkg`: multiprocessing does not re-import it
+        return
+    frame: FrameType | None = sys._getframe(1)
+    top = None
+    while frame is not None:  # the outermost frame running the script's module body
+        if frame.f_globals is vars(main) and frame.f_code.co_name == "<module>":
+            top = frame
+        frame = frame.f_back
+    if top is None or _guarded(path, top.f_lineno):
+        return
+    raise UnguardedMainError(
+        f"{path}, line {top.f_lineno}: this study runs in worker processes, which import "
+        "your script again; put the code that runs it under `if __name__ == \"__main__\":` "
+        "(or set executor: {kind: inline})")
+
+
+def _guarded(path: str, line: int) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            tree = ast.parse(fh.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return True  # cannot tell: do not stand in the way
+    return _under_guard(tree.body, line)
+
+
+def _under_guard(body: list[ast.stmt], line: int) -> bool:
+    for stmt in body:
+        if not stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+            continue
+        if isinstance(stmt, ast.If) and _is_main_test(stmt.test):
+            return any(s.lineno <= line <= (s.end_lineno or s.lineno) for s in stmt.body)
+        inner = [getattr(stmt, f, []) for f in ("body", "orelse", "finalbody")]
+        inner += [h.body for h in getattr(stmt, "handlers", [])]
+        return any(_under_guard(b, line) for b in inner if b and isinstance(b[0], ast.stmt))
+    return False
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    texts = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return names == ["__name__"] and texts == ["__main__"]
 
 
 def _result(future: Future) -> Any:

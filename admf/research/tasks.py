@@ -9,8 +9,9 @@ study resumes, and returns compact :class:`PointSummary` values in order.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +148,9 @@ class Runner:
                      close_at_end=close_at_end, warm_from=warm_from)
                 for chunk in parts if chunk]
 
-    async def run(self, tasks: list[Task]) -> list[list[PointSummary]]:
-        """Results per task, in order; runs already complete on disk are read back."""
+    async def run(self, tasks: list[Task], unit: str = "points") -> list[list[PointSummary]]:
+        """Results per task, in order; runs already complete on disk are read back.
+        Progress counts runs (a task's points) as ``unit``, from those read back on."""
         pending, known = [], {}
         for task in tasks:
             finished, rerun = [], []
@@ -164,15 +166,25 @@ class Runner:
                 pending.append(msgspec.structs.replace(task, points=left))
             if rerun:  # in memory only: the run directory is complete already
                 pending.append(msgspec.structs.replace(task, points=rerun, store=None))
-        report = self.progress
-        done = len(tasks) - len(pending)
-        ran = await self.executor.map(
-            execute, [(t,) for t in pending],
-            on_done=(lambda k: report(done + k, len(tasks), "runs")) if report else None)
+        ran = await self.executor.map(execute, [(t,) for t in pending],
+                                      on_done=self._counter(tasks, pending, unit))
         for task, summaries in zip(pending, ran):
             for summary in summaries:
                 known[task.keys[summary.id]] = summary
         return [[known[t.keys[p.id]] for p in t.points] for t in tasks]
+
+    def _counter(self, tasks: list[Task], pending: list[Task], unit: str
+                 ) -> Callable[[int], None] | None:
+        """``on_done(k)`` for the executor: reports the points of the first
+        ``k`` pending tasks plus those read back, out of every task's points."""
+        report = self.progress
+        if report is None:
+            return None
+        total = sum(len(t.points) for t in tasks)
+        ends = list(itertools.accumulate((len(t.points) for t in pending),
+                                         initial=total - sum(len(t.points) for t in pending)))
+        report(ends[0], total, unit)
+        return lambda k: report(ends[k], total, unit)
 
     def _load(self, task: Task, point: StrategyPoint) -> PointSummary | None:
         """A finished run read back; None when the task needs its curve and the

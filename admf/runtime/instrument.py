@@ -52,7 +52,9 @@ def hooks_of(instruments: list[Any]) -> dict[str, list[Any]]:
 
 
 Progress = Callable[[int, "int | None", str], None]
-"""``progress(done, total, unit)``: ``total`` is ``None`` when unknown."""
+"""``progress(done, total, unit)``: ``total`` is ``None`` when unknown; the
+last report of a piece of work has ``done == total``. ``unit`` names what is
+counted: ``bars``, ``points``, ``train runs``, ``windows``, ``folds``, ``draws``."""
 
 
 class BarProgress(Instrument):
@@ -82,4 +84,5 @@ class BarProgress(Instrument):
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.report(self._done(), self.total, "bars")
+        done = self._done()
+        self.report(done, done, "bars")  # the last report is the whole: done == total

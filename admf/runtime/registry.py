@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.machinery
 import inspect
+import os
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -94,6 +97,12 @@ def _origin(obj: Any) -> str:
 def load_object(spec: str) -> Any:
     """Import ``"package.module:Name"`` (``Name`` may be dotted).
 
+    The module is looked for on ``sys.path`` and then in the working
+    directory, which joins ``sys.path`` when that finds it: so a script run
+    as ``python scripts/run.py`` (whose own folder is what Python puts on
+    the path) finds the user's package as ``admf run`` and a notebook do,
+    and so do the worker processes it starts, which inherit the path.
+
     Any exception the module raises while importing (a syntax error, a failing
     top-level statement) becomes a PluginError naming the module, so user code
     never surfaces as a raw traceback."""
@@ -101,7 +110,7 @@ def load_object(spec: str) -> Any:
     if not sep or not module_name or not attr:
         raise PluginError(f"{spec!r} is not of the form 'package.module:Name'")
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: Any = _import(module_name)
     except ImportError as exc:
         raise PluginError(f"cannot import module {module_name!r} for {spec!r}: {exc}") from exc
     except SyntaxError as exc:
@@ -116,6 +125,19 @@ def load_object(spec: str) -> Any:
         except AttributeError:
             raise PluginError(f"module {module_name!r} has no attribute {attr!r} (from {spec!r})") from None
     return obj
+
+
+def _import(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = module_name.split(".")[0]
+        here = os.getcwd()
+        if exc.name != top or here in sys.path or "" in sys.path or \
+                importlib.machinery.PathFinder.find_spec(top, [here]) is None:
+            raise
+    sys.path.append(here)  # after the installed packages: it shadows none of them
+    return importlib.import_module(module_name)
 
 
 class Registry:

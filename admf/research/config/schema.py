@@ -68,19 +68,38 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     _section: ClassVar[str] = "sequence"
 
     type: SequenceType = "single_pass"
+    """``single_pass`` (every point once over all bars), ``train_test``, ``walk_forward``,
+    ``k_fold``, ``monte_carlo`` or ``parameter_sweep``."""
     objective: str = "sharpe_ratio"
+    """The metric that ranks parameter points (any metric name); ``max_drawdown``, its
+    durations and ``volatility`` rank smallest first, every other metric largest first."""
     train: int | str | None = None
+    """Length of a train window: bars, or a duration like ``"90d"``."""
     test: int | str | None = None
+    """Length of a test window: bars, or a duration."""
     step: int | str | None = None
+    """How far each window moves on from the last; the test length when unset."""
     anchored: bool | None = None
+    """``true``: every train window starts at the first bar (an expanding window)."""
     purge: int | None = None
+    """Bars left out between train and test, against leakage across the boundary."""
     split: float | str | None = None
+    """Where train ends: a fraction of the bars, or the date the test starts (e.g.
+    ``"2024-04-01"``)."""
     folds: int | None = None
+    """Number of folds; each is the test once and trains on the others."""
     runs: int | None = None
+    """Number of draws."""
     method: Literal["bootstrap_returns", "parameter_noise"] | None = None
+    """``bootstrap_returns`` (resample the base run's per-bar returns, seeded) or
+    ``parameter_noise`` (rerun with every numeric parameter perturbed)."""
     noise: float | None = None
+    """For ``parameter_noise``: every numeric parameter is scaled by ``1 + N(0, noise)``
+    (integers rounded, kept >= 1); 0.1 when unset."""
     mode: Literal["grid", "random"] | None = None
+    """``grid`` (every point) or ``random`` (``samples`` points drawn with the seed)."""
     samples: int | None = None
+    """Points a random sweep draws; all of them when unset."""
     warmup: int | str | None = None
     """Bars just before each test window that indicators warm up on, untraded:
     ``auto`` (the strategies' longest indicator warm-up plus one bar) or a number."""
@@ -157,8 +176,12 @@ class ResultsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=T
     _section: ClassVar[str] = "results"
 
     dir: str = "results"
+    """The results root: each run writes ``<dir>/<run_id>/``."""
     storage: Storage = "hybrid"
+    """``memory`` (everything returned), ``disk`` (streamed to files in chunks, summaries
+    returned) or ``hybrid`` (summaries and trades in memory, curves on disk)."""
     keep_equity_curves: bool = True
+    """Write each run's equity curve (``equity.parquet``)."""
 
     def __post_init__(self) -> None:
         c.check_name(self, "dir", self.dir, "a directory path")
@@ -173,7 +196,9 @@ class ContainerTracing(_Section, kw_only=True, frozen=True, forbid_unknown_field
     _section: ClassVar[str] = "tracing.containers[pattern]"
 
     level: TraceLevel | None = None
+    """The tracing level of the matching containers."""
     max_events: int | None = None
+    """The most events kept for the matching containers."""
 
     def __post_init__(self) -> None:
         if self.max_events is not None and self.max_events <= 0:
@@ -184,8 +209,12 @@ class TracingConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=T
     _section: ClassVar[str] = "tracing"
 
     level: TraceLevel = "none"
+    """``none``, ``minimal``, ``normal`` or ``debug``: how much of the run's messages and
+    stages is recorded."""
     max_events: int = 100_000
+    """The most events a trace keeps."""
     containers: dict[str, ContainerTracing] = msgspec.field(default_factory=dict)
+    """Settings for containers by name pattern, e.g. ``{"portfolio_*": {level: debug}}``."""
     format: Literal["jsonl", "msgpack"] = "jsonl"
     """How trace files are written: JSON lines, or length-prefixed msgpack."""
 
@@ -208,7 +237,10 @@ class TopologyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     _section: ClassVar[str] = "topology"
 
     pattern: str = "backtest"
+    """The topology: ``backtest``, ``signal_generation``, ``signal_replay`` or a pattern
+    file's name (``admf list topologies``)."""
     paths: tuple[str, ...] = ()
+    """Folders searched for ``<pattern>.yaml`` before the built-ins."""
 
     def __post_init__(self) -> None:
         c.check_name(self, "pattern", self.pattern, "a pattern name")
@@ -222,6 +254,7 @@ class SignalsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=T
     _section: ClassVar[str] = "signals"
 
     store: str | None = None
+    """The signal store's directory; ``<results.dir>/signals`` when unset."""
 
     def __post_init__(self) -> None:
         if self.store is not None:
@@ -236,8 +269,13 @@ class ExecutorConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     _section: ClassVar[str] = "executor"
 
     kind: ExecutorKind | None = None
+    """``inline``, ``processes`` (a local pool) or ``dask``; unset, admf chooses (a pool
+    when the work is large enough to pay for one)."""
     workers: int | None = None
+    """Worker processes; the CPU count when unset."""
     address: str | None = None
+    """The Dask scheduler, e.g. ``tcp://scheduler:8786`` (kind ``dask`` only); a local
+    cluster when unset."""
 
     def __post_init__(self) -> None:
         c.check_choice(self, "kind", self.kind, ("inline", "processes", "dask"))
@@ -259,6 +297,7 @@ class LimitsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tr
     _section: ClassVar[str] = "limits"
 
     max_grid_points: int = MAX_GRID_POINTS
+    """The most portfolios the study's grids may make in all."""
 
     def __post_init__(self) -> None:
         if self.max_grid_points < 1:
@@ -272,19 +311,35 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
     and the executor. ``fingerprint`` is its content hash."""
 
     name: str = "study"
+    """Free text naming the study; the run id (``<name>-<time>-<fingerprint>``) is derived
+    from it."""
     seed: int = 0
+    """Everything random in the run (synthetic bars, random sweeps, Monte Carlo draws)
+    derives from this."""
     data: DataConfig
+    """Where the bars come from."""
     strategies: tuple[StrategyConfig, ...]
+    """One or more strategies; every parameter point feeds its own portfolio."""
     portfolio: PortfolioConfig = msgspec.field(default_factory=PortfolioConfig)
+    """Cash and position sizing of every portfolio."""
     execution: ExecutionConfig = msgspec.field(default_factory=ExecutionConfig)
+    """How orders fill: fill timing, commission and slippage."""
     risk: RiskConfig = msgspec.field(default_factory=RiskConfig)
+    """Stops and limits, all optional."""
     sequence: SequenceConfig = msgspec.field(default_factory=SequenceConfig)
+    """How the study is run: once over all bars, or as windows, folds, draws or a sweep."""
     results: ResultsConfig = msgspec.field(default_factory=ResultsConfig)
+    """Where results are written, and what is kept in memory."""
     tracing: TracingConfig = msgspec.field(default_factory=TracingConfig)
+    """What the run records of its messages and lifecycle stages."""
     executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
+    """Where independent runs (points, windows, folds, draws) execute."""
     topology: TopologyConfig = msgspec.field(default_factory=TopologyConfig)
+    """Which topology pattern runs the study."""
     signals: SignalsConfig = msgspec.field(default_factory=SignalsConfig)
+    """Where ``signal_generation`` stores signals and ``signal_replay`` reads them."""
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    """Caps checked before anything runs (grid size and the like), so a mistake fails early."""
 
     _in_workflow: ClassVar[bool] = False  # phases may refer to / reuse earlier phases
 

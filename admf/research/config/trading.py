@@ -60,17 +60,34 @@ class DataConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
     _section: ClassVar[str] = "data"
 
     source: Source = "synthetic"
+    """``csv``, ``parquet`` or ``arrow`` files, or ``synthetic`` (a seeded random walk)."""
     path: str | None = None
+    """The file of each symbol, with ``{symbol}`` and ``{timeframe}`` filled in (a directory
+    or glob of per-symbol files, or a Parquet dataset partitioned by symbol, works too);
+    required by file sources."""
     symbols: tuple[str, ...]
+    """The symbols to read: at least one, none twice."""
     timeframe: str = "1m"
+    """The bar interval, e.g. ``1m``, ``1h``, ``1d``; metrics are annualised from it."""
     start: str | None = None
+    """The first bar time used, inclusive (ISO date or datetime); from the first bar when
+    unset."""
     end: str | None = None
+    """The last bar time used, inclusive; to the last bar when unset."""
     tz: str | None = None
+    """The IANA time zone of timestamps written without one (e.g. ``America/New_York``); UTC
+    when unset."""
     batch_rows: int = 65536
+    """Bars per batch on the hot path: the cost of passing a message is paid once per
+    batch."""
     bars: int | None = None
+    """Bars generated per symbol (synthetic only)."""
     start_price: float | None = None
+    """The first open of the random walk (synthetic only)."""
     volatility: float | None = None
+    """Standard deviation of the per-bar log return (synthetic only)."""
     drift: float | None = None
+    """Mean of the per-bar log return (synthetic only)."""
     calendar: Calendar = "24/7"
     """How many bars make a year, for annualised metrics: ``24/7`` (365.25
     days of bars) or ``equity`` (252 sessions of 6.5 hours)."""
@@ -240,9 +257,16 @@ class StrategyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     _section: ClassVar[str] = "strategy"
 
     name: str | None = None
+    """An optional label; the type with its params when unset."""
     type: str
+    """A registered strategy (``admf list strategies``) or ``package.module:Name``, looked
+    for on the Python path and then in the working directory."""
     params: dict[str, Any] | str = msgspec.field(default_factory=dict)
+    """The strategy's parameters; a list or ``{range: [start, stop, step]}`` (both ends
+    included) makes a grid. In a workflow phase, a reference like
+    ``"{explore.best_params}"``."""
     direction: Direction = "long_only"
+    """Which side it trades: ``long_only``, ``short_only`` or ``long_short``."""
 
     def __post_init__(self) -> None:
         if self.name is not None:
@@ -284,9 +308,14 @@ class PortfolioConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields
     _section: ClassVar[str] = "portfolio"
 
     initial_cash: float = 100_000.0
+    """Starting cash of every portfolio."""
     sizing: dict[str, Any] = msgspec.field(
         default_factory=lambda: {"type": "percent_equity", "percent": 100, "whole_units": True})
+    """Position size: ``fixed_quantity {quantity}``, ``fixed_notional {notional}``,
+    ``percent_equity {percent, whole_units}`` or ``volatility_target {target, lookback}``;
+    values may be grids."""
     close_at_end: bool = False
+    """Close open positions at the last bar's close, so their exit costs count."""
 
     def __post_init__(self) -> None:
         c.check_range(self, "initial_cash", self.initial_cash, low=0)
@@ -299,8 +328,15 @@ class ExecutionConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields
     _section: ClassVar[str] = "execution"
 
     fill: Fill | list[Fill] = "next_open"
+    """When a signal's order fills: ``next_open`` (the next bar's open), ``next_close``, or
+    ``same_close`` (the signal bar's own close: look-ahead, an explicit opt-in). A list is a
+    grid."""
     commission: dict[str, Any] = msgspec.field(default_factory=lambda: {"type": "none"})
+    """Charged on every fill: ``none``, ``per_share {rate, minimum}``, ``percentage
+    {rate}``, ``fixed {amount}`` or ``tiered {tiers}``; values may be grids."""
     slippage: dict[str, Any] = msgspec.field(default_factory=lambda: {"type": "none"})
+    """Applied to every fill's price: ``none``, ``fixed_bps {bps}``, ``percentage {rate}``
+    or ``volume_share {limit, impact}``; values may be grids."""
 
     def __post_init__(self) -> None:
         for fill in _grid_values(self, "fill"):
@@ -321,12 +357,22 @@ class RiskConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True
     _section: ClassVar[str] = "risk"
 
     stop_loss: float | list[float | None] | dict[str, Any] | None = None
+    """Exit when the price moves this fraction against the entry (checked intrabar on
+    high/low; a gap through it fills at the open)."""
     take_profit: float | list[float | None] | dict[str, Any] | None = None
+    """Exit when the price moves this fraction in favour of the entry."""
     trailing_stop: float | list[float | None] | dict[str, Any] | None = None
+    """Exit when the price gives back this fraction from its best since the entry."""
     max_position: float | list[float | None] | dict[str, Any] | None = None
+    """The most units held per symbol."""
     max_exposure: float | list[float | None] | dict[str, Any] | None = None
+    """The most gross exposure, as a multiple of equity."""
     max_drawdown: float | list[float | None] | dict[str, Any] | None = None
+    """Stop opening positions once the drawdown from the equity peak passes this
+    fraction."""
     daily_loss_limit: float | list[float | None] | dict[str, Any] | None = None
+    """Stop opening positions for the rest of a day once equity is this fraction below the
+    day's opening equity."""
 
     def __post_init__(self) -> None:
         bounds = {"stop_loss": {"high": 1}, "take_profit": {"high": 1},

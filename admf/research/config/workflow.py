@@ -45,7 +45,9 @@ class AnyOf(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=Tru
     _section: ClassVar[str] = "depends_on"
 
     any: tuple[str, ...]
+    """The phases of which at least one must have run."""
     as_: str | None = msgspec.field(default=None, name="as")
+    """A name for the first of them that ran, for conditions and templates."""
 
     def __post_init__(self) -> None:
         names = c.as_tuple(self, "any")
@@ -63,8 +65,12 @@ class RepeatConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     _section: ClassVar[str] = "repeat"
 
     while_: str = msgspec.field(name="while")
+    """The condition to repeat on, e.g. ``"robustness.metrics.sharpe_ratio.p25 < 0"``."""
     max: int = 10
+    """The most runs of the phase, the first included."""
     modify: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Study keys changed before each repeat: key path to a value or an expression like
+    ``"{risk.stop_loss} * 1.5"``."""
 
     def __post_init__(self) -> None:
         c.check_name(self, "while", self.while_, "a condition expression")
@@ -92,11 +98,21 @@ class PhaseConfig(StudyConfig, kw_only=True, frozen=True, forbid_unknown_fields=
     _in_workflow: ClassVar[bool] = True
 
     name: str
+    """The phase's name: its results folder, and how later phases refer to it
+    (``{explore.best}``)."""
     strategies: tuple[StrategyConfig, ...] | str = ()
+    """As in a study, or an earlier phase's winner, e.g. ``"{explore.best}"``; empty: the
+    strategies its ``depends_on`` phases ended with."""
     depends_on: tuple[str | AnyOf, ...] | AnyOf = ()
+    """Phases that finish first; ``{any: [a, b]}`` is whichever of them ran."""
     when: str | None = None
+    """A condition on earlier phases' outputs in the safe expression language (never
+    ``eval``), e.g. ``"explore.metrics.sharpe_ratio > 0.5"``; the phase is skipped when it
+    is false."""
     else_: tuple[str, ...] = msgspec.field(default=(), name="else")
+    """Phases that run instead when ``when`` is false."""
     repeat: RepeatConfig | None = None
+    """Run the phase again while a condition holds."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -158,8 +174,11 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
     _section: ClassVar[str] = ""
 
     name: str = "workflow"
+    """Free text; the workflow id is derived from it."""
     defaults: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Study keys every phase is merged over."""
     phases: tuple[PhaseConfig, ...]
+    """The phases: each a study plus the keys of ``phases[]``."""
 
     def __post_init__(self) -> None:
         c.check_name(self, "name", self.name)

@@ -116,15 +116,17 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     if config.tracing.enabled and not write:
         raise ConfigError("tracing: a sequence's runs write their traces to <phase>/trace/ in the "
                           "results directory; run it with write=True, or set tracing.level: none")
-    store, owner = open_store(config, write=write, store=store, resume=resume)
     kind = config.sequence.type
     passes = {"parameter_sweep": 1, "monte_carlo": int(config.sequence.runs or 100)
               if config.sequence.method == "parameter_noise" else 1}.get(kind, 2)
+    # the executor first: a process pool refuses an unguarded script before
+    # the results directory exists (see executors.check_main_guard)
     executor = make_executor(config.executor.kind, config.executor.workers,
                              runs=len(points) * passes,
                              work=estimated_bars(config) * len(points) * passes,
                              address=config.executor.address)
     try:
+        store, owner = open_store(config, write=write, store=store, resume=resume)
         runner = Runner(config, executor, store, phase, progress)
         handler = {"parameter_sweep": _sweep, "train_test": _train_test,
                    "walk_forward": _walk_forward, "k_fold": _k_fold,
@@ -215,6 +217,10 @@ def _returns_on_disk(runner: Runner, pid: str, cash: float) -> np.ndarray | None
     return equity / previous - 1
 
 
+TEST_UNITS = {"k_fold": "folds", "train_test": "test runs"}
+"""What the test runs of a windowed sequence are counted as (else ``windows``)."""
+
+
 async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], runner: Runner,
                            line: np.ndarray, windows: list[Window]) -> list[dict[str, Any]]:
     """For every window: the grid on its train span(s), the winner on its test span."""
@@ -226,7 +232,7 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
                                  tables=False, curves=False)
             train_tasks.extend(tasks)
             owners.extend([(w.index, span.bars)] * len(tasks))
-    trained = await runner.run(train_tasks)
+    trained = await runner.run(train_tasks, "train runs")
     scores: dict[int, dict[str, list[tuple[float, int]]]] = {}
     summaries: dict[int, dict[str, PointSummary]] = {}
     for (index, bars), chunk in zip(owners, trained):
@@ -243,7 +249,7 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
         span, warm_from = test_span(line, w, warm)
         test_tasks.extend(runner.tasks([point], span, f"{w.key}-test-", tables=True,
                                        curves=True, close_at_end=True, warm_from=warm_from))
-    tested = await runner.run(test_tasks)
+    tested = await runner.run(test_tasks, TEST_UNITS.get(config.sequence.type, "windows"))
     rows = []
     for w, chunk in zip(windows, tested):
         best_id, score = chosen[w.index]
@@ -357,13 +363,15 @@ async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner:
                           "parameter_sweep phase first and params: \"{phase.best_params}\"")
     if seq.method == "parameter_noise":
         draws = noisy_points(points, runs, float(seq.noise or 0.1), config.seed)
-        summaries = flat(await runner.run(runner.tasks(draws, None, "", tables=False, curves=False)))
+        summaries = flat(await runner.run(runner.tasks(draws, None, "", tables=False, curves=False),
+                                          "draws"))
         values = {name: [getattr(s.metrics, name) for s in summaries]
                   for name in Metrics.__struct_fields__}
         table = [_row(s, draw=i) for i, s in enumerate(summaries)]
     else:
-        base = flat(await runner.run(runner.tasks(points, None, "base-", tables=True, curves=True)))
-        values, table = _bootstrap(config, base, runs)
+        base = flat(await runner.run(runner.tasks(points, None, "base-", tables=True, curves=True),
+                                     "base runs"))
+        values, table = _bootstrap(config, base, runs, runner.progress)
     distributions = {name: percentiles(v) for name, v in values.items()}
     return _result(config, metrics=distributions, table=table, best_params=points[0].params,
                    best=strategy_of(config, points[0]),
@@ -378,7 +386,8 @@ CURVE_METRICS = ("total_return", "cagr", "volatility", "sharpe_ratio", "sortino_
 to the original run, not to a reshuffling of its returns."""
 
 
-def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int
+def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int,
+               progress: Progress | None = None
                ) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
     """Resample the base run's per-bar returns ``runs`` times (seeded) and
     compute the curve metrics of every resampled equity path."""
@@ -397,4 +406,6 @@ def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int
         for name in CURVE_METRICS:
             values[name].append(math.nan if m[name] is None else m[name])
         table.append({"portfolio": summary.id, "draw": i, **{n: m[n] for n in CURVE_METRICS}})
+        if progress is not None:
+            progress(i + 1, runs, "draws")
     return values, table

@@ -7,14 +7,18 @@ sequence and says what a phase outputs.
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from ...runtime.instrument import Progress
 from ...runtime.tracing import EventStore
 from ..config import StudyConfig, WorkflowConfig
+from ..executors import UnguardedMainError
 from ..results.runs import finish_store, start_store
 from ..results.store import ResultStore
 from ..sequences.run import run_sequence, strategy_of
@@ -56,23 +60,26 @@ def study_outputs(study: StudyConfig, result: StudyResult) -> dict[str, Any]:
 
 
 async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
-                       source: str | None = None, resume: ResultStore | None = None
-                       ) -> WorkflowResult:
+                       source: str | None = None, resume: ResultStore | None = None,
+                       progress: Progress | None = None) -> WorkflowResult:
     """Run every phase of ``workflow`` (see :mod:`admf.research.workflow.coordinator`)
     after checking all of them (:func:`admf.research.validate.validate_workflow`;
     ``source`` is the config file errors name). With ``resume`` (an
     interrupted execution's store, see ``resume_store``) the phases it
     finished are read back from its ``events.jsonl`` and the rest run, the
-    one it stopped in reusing the runs it had completed."""
+    one it stopped in reusing the runs it had completed. ``progress`` hears
+    each phase's progress, its unit prefixed with the phase (``explore: points``)."""
     from ..validate import validate_workflow
 
     validate_workflow(workflow, source=source)
     started = time.perf_counter()
     finished: dict[str, dict[str, Any]] = {}
+    made_root = False
     if resume is not None:
         store: ResultStore | None = resume
         finished = _replay_finished(resume.path / "events.jsonl")
     elif write:
+        made_root = not Path(workflow.phases[0].results.dir).exists()
         store = start_store(workflow)  # inputs and config first, so that it can be resumed
     else:
         store = None
@@ -80,6 +87,7 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
     events = EventStore(store.path / "events.jsonl" if store else None)
 
     async def run_phase(study: StudyConfig, directory: str) -> tuple[dict[str, Any], Any]:
+        heard = _prefixed(progress, directory)
         if study.topology.pattern == "signal_generation":  # signals stored, no portfolio
             from ..signals.run import run_generation
 
@@ -87,19 +95,30 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
             return {**made.outputs(), "objective": study.sequence.objective,
                     "sequence": study.sequence.type}, made
         if study.sequence.type == "single_pass":
-            result = await run_study(study, write=write, store=store, phase=directory)
+            result = await run_study(study, write=write, store=store, phase=directory,
+                                     progress=heard)
             outputs = study_outputs(study, result)
         else:
-            result = await run_sequence(study, write=write, store=store, phase=directory)
+            result = await run_sequence(study, write=write, store=store, phase=directory,
+                                        progress=heard)
             outputs = result.outputs()
         return {**outputs, "objective": study.sequence.objective,
                 "sequence": study.sequence.type}, result
 
     coordinator = Coordinator(workflow, run_phase, events, workflow_id, finished)
     try:
-        phases = await coordinator.run()
-    finally:
-        events.close()
+        try:
+            phases = await coordinator.run()
+        finally:
+            events.close()
+    except UnguardedMainError:
+        # refused before its pool started: the script must be fixed and run
+        # again, so the directory this call made is not left behind
+        if store is not None and resume is None:
+            shutil.rmtree(store.path, ignore_errors=True)
+            if made_root and not any(store.path.parent.iterdir()):
+                store.path.parent.rmdir()
+        raise
     result = WorkflowResult(name=workflow.name, workflow_id=workflow_id,
                             path=store.path if store else None, phases=phases,
                             seconds=time.perf_counter() - started)
@@ -109,6 +128,13 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
         done = [d for p in phases.values() for d in p.directories]
         finish_store(store, workflow, done, {"workflow_id": workflow_id})
     return result
+
+
+def _prefixed(progress: Progress | None, phase: str) -> Progress | None:
+    if progress is None:
+        return None
+    report = progress
+    return lambda done, total, unit: report(done, total, f"{phase}: {unit}")
 
 
 def _replay_finished(path: Any) -> dict[str, dict[str, Any]]:
