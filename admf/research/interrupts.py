@@ -50,15 +50,13 @@ def interruptible(line: Callable[[], str]) -> Iterator[None]:
         os.write(2, (line() + "\n").encode())
         os._exit(EXIT_INTERRUPTED)
 
-    def later() -> None:
-        time.sleep(HARD_STOP_AFTER)
-        hard_stop()
-
     def on_sigint(signum: int, frame: Any) -> None:
         presses.append(time.monotonic())
         if len(presses) > 1:
             hard_stop()
-        threading.Thread(target=later, name="admf-interrupt", daemon=True).start()
+        timer = threading.Timer(HARD_STOP_AFTER, hard_stop)
+        timer.name, timer.daemon = "admf-interrupt", True
+        timer.start()
         _quiet_loop()
         raise KeyboardInterrupt
 

@@ -13,7 +13,7 @@ A parameter whose real value is a list is written as a one-item grid,
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -181,37 +181,28 @@ def downstream_grid(config: Any) -> dict[str, list[Any]]:
 
     These settings act after the signals, so a study computes each strategy
     point's signals once and books them into one portfolio per combination."""
-    grid: dict[str, list[Any]] = {}
-    for name in config.risk.__struct_fields__:
-        value = getattr(config.risk, name)
-        if is_grid_value(value):
-            grid[f"risk.{name}"] = expand_values(value)
-    if is_grid_value(config.execution.fill):
-        grid["execution.fill"] = expand_values(config.execution.fill)
-    for section, key in DOWNSTREAM_COMPONENTS:
-        spec = getattr(getattr(config, section), key)
-        for param, value in spec.items():
-            if param != "type" and is_grid_value(value):
-                grid[f"{section}.{key}.{param}"] = expand_values(value)
-    return grid
+    return {key: expand_values(value) for key, value in _downstream_values(config)}
 
 
 def downstream_counts(config: Any) -> dict[str, int]:
     """:func:`downstream_grid`'s keys and how many values each takes, without
     expanding a range."""
-    counts: dict[str, int] = {}
+    return {key: count_values(value) for key, value in _downstream_values(config)}
+
+
+def _downstream_values(config: Any) -> Iterator[tuple[str, Any]]:
+    """Each downstream grid's dotted key and its unexpanded value, in config order."""
     for name in config.risk.__struct_fields__:
         value = getattr(config.risk, name)
         if is_grid_value(value):
-            counts[f"risk.{name}"] = count_values(value)
+            yield f"risk.{name}", value
     if is_grid_value(config.execution.fill):
-        counts["execution.fill"] = count_values(config.execution.fill)
+        yield "execution.fill", config.execution.fill
     for section, key in DOWNSTREAM_COMPONENTS:
         spec = getattr(getattr(config, section), key)
         for param, value in spec.items():
             if param != "type" and is_grid_value(value):
-                counts[f"{section}.{key}.{param}"] = count_values(value)
-    return counts
+                yield f"{section}.{key}.{param}", value
 
 
 def expand_downstream(config: Any) -> list[dict[str, Any]]:
