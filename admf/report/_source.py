@@ -2,7 +2,7 @@
 
 The report is drawn from :class:`~admf.Run` objects (trades, equity read from
 the run directories) and, for sequences, the
-:class:`~admf.api.SequenceResultView` rebuilt from the phase's
+:class:`~admf._views.SequenceResultView` rebuilt from the phase's
 ``summary.json`` / ``aggregate.json`` (windows, stitched out-of-sample
 record, Monte Carlo draws). Prices and indicator values are not stored with
 a run: they are read again through the config's own data section, and
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..api import SequenceResultView
+from .._views import SequenceResultView
 from ..components.metrics import Metrics
 from ..errors import AdmfError, DataError
 from ..research.config import StudyConfig, WorkflowConfig, load_config
