@@ -25,6 +25,7 @@ from .errors import (
     PluginError,
     TopologyError,
 )
+from ._cli_list import cmd_list
 from .research.interrupts import interruptible, stop_children
 
 __all__ = ("main",)
@@ -228,7 +229,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="only this kind: strategies, indicators, sizing, commission, slippage, "
                               "risk, sequences, topologies, containers, or any registered kind")
     listing.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    listing.set_defaults(handler=_cmd_list)
+    listing.set_defaults(handler=cmd_list)
     return parser
 
 
@@ -349,117 +350,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     validate(load(args.config, overrides=args.overrides), source=str(args.config))
     print(f"{args.config}: ok")
     return 0
-
-
-BUILTIN_MODULES = ("admf.components.strategies", "admf.components.indicators",
-                   "admf.components.sizing", "admf.components.costs",
-                   "admf.containers.factories")
-"""Modules whose import registers the built-in components (``admf list``)."""
-
-KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    # kind: (heading, other names accepted on the command line)
-    "strategy": ("strategies", ("strategies",)),
-    "indicator": ("indicators", ("indicators",)),
-    "sizing": ("sizing", ("sizer", "sizers", "sizings")),
-    "commission": ("commission models", ("commissions",)),
-    "slippage": ("slippage models", ("slippages",)),
-    "risk": ("risk rules", ("risks", "risk_rule", "risk_rules", "rules")),
-    "sequence": ("sequences", ("sequences",)),
-    "topology": ("topologies", ("topologies", "pattern", "patterns")),
-    "container": ("containers", ("containers",)),
-}
-"""The documented kinds, in listing order; any other registered kind follows."""
-
-
-def _cmd_list(args: argparse.Namespace) -> int:
-    import importlib
-
-    from .runtime.registry import registry
-
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
-    registered = registry.kinds()
-    if args.kind is None:
-        kinds = [k for k in KINDS if k in registered or _builtin_listing(k) is not None]
-        kinds += [k for k in registered if k not in KINDS]
-        print("\n\n".join(f"{_heading(k)}:\n" + (_builtin_listing(k, indent="  ")
-                                                   or _listing(registry, k, indent="  "))
-                           for k in kinds))
-        return 0
-    kind = _resolve_kind(args.kind, registered)
-    if kind is None:
-        known = sorted({*KINDS, *registered})
-        print(f"admf: error: unknown kind {args.kind!r} (known kinds: {', '.join(known)})", file=sys.stderr)
-        return 2
-    builtin = _builtin_listing(kind)
-    print(builtin if builtin is not None else _listing(registry, kind) if kind in registered
-          else f"no {_heading(kind)} registered")
-    return 0
-
-
-def _builtin_listing(kind: str, indent: str = "") -> str | None:
-    """Kinds that are not registry components: topology patterns (YAML files),
-    sequence types and risk settings (config keys)."""
-    if kind == "topology":
-        from .runtime.patterns import available_patterns, load_pattern
-
-        return "\n".join(f"{indent}{name}  {load_pattern(name).description or ''}".rstrip()
-                         + f"\n{indent}    file: {path}"
-                         for name, path in available_patterns().items())
-    if kind == "sequence":
-        from .research.config import SEQUENCE_KEYS
-
-        return "\n".join(f"{indent}{name}" + "".join(
-            f"\n{indent}    {key} = {default!r}" if default is not None
-            else f"\n{indent}    {key} (required)" if key in ("train", "test") else
-            f"\n{indent}    {key} = None" for key, default in keys.items())
-            for name, keys in SEQUENCE_KEYS.items())
-    if kind == "risk":
-        from .research.config import RiskConfig
-
-        return "\n".join(f"{indent}{field}: float | None = None"
-                         for field in RiskConfig.__struct_fields__)
-    return None
-
-
-def _heading(kind: str) -> str:
-    return KINDS[kind][0] if kind in KINDS else kind
-
-
-def _resolve_kind(text: str, registered: list[str]) -> str | None:
-    """A kind from its name, plural or alias (``strategies``, ``sizers``, ``patterns``)."""
-    word = text.strip().lower().replace("-", "_")
-    candidates = {*KINDS, *registered}
-    if word in candidates:
-        return word
-    for kind, (_, aliases) in KINDS.items():
-        if word in aliases:
-            return kind
-    for singular in (word[:-1] if word.endswith("s") else None,
-                     word[:-3] + "y" if word.endswith("ies") else None):
-        if singular in candidates:
-            return singular
-    return None
-
-
-def _listing(registry: Any, kind: str, indent: str = "") -> str:
-    """``name  summary`` per component, then one ``param: type = default`` line
-    per parameter."""
-    import shutil
-    import textwrap
-
-    names = registry.names(kind)
-    width = max(map(len, names))
-    columns = max(shutil.get_terminal_size((100, 24)).columns, 60)
-    hanging = " " * (len(indent) + width + 2)
-    lines = []
-    for name in names:
-        head = f"{indent}{name.ljust(width)}  "
-        summary = registry.summary(kind, name)
-        lines.extend(textwrap.wrap(summary, columns - 1, initial_indent=head, subsequent_indent=hanging,
-                                   break_on_hyphens=False) or [head.rstrip()])
-        lines.extend(f"{indent}    {param}" for param in registry.describe(kind, name))
-    return "\n".join(lines)
 
 
 def _report(result: Any, seconds: float, *, top: int = TOP, objective: str = "sharpe_ratio") -> None:

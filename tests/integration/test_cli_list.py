@@ -175,7 +175,7 @@ def test_builtin_modules_cover_every_builtin_component() -> None:
     import pkgutil
 
     import admf
-    from admf.cli import BUILTIN_MODULES
+    from admf._cli_list import BUILTIN_MODULES
 
     for info in pkgutil.walk_packages(admf.__path__, "admf."):
         if not info.name.endswith("__main__"):
