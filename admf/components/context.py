@@ -27,7 +27,6 @@ procedure is :mod:`admf.components.execution`'s.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np

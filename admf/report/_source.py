@@ -26,7 +26,8 @@ from ..research.results.store import read_json, read_table
 from ..research.results.view import Run, Table, read_runs
 from ..research.sequences.run import SequenceResult
 from ..research.sequences.windows import rank_points
-from ..research.study import StrategyPoint, bar_stream, strategy_factory
+from ..research.bars import bar_stream
+from ..research.points import StrategyPoint, strategy_factory
 
 __all__ = ("Phase", "Bars", "open_results", "bars_of", "indicators_of", "stitched")
 

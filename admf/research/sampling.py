@@ -29,7 +29,8 @@ from .config.grid import (
     expand_values,
     grid_size,
 )
-from .study import StrategyPoint, _Settings, strategy_factory, strategy_points
+from .points import StrategyPoint, strategy_factory, strategy_points
+from .study import _Settings
 
 __all__ = ("EXACT_UP_TO", "grid_total", "sample_points")
 

@@ -15,16 +15,13 @@ import difflib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
 
 from ..components.metrics import Metrics, periods_per_year
-from ..components._blame import user_site
-from ..components.per_bar import BarStrategy, PerBarStrategy
 from ..components.portfolio import PortfolioEngine, RiskLimits
-from ..components.strategies import Strategy
 from ..containers.data import BarSource, IntervalCheck
 from ..containers.portfolio import (
     PortfolioContainer,
@@ -33,17 +30,18 @@ from ..containers.portfolio import (
 from ..containers.signals import SignalRecorder, SignalReplayer
 from ..containers.strategy import StrategyContainer
 from ..data.timeparse import parse_duration
-from ..errors import AdmfError, ConfigError, ContainerError, PluginError
+from ..errors import AdmfError, ConfigError, ContainerError
 from ..runtime.instrument import BarProgress, Progress
 from ..runtime.patterns import load_pattern
-from ..runtime.registry import instantiate, registry, validation_text
+from ..runtime.registry import instantiate
 from ..runtime.sequencer import RunResult, run_topology
 from ..runtime.topology import Topology
 from ..runtime.tracing import EventStore, Tracer
 from .bars import Window, bar_stream
-from .config import StudyConfig, expand_grid
-from .faults import blamed, not_built, strategy_label
-from .config.grid import apply_downstream, downstream_label, expand_downstream
+from .config import StudyConfig
+from .faults import blamed, strategy_label
+from .points import StrategyPoint, strategy_factory, strategy_points
+from .config.grid import apply_downstream
 from .results.runs import (
     TRADE_SCHEMA,
     completed_result,
@@ -55,6 +53,9 @@ from .results.runs import (
 )
 from .results.store import ResultStore
 
+if TYPE_CHECKING:
+    from ..messages import BarBatch
+
 __all__ = ("StrategyPoint", "StudyResult", "strategy_points", "build_backtest", "run_study")
 
 # make the built-in components register themselves
@@ -62,29 +63,6 @@ from ..components import costs as _costs  # noqa: E402,F401
 from ..components import sizing as _sizing  # noqa: E402,F401
 from ..components import strategies as _strategies  # noqa: E402,F401
 from ..containers import factories as _factories  # noqa: E402,F401
-
-
-class StrategyPoint(msgspec.Struct, frozen=True, kw_only=True):
-    """One strategy with one set of parameters and one set of portfolio
-    settings: one portfolio.
-
-    ``portfolio`` holds the point's values of the risk, sizing and execution
-    grid (dotted keys like ``risk.stop_loss``; empty without such a grid);
-    ``signals`` is the id of the strategy half, shared by every point whose
-    signals are the same, so they are computed once."""
-
-    id: str
-    type: str
-    params: dict[str, Any]
-    direction: str
-    where: str  # config key path, for errors
-    portfolio: dict[str, Any] = msgspec.field(default_factory=dict)
-    signals: str = ""
-
-    @property
-    def signal_id(self) -> str:
-        """The strategy half's id (the point's own id without a portfolio grid)."""
-        return self.signals or self.id
 
 
 class StudyResult(msgspec.Struct, kw_only=True):
@@ -136,98 +114,6 @@ class StudyResult(msgspec.Struct, kw_only=True):
         return pd.DataFrame(self.table()).set_index("portfolio")
 
 
-def strategy_points(config: StudyConfig) -> list[StrategyPoint]:
-    """The valid (strategy, parameter set) points of the config, grids expanded
-    in order (see :func:`expand_points` for the ones left out)."""
-    return expand_points(config)[0]
-
-
-def expand_points(config: StudyConfig) -> tuple[list[StrategyPoint], list[dict[str, str]]]:
-    """Every point of every strategy's grid, and the grid points the strategy
-    itself rejects (say fast >= slow), each with the reason. A grid whose
-    every point is rejected, or a single point that is, raises the error.
-
-    With a risk, sizing or execution grid every strategy point is crossed
-    with every combination of it (strategy points vary slowest); the product
-    point's id is ``<strategy point>+<portfolio values>``."""
-    points: list[StrategyPoint] = []
-    skipped: list[dict[str, str]] = []
-    for i, strategy in enumerate(config.strategies):
-        if not isinstance(strategy.params, dict):
-            raise ConfigError(f"strategies[{i}].params: {strategy.params!r} is a reference to "
-                              "a workflow phase's output; only a workflow can resolve it")
-        grid = expand_grid(strategy.params)
-        base = strategy.name or strategy.type.rsplit(":", 1)[-1]
-        valid: list[StrategyPoint] = []
-        first_error: ConfigError | None = None
-        for params in grid:
-            suffix = ",".join(f"{k}={v}" for k, v in params.items())
-            pid = base if len(grid) == 1 and strategy.name else f"{base}({suffix})" if suffix else base
-            point = StrategyPoint(id=pid, type=strategy.type, params=params,
-                                  direction=strategy.direction, where=f"strategies[{i}]")
-            if len(grid) > 1:
-                try:
-                    strategy_factory(point)
-                except ConfigError as exc:
-                    first_error = first_error or exc
-                    skipped.append({"portfolio": pid, "reason": str(exc)})
-                    continue
-            valid.append(point)
-        if not valid and first_error is not None:
-            raise ConfigError(f"strategies[{i}]: every point of the grid is invalid, "
-                              f"e.g. {first_error}") from None
-        points.extend(valid)
-    downstream = expand_downstream(config)
-    if downstream != [{}]:
-        points = [msgspec.structs.replace(p, id=f"{p.id}+{downstream_label(values)}",
-                                          portfolio=dict(values), signals=p.id)
-                  for p in points for values in downstream]
-    seen: dict[str, str] = {}  # run directory -> portfolio
-    for point in points:
-        key = run_key(point.id)
-        if key in seen:
-            other = seen[key]
-            what = (f"the same portfolio {point.id!r}" if other == point.id else
-                    f"portfolios {other!r} and {point.id!r}, which share run directory {key!r}")
-            raise ConfigError(f"two strategies resolve to {what}; give them distinct names")
-        seen[key] = point.id
-    return points, skipped
-
-
-def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
-    """A function making fresh instances of ``point``'s strategy (one per symbol);
-    the parameters are checked now."""
-    try:
-        cls = registry.get("strategy", point.type)
-    except PluginError as exc:
-        raise ConfigError(f"{point.where}.type: {exc}") from None
-    if isinstance(cls, type) and issubclass(cls, Strategy):
-        try:
-            params = msgspec.convert(point.params, cls.Params)
-        except msgspec.ValidationError as exc:
-            raise ConfigError(f"{point.where}.params: {point.type} "
-                              f"{validation_text(exc, cls.Params)}") from None
-        try:
-            cls(params, direction=point.direction)  # cross-parameter rules, checked now
-        except ConfigError as exc:
-            raise ConfigError(f"{point.where}.params: {exc}") from None
-        except Exception as exc:  # the user's own __init__ failed
-            raise not_built(point, cls, exc) from exc
-        return lambda: cls(params, direction=point.direction)
-    if isinstance(cls, type) and issubclass(cls, BarStrategy):
-        try:  # parameters and indicator specs are checked now, before any run
-            PerBarStrategy(cls(**point.params), direction=point.direction).indicators()
-        except (TypeError, ConfigError) as exc:
-            if not isinstance(exc, TypeError) or user_site(exc, cls) is None:
-                raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
-            raise not_built(point, cls, exc) from exc  # a TypeError inside their code
-        except Exception as exc:
-            raise not_built(point, cls, exc) from exc
-        return lambda: PerBarStrategy(cls(**point.params), direction=point.direction)
-    raise ConfigError(f"{point.where}.type: {point.type!r} is neither an admf Strategy nor a "
-                      "BarStrategy subclass")
-
-
 def bars_per_year(config: StudyConfig) -> float:
     """The annualisation factor of the study's bars (``data.timeframe``, or
     ``data.resample`` when set, and ``data.calendar``)."""
@@ -253,27 +139,6 @@ def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> No
     for point in points:
         strategy_factory(point)
     build_backtest(config, points)  # components, pattern, ports; nothing runs
-
-
-def warmup_bars(config: StudyConfig, points: Sequence[StrategyPoint]) -> int:
-    """How many bars before a test window its indicators warm up on:
-    ``sequence.warmup`` as a number, or for ``auto`` the longest indicator
-    warm-up (leading undefined rows) of ``points`` plus one bar, so that a
-    comparison with the previous value is defined on the window's first bar."""
-    setting = config.sequence.warmup
-    if setting is None:
-        return 0
-    if isinstance(setting, int):
-        return setting
-    longest = 0
-    bar = parse_duration(config.data.bar_timeframe)
-    for point in points:
-        strategy = strategy_factory(point)()
-        for indicator in strategy.indicators().values():
-            span = getattr(indicator, "warmup_span_ns", None)  # a coarser-timeframe indicator
-            bars = -(-int(span) // bar) if span else int(getattr(indicator, "warmup", 0))
-            longest = max(longest, bars)
-    return longest + 1
 
 
 class _Backtest(msgspec.Struct, kw_only=True):

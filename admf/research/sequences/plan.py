@@ -18,7 +18,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from ..config import StudyConfig
-from ..study import StrategyPoint, strategy_factory, strategy_points, warmup_bars
+from ..points import StrategyPoint, strategy_factory, strategy_points, warmup_bars
 from ..tasks import timeline
 from .windows import Span, Window, k_fold_windows, split_train_test, walk_forward_windows
 

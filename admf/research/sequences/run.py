@@ -27,13 +27,8 @@ from ..config import StudyConfig
 from ..executors import make_executor
 from ..results.runs import finish_store, open_store
 from ..results.store import ResultStore
-from ..study import (
-    StrategyPoint,
-    bars_per_year,
-    check_components,
-    expand_points,
-    warmup_bars,
-)
+from ..points import StrategyPoint, expand_points, warmup_bars
+from ..study import bars_per_year, check_components
 from ..tasks import PointSummary, Runner, estimated_bars, flat, timeline
 from .plan import noisy_points, run_plan, sequence_points, sequence_windows, span_of, test_span
 from .windows import Window, bootstrap_paths, percentiles, rank_points

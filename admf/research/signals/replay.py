@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterable, Sequence
 
 import anyio
-import msgspec
 import numpy as np
 
 from ...components.per_bar import BarStrategy
