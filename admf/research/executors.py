@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import logging
 import multiprocessing
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.connection import Connection
 from types import FrameType
@@ -237,6 +238,18 @@ def _is_main_test(test: ast.expr) -> bool:
     return names == ["__name__"] and texts == ["__main__"]
 
 
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Only critical records from logger ``name`` (and its children) inside."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _result(future: Future) -> Any:
     return future.result()
 
@@ -257,7 +270,12 @@ class DaskExecutor(Executor):
         if address is None:
             self._cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
                                          threads_per_worker=1, processes=processes,
-                                         dashboard_address=None)
+                                         dashboard_address=None,
+                                         # workers' warnings (a task cancelled by a
+                                         # stop, say) are not the user's news; errors
+                                         # still print and a task's error comes back
+                                         # through its future
+                                         silence_logs=logging.ERROR)
             address = self._cluster.scheduler_address
         self._client = Client(address, set_as_default=False)
         self._closed = False
@@ -283,9 +301,12 @@ class DaskExecutor(Executor):
         return results
 
     def _stop(self, futures: list[Any]) -> None:
-        self._client.cancel(futures, force=True)
-        if self._cluster is not None:
-            self._close()
+        # a deliberate stop: the scheduler's "couldn't gather keys" and the
+        # nanny's "restarting worker" are the stop itself, not news for the user
+        with _quiet("distributed"):
+            self._client.cancel(futures, force=True)
+            if self._cluster is not None:
+                self._close()
 
     def _close(self) -> None:
         if self._closed:

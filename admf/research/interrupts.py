@@ -58,6 +58,7 @@ def interruptible(line: Callable[[], str]) -> Iterator[None]:
         timer.name, timer.daemon = "admf-interrupt", True
         timer.start()
         _quiet_loop()
+        _quiet_dask()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_sigint)
@@ -86,6 +87,17 @@ def _quiet_loop() -> None:
             loop.default_exception_handler(context)
 
     loop.set_exception_handler(handler)
+
+
+def _quiet_dask() -> None:
+    """A local Dask cluster stopped mid-task logs it from the scheduler, the
+    nanny and the client ("couldn't gather keys", "restarting worker"): the
+    stop itself, not news, so only critical records print from here on (the
+    process is ending)."""
+    if "distributed" in sys.modules:
+        import logging
+
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def stop_children(*, tracker: bool = False) -> None:

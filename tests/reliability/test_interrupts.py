@@ -1,11 +1,11 @@
 """Ctrl-C and SIGKILL of ``admf run`` (issue 15, deliverable 1).
 
 The first SIGINT stops an inline run (even one whose strategy blocks in
-Python) and a process-pool sweep quickly, with exit 130 and one line naming
+Python), a process-pool sweep and a local-Dask sweep quickly, with exit 130 and one line naming
 the run directory to ``--resume``; no child process stays behind (checked in
 ``/proc``); runs finished before the interrupt are kept, and ``--resume``
-then gives the same files as an uninterrupted run. Pool workers exit when
-their parent is SIGKILLed."""
+then gives the same files as an uninterrupted run. Pool workers (a process
+pool's or a local Dask cluster's) exit when their parent is SIGKILLed."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def run_files(run_dir: Path) -> dict[str, bytes]:
             for p in sorted((run_dir / "main" / "runs").rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("executor", ["processes", "inline"])
+@pytest.mark.parametrize("executor", ["processes", "inline", "dask"])
 def test_the_first_ctrl_c_stops_a_sweep_and_resume_finishes_it(tmp_path: Path, executor: str) -> None:
     path = sweep(tmp_path, executor)
     results = tmp_path / "results"
@@ -153,10 +153,14 @@ def test_the_first_ctrl_c_stops_a_strategy_blocking_in_python(tmp_path: Path) ->
     no_survivors(process.pid)
 
 
-def test_pool_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
-    path = sweep(tmp_path, "processes", points=6, bars=2_000)  # ~4 s a run: busy when killed
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_pool_workers_exit_when_their_parent_is_killed(tmp_path: Path, executor: str) -> None:
+    path = sweep(tmp_path, executor, points=6, bars=2_000)  # ~4 s a run: busy when killed
+    results = tmp_path / "results"
     process = start("run", path, "--no-progress", cwd=tmp_path)
-    wait_for(lambda: len(session(process.pid)) >= 4)  # parent, tracker, forkserver, workers
+    # processes: parent, tracker, forkserver, workers; dask: parent, tracker, workers
+    wait_for(lambda: len(session(process.pid)) >= 4 or bool(list(results.glob("*/main"))))
+    wait_for(lambda: len(session(process.pid)) >= 3)
     time.sleep(0.5)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
