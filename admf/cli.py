@@ -186,7 +186,8 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_cmd_report)
 
     trace = sub.add_parser("trace", help="summarise or query a run's trace events")
-    trace.add_argument("run_dir", type=Path, help="a results directory, or a trace file")
+    trace.add_argument("run_dir", type=Path,
+                       help="a results directory (a workflow's: its events.jsonl too), or a trace file")
     trace.add_argument("--kind", default=None, help="only events of this kind (e.g. message)")
     trace.add_argument("--container", default=None, help="only events of this container")
     trace.add_argument("--limit", type=int, default=20, help="events to print (default 20)")
@@ -327,14 +328,17 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
     from .runtime.tracing import query
 
-    files = ([args.run_dir] if args.run_dir.is_file() else
+    # a workflow's own events (one per phase: outputs, skips) come first, then
+    # the traces its phases' studies recorded
+    workflow = [args.run_dir / "events.jsonl"] if (args.run_dir / "events.jsonl").is_file() else []
+    files = ([args.run_dir] if args.run_dir.is_file() else workflow +
              sorted(p for p in args.run_dir.glob("**/trace/*") if p.suffix in (".jsonl", ".msgpack")))
     if not files:
         raise DataError(f"no trace files under {args.run_dir} (was tracing.level set?)")
     match = {"container": args.container} if args.container else {}
     for path in files:
         events = query(path, args.kind, **match)
-        counts = Counter((e.get("kind"), e.get("container")) for e in events)
+        counts = Counter((e.get("kind"), e.get("container") or e.get("phase")) for e in events)
         print(f"{path}: {len(events)} events")
         for (kind, container), count in sorted(counts.items(), key=lambda kv: str(kv[0])):
             print(f"  {kind:<16} {container or '-':<24} {count:>8}")

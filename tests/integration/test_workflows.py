@@ -209,6 +209,23 @@ def test_when_false_skips_the_phase_and_runs_its_else(tmp_path: Path) -> None:
     assert read(root / "manifest.json")["phases"] == ["base", "fallback", "after_fallback"]
 
 
+def test_admf_trace_reads_a_workflows_events(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from admf.cli import main
+
+    result = run(workflow(tmp_path, *branching("base.metrics.trade_count < 0"), bars=400))
+    root = tmp_path / "results" / result.workflow_id
+    assert main(["trace", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{root / 'events.jsonl'}: ")
+    rows = {tuple(line.split()[:2]) for line in out.splitlines()[1:] if line.startswith("  ")}
+    assert {("PhaseSkipped", "strict"), ("PhaseSkipped", "after_strict"),
+            ("PhaseOutput", "fallback")} <= rows
+    assert main(["trace", str(root), "--kind", "PhaseSkipped"]) == 0
+    out = capsys.readouterr().out
+    assert "'reason': 'condition false'" in out and "PhaseOutput" not in out
+
+
 def test_when_true_runs_the_phase_and_skips_its_else(tmp_path: Path) -> None:
     result = run(workflow(tmp_path, *branching("base.metrics.trade_count >= 0"), bars=400))
     status = {n: (p.status, p.reason) for n, p in result.phases.items()}
