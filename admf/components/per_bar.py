@@ -53,8 +53,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..runtime.registry import Param, registry
 from .indicators import Indicator, build
-from ..runtime.registry import registry
 from .strategies import TARGET_MEANING, DIRECTIONS, BadTargets, RowFailed
 
 __all__ = ("BarStrategy", "PerBarStrategy")
@@ -95,6 +95,23 @@ class BarStrategy:
                                   f"(parameters: {known}; declare one as a class attribute "
                                   "with its default)")
             setattr(self, name, value)
+
+    @classmethod
+    def __params__(cls) -> list[Param] | None:
+        """The declared parameters with their defaults and types, for ``admf
+        list`` (None for a subclass with its own ``__init__``: its signature
+        says)."""
+        if cls.__init__ is not BarStrategy.__init__:
+            return None
+        hints: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            hints.update(vars(klass).get("__annotations__", {}))
+        out = []
+        for name in parameters_of(cls):
+            default, hint = getattr(cls, name), hints.get(name)
+            text = hint if isinstance(hint, str) else getattr(hint, "__name__", None)
+            out.append(Param(name, text or type(default).__name__, default))
+        return out
 
     def on_bar(self, bar: Any, ind: Any, position: float) -> float | None:
         raise NotImplementedError

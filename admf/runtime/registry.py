@@ -305,7 +305,8 @@ class Registry:
     def describe(self, kind: str, name: str) -> list[Param]:
         """The parameters of component ``name`` of ``kind``, in declaration order.
 
-        msgspec Structs: their fields; classes with a ``Params`` Struct
+        A class with a ``__params__()`` classmethod: what it returns (per-bar
+        strategies: their class-attribute parameters); msgspec Structs: their fields; classes with a ``Params`` Struct
         (strategies): its fields; other classes: the keyword parameters of
         ``__init__``; functions: their parameters. ``*args``/``**kwargs`` are
         left out. A field annotated ``Annotated[T, msgspec.Meta(description=...)]``
@@ -337,6 +338,11 @@ def describe_object(obj: Any) -> list[Param]:
     """The parameters of a component object (see :meth:`Registry.describe`)."""
     import msgspec
 
+    declared = getattr(obj, "__params__", None)
+    if callable(declared):  # a class that declares its parameters its own way
+        described = declared()
+        if described is not None:
+            return list(described)
     params_cls = getattr(obj, "Params", None)
     if isinstance(params_cls, type) and issubclass(params_cls, msgspec.Struct):
         return _struct_params(params_cls)

@@ -150,6 +150,40 @@ def test_plugin_components_are_listed(capsys: pytest.CaptureFixture[str],
     assert (status, out) == (0, "acme_liquidity  Skips thin bars.\n    min_volume: float (required)\n")
 
 
+def test_per_bar_plugin_strategies_list_their_class_parameters(
+        capsys: pytest.CaptureFixture[str], plugin_site: tuple[Path, str]) -> None:
+    path, _ = plugin_site
+    path.write_text(textwrap.dedent('''
+        from admf.components.per_bar import BarStrategy
+        from admf.runtime.registry import register
+
+        class Base(BarStrategy):
+            lookback: int = 20
+
+        @register("strategy", "acme_breakout")
+        class Breakout(Base):
+            """Buys the breakout."""
+            indicators = {"sma": ("sma", {"period": 20})}
+            cap = 80.0
+            side = "long"
+
+            def on_bar(self, bar, ind, position):
+                return None
+
+        @register("strategy", "acme_own_init")
+        class OwnInit(BarStrategy):
+            """Takes its parameters in __init__."""
+            def __init__(self, width: float = 2.0):
+                super().__init__()
+                self.width = width
+    '''))
+    status, out, _ = run(capsys, "strategies")
+    assert status == 0
+    assert ("acme_breakout        Buys the breakout.\n    lookback: int = 20\n"
+            "    cap: float = 80.0\n    side: str = 'long'\n") in out
+    assert "acme_own_init        Takes its parameters in __init__.\n    width: float = 2.0\n" in out
+
+
 def test_broken_plugin_is_an_error_naming_it(capsys: pytest.CaptureFixture[str],
                                              plugin_site: tuple[Path, str]) -> None:
     path, _ = plugin_site
