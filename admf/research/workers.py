@@ -85,6 +85,7 @@ def run_stoppable(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
     outcome: list[Any] = []
 
     async def watched() -> None:
+        failed: list[Exception] = []
         async with anyio.create_task_group() as group:
             async def watch() -> None:
                 while not token.is_set():
@@ -92,8 +93,13 @@ def run_stoppable(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
                 group.cancel_scope.cancel()
 
             group.start_soon(watch)
-            outcome.append(await fn(*args))
+            try:
+                outcome.append(await fn(*args))
+            except Exception as exc:  # the run's own error, not wrapped in a group
+                failed.append(exc)
             group.cancel_scope.cancel()
+        if failed:
+            raise failed[0]
 
     _RUNNING = token is _WORKER_STOP
     try:

@@ -313,6 +313,24 @@ def test_the_python_api_raises_the_admf_error(tmp_path: Path, name: str) -> None
     assert not manifests(tmp_path)
 
 
+@pytest.mark.parametrize("executor", ["inline", "processes"])
+def test_a_strategy_raising_in_one_point_of_a_sweep_names_that_point(tmp_path: Path,
+                                                                      executor: str) -> None:
+    # the run's own error, not "internal error: ExceptionGroup" from the task
+    # group that watches for a stop
+    config = study(tmp_path, strategies=[{"type": f"{PLUGINS}.strategies:BarRaises",
+                                          "params": {"at": [1_000, 50]}}],
+                   sequence={"type": "parameter_sweep"}, executor={"kind": executor, "workers": 2})
+    path = write_config(tmp_path, yaml.safe_dump(config))
+    status, err = cli("run", path)
+    assert status == 1, err
+    assert err.startswith("admf: error: ") and "\n" not in err.strip(), err
+    for name in ("strategies[0]", "at=50", "bar 50 (", "ZeroDivisionError", "on_bar"):
+        assert name in err, (name, err)
+    assert "ExceptionGroup" not in err and "internal error" not in err
+    assert not manifests(tmp_path)
+
+
 @pytest.mark.parametrize("name", ["strategy_init_raises", "csv_nan_close", "targets_strings",
                                   "results_dir_under_a_file"])
 def test_a_real_process_prints_one_line_and_no_traceback(tmp_path: Path, name: str) -> None:
