@@ -45,6 +45,11 @@ class OrderStrategy:
     """Base class of context strategies (see the module docstring)."""
 
     indicators: Any = {}
+    __admf_not_a__ = {"strategy": (
+        "an OrderStrategy (the context API) runs through "
+        "admf.components.context.run_orders(strategy, bars, ...); a study's strategies are "
+        "admf.components.strategies.Strategy or admf.components.per_bar.BarStrategy "
+        "subclasses (studies of context strategies are not built yet)")}
 
     def __init__(self, **params: Any) -> None:
         for name, value in params.items():

@@ -212,6 +212,10 @@ class Registry:
         if bases and isinstance(obj, type) and issubclass(obj, bases):
             return obj
         what = type(obj).__name__ if not isinstance(obj, type) else f"class {_origin(obj)}"
+        hint = (getattr(obj, "__admf_not_a__", None) or {}).get(kind) \
+            if isinstance(obj, type) else None
+        if hint:  # a class that knows why it is not of this kind says so
+            raise PluginError(f"{spec!r} is a {what}, not a {kind}: {hint}")
         if bases:
             expected = " or ".join(f"{b.__module__}.{b.__qualname__}" for b in bases)
             raise PluginError(f"{spec!r} is a {what}, not a {kind}: a 'package.module:Name' "
