@@ -98,7 +98,10 @@ class Buckets:
 
     def keys(self, ts: np.ndarray) -> np.ndarray:
         """Each time's bucket, as the bucket's start on the grid's clock."""
-        clock = self._to_clock(ts) - self._shift
+        # shifted before the clock is read: a bar ending on a boundary that the
+        # clocks jump over (02:00 at spring-forward) ends the bucket before it,
+        # where a shift on the wall clock would put it in an hour that never was
+        clock = self._to_clock(ts - self._shift)
         keys = _MONDAY + (clock - _MONDAY) // self.period * self.period
         if self.local:  # the wall-clock hour repeated when clocks fall back joins the bucket before
             np.maximum.accumulate(keys, out=keys)
