@@ -178,16 +178,29 @@ class SequenceResultView(Result):
         if self.kind == "parameter_sweep":
             return [Run(str(r["portfolio"]), {k: r[k] for k in (self.raw.best_params or {})},
                         Metrics.from_json_dict(r)) for r in rows]
-        if self.kind in ("walk_forward", "train_test", "k_fold"):
+        windows = self._window_rows()
+        if windows is not None:
             return [Run(f"w{int(r['window']):03d}-test", r["params"],
-                        Metrics.from_json_dict(r["test_metrics"])) for r in rows]
+                        Metrics.from_json_dict(r["test_metrics"])) for r in windows]
         return []  # a Monte Carlo draw in memory has no params of its own
+
+    def _window_rows(self) -> list[dict[str, Any]] | None:
+        """The windows' rows: a windowed sequence's table, or those of the
+        walk-forward a Monte Carlo ran over (``sequence.over``); else None."""
+        if self.kind in ("walk_forward", "train_test", "k_fold"):
+            return self.raw.table
+        nested: list[dict[str, Any]] | None = self.raw.aggregate.get("windows") \
+            if self.raw.aggregate.get("over") else None
+        return nested
 
     @property
     def metrics(self) -> Metrics:
         """The headline: the best point's (sweep), out-of-sample (walk-forward),
         test (train/test), mean test (k-fold; counts are means too), or the
-        actual base run's (Monte Carlo; medians of the draws when no base ran)."""
+        actual base run's (Monte Carlo; medians of the draws when no base ran; the
+        walk-forward's out-of-sample one for a Monte Carlo ``over`` it)."""
+        if self.kind == "monte_carlo" and self.raw.aggregate.get("over"):
+            return Metrics.from_json_dict(self.raw.aggregate["out_of_sample"])
         if self.kind == "monte_carlo":
             base = [r for r in self._on_disk or [] if r.key.startswith("base-")]
             if base:
@@ -211,19 +224,20 @@ class SequenceResultView(Result):
 
     def _test_runs(self) -> list[Run]:
         runs = self._all_runs()
-        keys = [f"w{int(r['window']):03d}-test" for r in self.raw.table]
+        keys = [f"w{int(r['window']):03d}-test" for r in self._window_rows() or []]
         return [next(r for r in runs if r.key.startswith(k)) for k in keys
                 if any(r.key.startswith(k) for r in runs)]
 
     @property
     def best(self) -> Run:
         """The winning run: the best point (sweep), the out-of-sample record
-        (windowed sequences: test trades, stitched equity), the base run (Monte Carlo)."""
+        (windowed sequences, and a Monte Carlo over one: test trades, stitched
+        equity), the base run (Monte Carlo)."""
         runs = self._all_runs()
         if self.kind == "parameter_sweep":
             chosen = [r for r in runs if r.params == self.raw.best_params]
             return chosen[0] if chosen else _best_key(runs, self.objective)
-        if self.kind == "monte_carlo":
+        if self.kind == "monte_carlo" and not self.raw.aggregate.get("over"):
             base = [r for r in runs if r.key.startswith("base-")]
             if base:
                 return base[0]
@@ -240,10 +254,11 @@ class SequenceResultView(Result):
 
     @property
     def windows(self) -> Table:
-        if self.kind not in ("walk_forward", "train_test", "k_fold"):
+        windows = self._window_rows()
+        if windows is None:
             return super().windows
         rows: list[dict[str, object]] = []
-        for r in self.raw.table:
+        for r in windows:
             train = r["train"]
             row: dict[str, object] = {
                 "window": r["window"],

@@ -81,7 +81,7 @@ def validate_study(study: StudyConfig, cache: dict[bytes, Any] | None = None) ->
     check_components(study, points)
     build_backtest(study, points).topology.validate()
     count = len(points) if grid_total(study) <= EXACT_UP_TO else grid_total(study)
-    if study.sequence.type == "monte_carlo" and count != 1:
+    if study.sequence.type == "monte_carlo" and count != 1 and study.sequence.over is None:
         raise ConfigError(f"strategies: sequence monte_carlo studies one strategy point, got "
                           f"{count}; pick one, e.g. with a parameter_sweep phase first "
                           "and strategies: \"{phase.best}\"")
@@ -100,7 +100,10 @@ def _check_data(study: StudyConfig, cache: dict[bytes, Any]) -> None:
         for symbol in data.symbols:
             _check_file(study, symbol, check)
         check.verify()  # the run's own check of data.timeframe, on the first rows
-    if study.sequence.type in ("train_test", "walk_forward", "k_fold"):
+    inner = study.sequence.inner()  # Monte Carlo over a walk-forward: its windows
+    if inner is not None:
+        _check_windows(msgspec.structs.replace(study, sequence=inner))
+    elif study.sequence.type in ("train_test", "walk_forward", "k_fold"):
         _check_windows(study)
     cache[key] = True
 

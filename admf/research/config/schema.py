@@ -54,7 +54,7 @@ SEQUENCE_KEYS: dict[str, dict[str, Any]] = {
     "walk_forward": {"train": None, "test": None, "step": None, "anchored": False, "purge": 0,
                      "warmup": "auto"},
     "k_fold": {"folds": 5, "purge": 0, "warmup": "auto"},
-    "monte_carlo": {"runs": 100, "method": "bootstrap_returns", "noise": None},
+    "monte_carlo": {"runs": 100, "method": "bootstrap_returns", "noise": None, "over": None},
     "parameter_sweep": {"mode": "grid", "samples": None},
 }
 """The keys each sequence type uses, with their defaults (``None``: required or
@@ -103,6 +103,10 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     warmup: int | str | None = None
     """Bars just before each test window that indicators warm up on, untraded:
     ``auto`` (the strategies' longest indicator warm-up plus one bar) or a number."""
+    over: dict[str, Any] | None = None
+    """For ``monte_carlo`` with ``bootstrap_returns``: a nested sequence (``{type:
+    walk_forward, train: ..., test: ...}``) whose stitched out-of-sample returns are
+    resampled, instead of a full-period run's; its objective defaults to this one's."""
 
     def __post_init__(self) -> None:
         c.check_choice(self, "type", self.type, tuple(SEQUENCE_KEYS))
@@ -122,6 +126,36 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
             if getattr(self, key) is None and default is not None:
                 force_setattr(self, key, default)
         self._check_values()
+        if self.over is not None:
+            self.inner()
+
+    NESTABLE: ClassVar[tuple[str, ...]] = ("walk_forward",)
+    """Sequences ``over`` may name: those with one stitched out-of-sample curve."""
+
+    def inner(self) -> SequenceConfig | None:
+        """The sequence ``over`` names, checked (None without one)."""
+        if self.over is None:
+            return None
+        if self.method != "bootstrap_returns":
+            raise c.fail(self, "over", "resamples returns: it needs method bootstrap_returns, "
+                                       f"not {self.method!r}")
+        if not isinstance(self.over, dict) or self.over.get("type") not in self.NESTABLE:
+            got = self.over.get("type") if isinstance(self.over, dict) else self.over
+            raise c.fail(self, ("over", "type"), f"expected one of {list(self.NESTABLE)} (a "
+                                                 f"sequence with one out-of-sample curve), got {got!r}")
+        spec = {"objective": self.objective, **self.over}
+        try:
+            return msgspec.convert(spec, SequenceConfig)
+        except msgspec.ValidationError as exc:  # the inner key's own message, re-rooted
+            text = str(exc)
+            key, _, problem = text.partition(": ")
+            if key.startswith("sequence.") and problem:
+                raise c.fail(self, ("over", *key.split(".")[1:]), problem) from None
+            unknown = text.partition("unknown field `")[2].rstrip("`")
+            if unknown:
+                raise c.fail(self, ("over", unknown), "unknown key; valid keys: type, objective, "
+                             + ", ".join(SEQUENCE_KEYS[str(self.over["type"])])) from None
+            raise c.fail(self, "over", text.replace("$.", "")) from None
 
     def _not_used(self, key: str) -> str:
         owners = [t for t, keys in SEQUENCE_KEYS.items() if key in keys]

@@ -113,7 +113,8 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
                           "results directory; run it with write=True, or set tracing.level: none")
     kind = config.sequence.type
     passes = {"parameter_sweep": 1, "monte_carlo": int(config.sequence.runs or 100)
-              if config.sequence.method == "parameter_noise" else 1}.get(kind, 2)
+              if config.sequence.method == "parameter_noise"
+              else 2 if config.sequence.over else 1}.get(kind, 2)
     # the executor first: a process pool refuses an unguarded script before
     # the results directory exists (see executors.check_main_guard)
     executor = make_executor(config.executor.kind, config.executor.workers,
@@ -352,6 +353,9 @@ def _most_chosen(params: list[dict[str, Any]]) -> dict[str, Any]:
 async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
     seq = config.sequence
     runs = int(seq.runs or 100)
+    inner = seq.inner()
+    if inner is not None:
+        return await _monte_carlo_over(config, inner, points, runner)
     if len(points) != 1:
         raise ConfigError(f"sequence monte_carlo studies one strategy point, got {len(points)} "
                           f"({', '.join(p.id for p in points[:3])}...); pick one, e.g. with a "
@@ -366,12 +370,33 @@ async def _monte_carlo(config: StudyConfig, points: list[StrategyPoint], runner:
     else:
         base = flat(await runner.run(runner.tasks(points, None, "base-", tables=True, curves=True),
                                      "base runs"))
-        values, table = _bootstrap(config, base, runs, runner.progress)
+        ts, eq, _ = base[0].equity  # type: ignore[misc]
+        values, table = _bootstrap(config, base[0].id, ts, eq, runs, runner.progress)
     distributions = {name: percentiles(v) for name, v in values.items()}
     return _result(config, metrics=distributions, table=table, best_params=points[0].params,
                    best=strategy_of(config, points[0]),
                    aggregate={"method": seq.method or "bootstrap_returns", "runs": runs,
                               "distributions": distributions})
+
+
+async def _monte_carlo_over(config: StudyConfig, inner: Any, points: list[StrategyPoint],
+                            runner: Runner) -> SequenceResult:
+    """Monte Carlo over a nested sequence's out-of-sample curve: the inner
+    walk-forward runs as it would alone (its windows, selection and stitching),
+    then its stitched test returns, not a full-period run's, are resampled."""
+    nested = msgspec.structs.replace(config, sequence=inner)
+    walked = await _walk_forward(nested, points, runner)
+    curve = walked.equity or {}
+    runs = int(config.sequence.runs or 100)
+    values, table = _bootstrap(config, f"{inner.type}-out-of-sample", curve["timestamp"],
+                               curve["equity"], runs, runner.progress)
+    distributions = {name: percentiles(v) for name, v in values.items()}
+    return _result(config, metrics=distributions, table=table, best_params=walked.best_params,
+                   best=walked.best, equity=walked.equity,
+                   aggregate={"method": "bootstrap_returns", "runs": runs, "over": inner.type,
+                              "distributions": distributions,
+                              "out_of_sample": walked.aggregate.get("out_of_sample"),
+                              "windows": walked.table})
 
 
 CURVE_METRICS = ("total_return", "cagr", "volatility", "sharpe_ratio", "sortino_ratio",
@@ -381,17 +406,16 @@ CURVE_METRICS = ("total_return", "cagr", "volatility", "sharpe_ratio", "sortino_
 to the original run, not to a reshuffling of its returns."""
 
 
-def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int,
+def _bootstrap(config: StudyConfig, source: str, ts: np.ndarray, eq: np.ndarray, runs: int,
                progress: Progress | None = None
                ) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
-    """Resample the base run's per-bar returns ``runs`` times (seeded) and
-    compute the curve metrics of every resampled equity path."""
+    """Resample the per-bar returns of equity curve ``eq`` (which starts from
+    ``portfolio.initial_cash``) ``runs`` times, seeded, and compute the curve
+    metrics of every resampled equity path; ``source`` names the curve."""
     ppy = bars_per_year(config)
     cash = config.portfolio.initial_cash
     values: dict[str, list[float]] = {name: [] for name in CURVE_METRICS}
     table = []
-    summary = base[0]
-    ts, eq, _ = summary.equity  # type: ignore[misc]
     returns = np.diff(np.concatenate([[cash], eq])) / np.concatenate([[cash], eq[:-1]])
     empty = {"pnl": np.empty(0), "return": np.empty(0)}
     for i, path in enumerate(bootstrap_paths(returns, runs, config.seed)):
@@ -400,7 +424,7 @@ def _bootstrap(config: StudyConfig, base: list[PointSummary], runs: int,
                             periods_per_year=ppy, initial_equity=cash).to_json_dict()
         for name in CURVE_METRICS:
             values[name].append(math.nan if m[name] is None else m[name])
-        table.append({"portfolio": summary.id, "draw": i, **{n: m[n] for n in CURVE_METRICS}})
+        table.append({"portfolio": source, "draw": i, **{n: m[n] for n in CURVE_METRICS}})
         if progress is not None:
             progress(i + 1, runs, "draws")
     return values, table
