@@ -102,7 +102,12 @@ def _check_data(study: StudyConfig, cache: dict[bytes, Any]) -> None:
         check.verify()  # the run's own check of data.timeframe, on the first rows
     inner = study.sequence.inner()  # Monte Carlo over a walk-forward: its windows
     if inner is not None:
-        _check_windows(msgspec.structs.replace(study, sequence=inner))
+        try:
+            _check_windows(msgspec.structs.replace(study, sequence=inner))
+        except ConfigError as exc:  # the windows are the nested sequence's
+            text = str(exc)
+            raise ConfigError(text.replace("sequence: ", "sequence.over: ", 1)
+                              if text.startswith("sequence: ") else text) from None
     elif study.sequence.type in ("train_test", "walk_forward", "k_fold"):
         _check_windows(study)
     cache[key] = True

@@ -101,6 +101,6 @@ def test_over_needs_bootstrap_returns_and_windows_that_fit(tmp_path: Path) -> No
     from admf.research.validate import validate
 
     too_long = study(tmp_path, {"type": "monte_carlo", "over": {**WALK, "train": 50_000}})
-    with pytest.raises(ConfigError, match="do not fit"):
+    with pytest.raises(ConfigError, match=r"^sequence\.over: .*do not fit"):
         validate(admf.load(too_long))
     assert not (tmp_path / "results").exists()
