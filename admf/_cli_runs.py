@@ -55,14 +55,19 @@ def _columns(objective: str) -> list[str]:
 
 
 def sequence_table(kind: str, table: list[dict[str, Any]], metrics: Mapping[str, Any], *,
-                   objective: str, top: int = 10) -> str:
+                   objective: str, top: int = 10, aggregate: Mapping[str, Any] | None = None) -> str:
     """A sequence's results: the top ``top`` points by ``objective`` (sweep),
     one row per window or fold (train/test, walk-forward, k-fold), each
-    metric's distribution (Monte Carlo)."""
+    metric's distribution (Monte Carlo), one row per test group of each split
+    and the distribution over the backtest paths (cpcv)."""
     if kind == "parameter_sweep":
         return _sweep_table(table, objective, top)
     if kind in ("walk_forward", "train_test", "k_fold"):
         return _window_table(kind, table, objective)
+    if kind == "cpcv":
+        paths = (aggregate or {}).get("distributions") or {}
+        return (_window_table(kind, table, objective) + f"\n\ndistribution over "
+                f"{(aggregate or {}).get('paths', '?')} paths:\n" + _distribution_table(paths))
     if kind == "monte_carlo":
         return _distribution_table(metrics)
     return ""
@@ -82,7 +87,7 @@ def _sweep_table(table: list[dict[str, Any]], objective: str, top: int) -> str:
 
 
 def _window_table(kind: str, table: list[dict[str, Any]], objective: str) -> str:
-    name = "fold" if kind == "k_fold" else "window"
+    name = {"k_fold": "fold", "cpcv": "test group"}.get(kind, "window")
     shown = [objective, *(m for m in ("total_return", "max_drawdown", "trade_count") if m != objective)]
     header = [name, "test start", "test end", "params", f"train {objective}",
               *(f"test {m}" for m in shown)]
@@ -221,6 +226,7 @@ def _phase(info: RunInfo, phase: Path, kind: str | None = None) -> None:
 
 HEADLINE_OF = {"single_pass": "best point", "parameter_sweep": "best point",
                "walk_forward": "out of sample", "train_test": "test", "k_fold": "mean of the folds",
+               "cpcv": "mean of the paths",
                "monte_carlo": "base run"}
 """Which run's metrics stand for a run of each kind (``admf runs``' last column)."""
 

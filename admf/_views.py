@@ -187,7 +187,7 @@ class SequenceResultView(Result):
     def _window_rows(self) -> list[dict[str, Any]] | None:
         """The windows' rows: a windowed sequence's table, or those of the
         walk-forward a Monte Carlo ran over (``sequence.over``); else None."""
-        if self.kind in ("walk_forward", "train_test", "k_fold"):
+        if self.kind in ("walk_forward", "train_test", "k_fold", "cpcv"):
             return self.raw.table
         nested: list[dict[str, Any]] | None = self.raw.aggregate.get("windows") \
             if self.raw.aggregate.get("over") else None
@@ -224,7 +224,11 @@ class SequenceResultView(Result):
 
     def _test_runs(self) -> list[Run]:
         runs = self._all_runs()
-        keys = [f"w{int(r['window']):03d}-test" for r in self._window_rows() or []]
+        rows = self._window_rows() or []
+        if self.kind == "cpcv":  # one path's test groups: the first path, in time order
+            rows = [r for r in rows if 0 in r.get("paths", ())]
+            rows.sort(key=lambda r: r["group"])
+        keys = [f"w{int(r['window']):03d}-test" for r in rows]
         return [next(r for r in runs if r.key.startswith(k)) for k in keys
                 if any(r.key.startswith(k) for r in runs)]
 
@@ -269,7 +273,7 @@ class SequenceResultView(Result):
                 **{str(k): v for k, v in r["params"].items()},
             }
             row.update({f"test_{k}": v for k, v in r["test_metrics"].items()})
-            row.update({f"train_{k}": v for k, v in r["train_metrics"].items()})
+            row.update({f"train_{k}": v for k, v in (r["train_metrics"] or {}).items()})
             rows.append(row)
         return Table.from_rows(rows, "windows")
 

@@ -82,14 +82,14 @@ def render(root: Path, *, top: int = TOP) -> str:
 
 _KINDS = {"single_pass": "single pass", "parameter_sweep": "parameter sweep",
           "walk_forward": "walk-forward", "train_test": "train/test", "k_fold": "k-fold",
-          "monte_carlo": "Monte Carlo"}
+          "cpcv": "combinatorial purged CV", "monte_carlo": "Monte Carlo"}
 
 
 def _phase_body(page: Page, phase: Phase, *, anchor: str, top: int) -> str:
     initial = phase.config.portfolio.initial_cash if phase.config is not None else None
     if phase.kind == "parameter_sweep":
         return sweep_section(page, phase, top=top, anchor=anchor)
-    if phase.kind in ("walk_forward", "train_test", "k_fold"):
+    if phase.kind in ("walk_forward", "train_test", "k_fold", "cpcv"):
         return windows_section(page, phase, anchor=anchor)
     if phase.kind == "monte_carlo":
         return monte_carlo_section(page, phase, anchor=anchor)

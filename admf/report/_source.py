@@ -125,6 +125,9 @@ def _phase(root: Path, directory: str, info: dict[str, Any],
         equity=None, seconds=float(summary.get("seconds", 0.0)))
     if kind in ("walk_forward", "train_test", "k_fold") and study is not None:
         raw.equity = stitched(runs, raw.table, study.portfolio.initial_cash)
+    elif kind == "cpcv" and study is not None:  # the first backtest path's test groups
+        first = sorted((r for r in raw.table if 0 in r.get("paths", ())), key=lambda r: r["group"])
+        raw.equity = stitched(runs, first, study.portfolio.initial_cash)
     view = SequenceResultView(raw, objective=objective, phase=directory)
     return Phase(directory, kind, runs, objective, study, view=view, summary=summary)
 

@@ -36,7 +36,8 @@ from .config import PhaseConfig, StudyConfig, WorkflowConfig, load_config
 from .config._checks import suggest
 from .expressions import evaluate, parse
 from .sequences.run import CURVE_METRICS, strategy_of
-from .sequences.windows import k_fold_windows, split_train_test, walk_forward_windows
+from .sequences.windows import (cpcv_splits, k_fold_windows, split_train_test,
+                                walk_forward_windows)
 from .sampling import EXACT_UP_TO, grid_total, sample_points
 from .study import StrategyPoint, build_backtest, check_components
 from .tasks import timeline
@@ -108,7 +109,7 @@ def _check_data(study: StudyConfig, cache: dict[bytes, Any]) -> None:
             text = str(exc)
             raise ConfigError(text.replace("sequence: ", "sequence.over: ", 1)
                               if text.startswith("sequence: ") else text) from None
-    elif study.sequence.type in ("train_test", "walk_forward", "k_fold"):
+    elif study.sequence.type in ("train_test", "walk_forward", "k_fold", "cpcv"):
         _check_windows(study)
     cache[key] = True
 
@@ -147,6 +148,9 @@ def _check_windows(study: StudyConfig) -> None:
         elif seq.type == "walk_forward":
             walk_forward_windows(line, train=seq.train, test=seq.test, step=seq.step,
                                  anchored=bool(seq.anchored), purge=int(seq.purge or 0))
+        elif seq.type == "cpcv":
+            cpcv_splits(line, int(seq.groups), int(seq.test_groups), int(seq.purge or 0),
+                        int(seq.embargo or 0))
         else:
             k_fold_windows(line, int(seq.folds), int(seq.purge or 0))
     except ConfigError as exc:

@@ -136,6 +136,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                           "params": {"fast": [5, 10], "slow": [40, 80]}}]),
         "monte_carlo": base(tmp, "mc", sequence={"type": "monte_carlo", "runs": 40,
                                                  "method": "bootstrap_returns"}),
+        "cpcv": base(tmp, "cpcv", sequence={"type": "cpcv", "groups": 4, "test_groups": 2,
+                                            "purge": 10, "embargo": 10},
+                     strategies=[{"type": "sma_crossover",
+                                  "params": {"fast": [5, 10], "slow": [40, 80]}}]),
     }
     out = {}
     for kind, config in runs.items():
@@ -220,6 +224,21 @@ def test_a_walk_forward_report_shows_its_windows_and_stitched_record(
         assert _column(page, "test_start") == [w["test"][0] for w in summary["table"]]
         names = {t["name"] for t in page.traces(0)}
         assert {"equity", "buy and hold", "drawdown", "trade PnL"} <= names
+        page.clean()
+    finally:
+        page.close()
+
+
+def test_a_cpcv_report_shows_every_test_group_and_the_first_path(
+        reports: dict[str, Path], browser: Any) -> None:
+    page = Loaded(browser, reports["cpcv"])
+    try:
+        summary = json.loads((reports["cpcv"].parent / "main" / "summary.json").read_text())
+        assert page.plots() == 1
+        rows = page.js("document.querySelectorAll('.admf-table tbody tr').length")
+        assert rows == len(summary["table"]) == 6 * 2  # C(4, 2) splits x 2 test groups
+        names = {t["name"]: t for t in page.traces(0)}
+        assert {"equity", "buy and hold", "drawdown"} <= set(names)
         page.clean()
     finally:
         page.close()

@@ -42,8 +42,8 @@ __all__ = (
     "SEQUENCE_KEYS",
 )
 
-SequenceType = Literal["single_pass", "train_test", "walk_forward", "k_fold", "monte_carlo",
-                       "parameter_sweep"]
+SequenceType = Literal["single_pass", "train_test", "walk_forward", "k_fold", "cpcv",
+                       "monte_carlo", "parameter_sweep"]
 Storage = Literal["memory", "disk", "hybrid"]
 TraceLevel = Literal["none", "minimal", "normal", "debug"]
 ExecutorKind = Literal["inline", "processes", "dask"]
@@ -54,6 +54,7 @@ SEQUENCE_KEYS: dict[str, dict[str, Any]] = {
     "walk_forward": {"train": None, "test": None, "step": None, "anchored": False, "purge": 0,
                      "warmup": "auto"},
     "k_fold": {"folds": 5, "purge": 0, "warmup": "auto"},
+    "cpcv": {"groups": 6, "test_groups": 2, "purge": 0, "embargo": 0, "warmup": "auto"},
     "monte_carlo": {"runs": 100, "method": "bootstrap_returns", "noise": None, "over": None},
     "parameter_sweep": {"mode": "grid", "samples": None},
 }
@@ -69,7 +70,8 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
 
     type: SequenceType = "single_pass"
     """``single_pass`` (every point once over all bars), ``train_test``, ``walk_forward``,
-    ``k_fold``, ``monte_carlo`` or ``parameter_sweep``."""
+    ``k_fold``, ``cpcv`` (combinatorial purged cross-validation), ``monte_carlo`` or
+    ``parameter_sweep``."""
     objective: str = "sharpe_ratio"
     """The metric that ranks parameter points (any metric name); ``max_drawdown``, its
     durations and ``volatility`` rank smallest first, every other metric largest first."""
@@ -88,6 +90,14 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     ``"2024-04-01"``)."""
     folds: int | None = None
     """Number of folds; each is the test once and trains on the others."""
+    groups: int | None = None
+    """For ``cpcv``: contiguous groups the bars are cut into (N)."""
+    test_groups: int | None = None
+    """For ``cpcv``: groups tested in each split (k); ``C(N, k)`` splits give
+    ``C(N-1, k-1)`` backtest paths."""
+    embargo: int | None = None
+    """For ``cpcv``: train bars dropped just after each test group (beside ``purge``
+    before it), against leakage through serial correlation."""
     runs: int | None = None
     """Number of draws."""
     method: Literal["bootstrap_returns", "parameter_noise"] | None = None
@@ -175,8 +185,9 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
                 isinstance(self.warmup, int) and (isinstance(self.warmup, bool) or self.warmup < 0)):
             raise c.fail(self, "warmup", f"expected 'auto' or a number of bars >= 0, got "
                                          f"{self.warmup!r}")
-        if self.purge is not None and self.purge < 0:
-            raise c.fail(self, "purge", f"expected a number of bars >= 0, got {self.purge!r}")
+        for key in ("purge", "embargo"):
+            if getattr(self, key) is not None and getattr(self, key) < 0:
+                raise c.fail(self, key, f"expected a number of bars >= 0, got {getattr(self, key)!r}")
         if isinstance(c.iso_text(self, "split"), str):
             try:
                 c.parse_instant(self.split)
@@ -186,6 +197,11 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
             c.check_range(self, "split", self.split, low=0, high=1)
         if self.folds is not None and self.folds < 2:
             raise c.fail(self, "folds", f"expected an integer >= 2, got {self.folds!r}")
+        if self.groups is not None and self.groups < 2:
+            raise c.fail(self, "groups", f"expected an integer >= 2, got {self.groups!r}")
+        if self.test_groups is not None and not 1 <= self.test_groups < (self.groups or 2):
+            raise c.fail(self, "test_groups", f"expected 1..{(self.groups or 2) - 1} (fewer than "
+                                              f"groups: {self.groups}), got {self.test_groups!r}")
         for key in ("runs", "samples"):
             value = getattr(self, key)
             if value is not None and value < 1:

@@ -20,7 +20,8 @@ from ...errors import ConfigError
 from ..config import StudyConfig
 from ..points import StrategyPoint, strategy_factory, strategy_points, warmup_bars
 from ..tasks import timeline
-from .windows import Span, Window, k_fold_windows, split_train_test, walk_forward_windows
+from .windows import (Span, Window, cpcv_splits, k_fold_windows, split_train_test,
+                      walk_forward_windows)
 
 __all__ = ("sequence_points", "sequence_windows", "span_of", "test_span", "run_plan",
            "noisy_points")
@@ -42,7 +43,8 @@ def sequence_points(config: StudyConfig) -> list[StrategyPoint]:
 
 
 def sequence_windows(config: StudyConfig, line: np.ndarray) -> list[Window]:
-    """The train/test windows of a train_test, walk_forward or k_fold sequence."""
+    """The train/test windows of a train_test, walk_forward, k_fold or cpcv sequence
+    (cpcv: one window per test group of each split)."""
     seq = config.sequence
     if seq.type == "train_test":
         return [split_train_test(line, seq.split, int(seq.purge or 0), tz=config.data.tz)]
@@ -51,6 +53,10 @@ def sequence_windows(config: StudyConfig, line: np.ndarray) -> list[Window]:
                                     anchored=bool(seq.anchored), purge=int(seq.purge or 0))
     if seq.type == "k_fold":
         return k_fold_windows(line, int(seq.folds), int(seq.purge or 0))
+    if seq.type == "cpcv":
+        _, splits = cpcv_splits(line, int(seq.groups), int(seq.test_groups), int(seq.purge or 0),
+                                int(seq.embargo or 0))
+        return [w for split in splits for w in split.windows]
     raise ValueError(f"sequence {seq.type!r} has no train/test windows")
 
 

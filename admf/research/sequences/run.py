@@ -31,7 +31,8 @@ from ..points import StrategyPoint, expand_points, warmup_bars
 from ..study import bars_per_year, check_components
 from ..tasks import PointSummary, Runner, estimated_bars, flat, timeline
 from .plan import noisy_points, run_plan, sequence_points, sequence_windows, span_of, test_span
-from .windows import Window, bootstrap_paths, percentiles, rank_points
+from .windows import (Span, Window, bootstrap_paths, cpcv_paths, cpcv_splits, percentiles,
+                      rank_points)
 
 __all__ = ("SequenceResult", "run_sequence", "strategy_of")
 
@@ -125,7 +126,7 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
         store, owner = open_store(config, write=write, store=store, resume=resume)
         runner = Runner(config, executor, store, phase, progress)
         handler = {"parameter_sweep": _sweep, "train_test": _train_test,
-                   "walk_forward": _walk_forward, "k_fold": _k_fold,
+                   "walk_forward": _walk_forward, "k_fold": _k_fold, "cpcv": _cpcv,
                    "monte_carlo": _monte_carlo}[kind]
         result = await handler(config, points, runner)
     finally:
@@ -213,7 +214,7 @@ def _returns_on_disk(runner: Runner, pid: str, cash: float) -> np.ndarray | None
     return equity / previous - 1
 
 
-TEST_UNITS = {"k_fold": "folds", "train_test": "test runs"}
+TEST_UNITS = {"k_fold": "folds", "train_test": "test runs", "cpcv": "test groups"}
 """What the test runs of a windowed sequence are counted as (else ``windows``)."""
 
 
@@ -222,19 +223,28 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
     """For every window: the grid on its train span(s), the winner on its test span."""
     objective = config.sequence.objective
     train_tasks, owners = [], []
+    shared: dict[Span, int] = {}  # a train span several windows share (cpcv) runs once
+    users: list[list[tuple[int, int]]] = []
     for w in windows:
         for i, span in enumerate(w.train):
+            if span in shared:
+                users[shared[span]].append((w.index, span.bars))
+                continue
+            shared[span] = len(users)
+            users.append([(w.index, span.bars)])
             tasks = runner.tasks(points, span_of(line, span), f"{w.key}-train{i}-",
                                  tables=False, curves=False)
             train_tasks.extend(tasks)
-            owners.extend([(w.index, span.bars)] * len(tasks))
+            owners.extend([shared[span]] * len(tasks))
     trained = await runner.run(train_tasks, "train runs")
     scores: dict[int, dict[str, list[tuple[float, int]]]] = {}
     summaries: dict[int, dict[str, PointSummary]] = {}
-    for (index, bars), chunk in zip(owners, trained):
-        for s in chunk:
-            scores.setdefault(index, {}).setdefault(s.id, []).append((_objective(s, objective), bars))
-            summaries.setdefault(index, {}).setdefault(s.id, s)
+    for owner, chunk in zip(owners, trained):
+        for index, bars in users[owner]:
+            for s in chunk:
+                scores.setdefault(index, {}).setdefault(s.id, []).append(
+                    (_objective(s, objective), bars))
+                summaries.setdefault(index, {}).setdefault(s.id, s)
     chosen, test_tasks = {}, []
     warm = warmup_bars(config, points)
     for w in windows:
@@ -333,6 +343,40 @@ async def _k_fold(config: StudyConfig, points: list[StrategyPoint], runner: Runn
     return _result(config, metrics=mean, best_params=winner["params"], best=winner,
                    table=_public(rows), aggregate={"folds": len(rows), "test_mean": mean,
                                                    "test_distribution": spread})
+
+
+async def _cpcv(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
+    """Combinatorial purged cross-validation: every split selects on its
+    purged, embargoed train groups and tests the winner on each of its test
+    groups; the ``C(N-1, k-1)`` paths stitch one test result per group, in
+    time order, into an out-of-sample curve each (see :func:`cpcv_paths`)."""
+    seq = config.sequence
+    line = timeline(config)
+    groups, splits = cpcv_splits(line, int(seq.groups), int(seq.test_groups),
+                                 int(seq.purge or 0), int(seq.embargo or 0))
+    windows = [w for split in splits for w in split.windows]
+    rows = await _train_then_test(config, points, runner, line, windows)
+    by_index = {r["window"]: r for r in rows}
+    paths = cpcv_paths(len(groups), splits)
+    for split in splits:
+        for w, g in zip(split.windows, split.test):
+            by_index[w.index].update(split=split.index, group=g,
+                                     paths=[p for p, path in enumerate(paths) if w.index in path])
+    curves, path_metrics = [], []
+    for path in paths:
+        curve, metrics = _stitch(config, [by_index[i]["_summary"] for i in path])
+        curves.append(curve)
+        path_metrics.append(metrics.to_json_dict())
+    fields = path_metrics[0].keys()
+    mean = {k: _mean([m[k] for m in path_metrics]) for k in fields}
+    spread = {k: percentiles([m[k] for m in path_metrics if m[k] is not None]) for k in fields}
+    winner = _most_chosen([r["_best"] for r in rows])
+    return _result(config, metrics=mean, best_params=winner["params"], best=winner,
+                   table=_public(rows), equity=curves[0],
+                   aggregate={"groups": len(groups), "test_groups": int(seq.test_groups),
+                              "splits": len(splits), "paths": len(paths),
+                              "path_windows": paths, "path_metrics": path_metrics,
+                              "distributions": spread, "path_mean": mean})
 
 
 def _point(points: list[StrategyPoint], pid: str) -> StrategyPoint:

@@ -24,7 +24,7 @@ from ...errors import ConfigError
 
 __all__ = (
     "Span", "Window", "LOWER_IS_BETTER", "split_train_test", "walk_forward_windows",
-    "k_fold_windows", "rank_points", "bootstrap_paths", "percentiles",
+    "k_fold_windows", "CpcvSplit", "cpcv_splits", "cpcv_paths", "rank_points", "bootstrap_paths", "percentiles",
 )
 
 LOWER_IS_BETTER = frozenset({"max_drawdown", "max_drawdown_duration_bars",
@@ -164,6 +164,68 @@ def k_fold_windows(timeline: np.ndarray, folds: int, purge: int = 0) -> list[Win
             raise ConfigError(f"sequence.purge {purge} leaves fold {i} no training bars")
         windows.append(Window(index=i, train=train, test=Span(lo, hi)))
     return windows
+
+
+class CpcvSplit(msgspec.Struct, frozen=True, kw_only=True):
+    """One split of combinatorial purged cross-validation: the ``test``
+    groups (indices, ascending) and its windows, one per test group, which
+    share the purged and embargoed train spans."""
+
+    index: int
+    test: tuple[int, ...]
+    windows: tuple[Window, ...]
+
+
+def cpcv_splits(timeline: np.ndarray, groups: int, test_groups: int, purge: int = 0,
+                embargo: int = 0) -> tuple[list[Span], list[CpcvSplit]]:
+    """Combinatorial purged cross-validation (López de Prado, *Advances in
+    Financial Machine Learning*, 2018, ch. 12): the bars cut into ``groups``
+    contiguous groups of (nearly) equal size; every one of the
+    ``C(groups, test_groups)`` choices of test groups is a split, trained on
+    the other groups less ``purge`` bars before and ``embargo`` bars after
+    each test group (adjacent train groups joined into one span). Returns the
+    groups' spans and the splits in lexicographic order of their test groups;
+    window ``index`` is ``split * test_groups + position``."""
+    from itertools import combinations
+
+    n = len(timeline)
+    if groups < 2 or groups > n:
+        raise ConfigError(f"sequence.groups: expected 2..{n} groups for {n} bars, got {groups}")
+    if not 1 <= test_groups < groups:
+        raise ConfigError(f"sequence.test_groups: expected 1..{groups - 1} (fewer than the "
+                          f"{groups} groups), got {test_groups}")
+    edges = [round(i * n / groups) for i in range(groups + 1)]
+    spans = [Span(edges[g], edges[g + 1] - 1) for g in range(groups)]
+    splits = []
+    for s, test in enumerate(combinations(range(groups), test_groups)):
+        dropped = np.zeros(n, dtype=bool)
+        for g in test:
+            lo, hi = spans[g].first, spans[g].last
+            dropped[max(0, lo - purge): min(n, hi + 1 + embargo)] = True
+        keep = np.flatnonzero(~dropped)
+        if not len(keep):
+            raise ConfigError(f"sequence.purge/embargo ({purge}/{embargo} bars) leave split {s} "
+                              f"(test groups {list(test)}) no training bars")
+        breaks = np.flatnonzero(np.diff(keep) > 1)
+        firsts = np.concatenate(([keep[0]], keep[breaks + 1]))
+        lasts = np.concatenate((keep[breaks], [keep[-1]]))
+        train = tuple(Span(int(a), int(b)) for a, b in zip(firsts, lasts))
+        windows = tuple(Window(index=s * test_groups + j, train=train, test=spans[g])
+                        for j, g in enumerate(test))
+        splits.append(CpcvSplit(index=s, test=test, windows=windows))
+    return spans, splits
+
+
+def cpcv_paths(groups: int, splits: Sequence[CpcvSplit]) -> list[list[int]]:
+    """The backtest paths: ``C(groups - 1, test_groups - 1)`` of them, path
+    ``p`` taking, for every group in time order, the window of the ``p``-th
+    split (in split order) that tests that group. Each entry is a window index."""
+    tested: list[list[int]] = [[] for _ in range(groups)]
+    for split in splits:
+        for window, g in zip(split.windows, split.test):
+            tested[g].append(window.index)
+    count = len(tested[0])
+    return [[tested[g][p] for g in range(groups)] for p in range(count)]
 
 
 def rank_points(objectives: Mapping[str, float], objective: str) -> list[str]:
