@@ -53,9 +53,20 @@ SIGNAL_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("symbol
                             ("target", pa.float64())])
 
 
+RUN_KEY_CHARS = 120
+"""The longest run key kept as written. A longer point id (many or long
+parameter names) keeps its first characters and ends in a hash of the whole
+id, so the directory name stays under every file system's 255-byte limit
+with room for a window prefix (``w012-train1-``), and stays unique."""
+
+
 def run_key(point_id: str) -> str:
-    """A directory-safe name for a portfolio."""
-    return re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", point_id).strip("._") or "portfolio"
+    """A directory-safe name for a portfolio (see :data:`RUN_KEY_CHARS`)."""
+    key = re.sub(r"[^A-Za-z0-9_.=,+-]+", "_", point_id).strip("._") or "portfolio"
+    if len(key) <= RUN_KEY_CHARS:
+        return key
+    digest = hashlib.sha256(point_id.encode("utf-8")).hexdigest()[:16]
+    return f"{key[:RUN_KEY_CHARS - 17]}-{digest}"
 
 
 def curve_sinks(config: StudyConfig, run: Any, *, collect: bool = False) -> tuple[Any, Any]:

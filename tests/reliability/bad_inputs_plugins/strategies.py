@@ -103,3 +103,19 @@ class CostRaises(CommissionModel, frozen=True):
 
     def __call__(self, quantity: float, price: float) -> float:
         raise ZeroDivisionError("tier table is empty")
+
+
+class LongParams(BarStrategy):
+    """Eight long parameter names: a point id longer than a file name may be."""
+
+    parameter_with_a_rather_long_name_0 = 0
+    parameter_with_a_rather_long_name_1 = 1
+    parameter_with_a_rather_long_name_2 = 2
+    parameter_with_a_rather_long_name_3 = 3
+    parameter_with_a_rather_long_name_4 = 4
+    parameter_with_a_rather_long_name_5 = 5
+    parameter_with_a_rather_long_name_6 = 6
+    parameter_with_a_rather_long_name_7 = 7
+
+    def on_bar(self, bar: Any, ind: Any, position: float) -> float | None:
+        return 1.0 if position <= 0 and bar.close > bar.open else None
