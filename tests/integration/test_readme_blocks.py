@@ -87,8 +87,10 @@ def _with_runs(command: str, where: Path) -> str:
 def _merged(base: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in fragment.items():
-        out[key] = (_merged(out[key], value) if isinstance(value, dict)
-                    and isinstance(out.get(key), dict) else value)
+        inner = out.get(key)
+        same_kind = isinstance(inner, dict) and inner.get("type") == value.get("type") \
+            if isinstance(value, dict) else False
+        out[key] = _merged(inner, value) if same_kind else value  # a new type replaces the block
     return out
 
 
