@@ -10,7 +10,8 @@ from typing import Any
 __all__ = ("cmd_list", "BUILTIN_MODULES", "KINDS")
 
 
-BUILTIN_MODULES = ("admf.components.strategies", "admf.components.indicators",
+BUILTIN_MODULES = ("admf.components.strategies", "admf.components.ensembles",
+                   "admf.components.classifiers", "admf.components.indicators",
                    "admf.components.sizing", "admf.components.costs",
                    "admf.containers.factories")
 """Modules whose import registers the built-in components (``admf list``)."""
@@ -19,6 +20,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     # kind: (heading, other names accepted on the command line)
     "strategy": ("strategies", ("strategies",)),
     "indicator": ("indicators", ("indicators",)),
+    "classifier": ("regime classifiers", ("classifiers", "regime", "regimes")),
     "sizing": ("sizing", ("sizer", "sizers", "sizings")),
     "commission": ("commission models", ("commissions",)),
     "slippage": ("slippage models", ("slippages",)),
@@ -117,5 +119,8 @@ def _listing(registry: Any, kind: str, indent: str = "") -> str:
         summary = registry.summary(kind, name)
         lines.extend(textwrap.wrap(summary, columns - 1, initial_indent=head, subsequent_indent=hanging,
                                    break_on_hyphens=False) or [head.rstrip()])
-        lines.extend(f"{indent}    {param}" for param in registry.describe(kind, name))
+        for param in registry.describe(kind, name):
+            lines.extend(textwrap.wrap(str(param), columns - 1, initial_indent=f"{indent}    ",
+                                       subsequent_indent=f"{indent}        ",
+                                       break_on_hyphens=False) or [f"{indent}    {param}"])
     return "\n".join(lines)

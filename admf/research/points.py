@@ -111,6 +111,12 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
         cls = registry.get("strategy", point.type)
     except PluginError as exc:
         raise ConfigError(f"{point.where}.type: {exc}") from None
+    if isinstance(cls, type) and issubclass(cls, Strategy) and getattr(cls, "flat_params", False):
+        try:  # an ensemble: its members' and classifier's keys are its params
+            cls(dict(point.params), direction=point.direction)
+        except ConfigError as exc:
+            raise ConfigError(f"{point.where}.params: {exc}") from None
+        return lambda: cls(dict(point.params), direction=point.direction)
     if isinstance(cls, type) and issubclass(cls, Strategy):
         try:
             params = msgspec.convert(point.params, cls.Params)

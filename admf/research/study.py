@@ -60,6 +60,7 @@ __all__ = ("StrategyPoint", "StudyResult", "strategy_points", "build_backtest", 
 
 # make the built-in components register themselves
 from ..components import costs as _costs  # noqa: E402,F401
+from ..components import ensembles as _ensembles  # noqa: E402,F401
 from ..components import sizing as _sizing  # noqa: E402,F401
 from ..components import strategies as _strategies  # noqa: E402,F401
 from ..containers import factories as _factories  # noqa: E402,F401

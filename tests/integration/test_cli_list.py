@@ -63,8 +63,11 @@ def test_list_everything_has_a_section_per_kind(capsys: pytest.CaptureFixture[st
     status, out, _ = run(capsys)
     assert status == 0
     headings = [line for line in out.splitlines() if line and not line.startswith(" ")]
-    assert headings[:5] == ["strategies:", "indicators:", "sizing:", "commission models:", "slippage models:"]
+    assert headings[:6] == ["strategies:", "indicators:", "regime classifiers:", "sizing:",
+                            "commission models:", "slippage models:"]
     assert "  sma_crossover  " in out and "      fast: int = 10" in out
+    assert "  ensemble  " in out and "      m<i>.type: str (required)" in out
+    assert "  trend  " in out and "      period: int = 50" in out
     assert "  percent_equity" in out and "      percent: float = 100.0" in out
 
 

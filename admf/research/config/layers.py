@@ -109,7 +109,17 @@ def parse_override(text: str) -> tuple[Key, Any]:
         raise ConfigError(f"--set {text}: the value is not valid YAML: "
                           f"{getattr(exc, 'problem', exc)}") from None
     path = tuple(int(p) if p.strip().isdigit() else p.strip() for p in parts)
-    return path, plain(value)
+    return _flat_params(path), plain(value)
+
+
+def _flat_params(path: Key) -> Key:
+    """A strategy's params are one flat mapping whose keys may hold dots (an
+    ensemble's ``m0.weight``): ``strategies.0.params.m0.weight`` sets the key
+    ``m0.weight``, not ``m0`` -> ``weight``."""
+    for i in range(2, len(path) - 1):
+        if path[i] == "params" and isinstance(path[i - 1], int) and path[i - 2] == "strategies":
+            return (*path[:i + 1], ".".join(str(p) for p in path[i + 1:]))
+    return path
 
 
 def set_path(tree: dict[str, Any], path: Key, value: Any, *, label: str) -> None:

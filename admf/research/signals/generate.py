@@ -54,7 +54,7 @@ def point_key(config: StudyConfig, point: StrategyPoint, digest: str,
     cls = registry.get("strategy", point.type)
     return signal_key(strategy=point.type, params=point.params, direction=point.direction,
                       data_digest=digest, window=window,
-                      code_version=strategy_code_version(cls), symbols=config.data.symbols,
+                      code_version=strategy_code_version(cls, point.params), symbols=config.data.symbols,
                       data_view=data_view(config))
 
 
@@ -108,7 +108,7 @@ def _put(config: StudyConfig, store: SignalStore, key: str, point: StrategyPoint
         "direction": point.direction, "data_digest": digest,
         "window_first": window[0] if window else None,
         "window_last": window[1] if window else None,
-        "code_version": strategy_code_version(registry.get("strategy", point.type))}
+        "code_version": strategy_code_version(registry.get("strategy", point.type), point.params)}
     store.put(key, meta, ts, sym, tg, bars=bars)
     return len(tg)
 

@@ -43,11 +43,15 @@ INDEX_SCHEMA = pa.schema([
 ])
 
 
-def strategy_code_version(cls: Any) -> str:
+def strategy_code_version(cls: Any, params: dict[str, Any] | None = None) -> str:
     """A hash of the source of the strategy class and its bases: editing the
-    strategy's code makes new keys instead of reusing stale signals."""
+    strategy's code makes new keys instead of reusing stale signals. A class
+    built of other components (an ensemble) names them by ``code_parts(params)``,
+    and their code counts too."""
     digest = hashlib.sha256()
-    for klass in getattr(cls, "__mro__", (cls,)):
+    parts = getattr(cls, "code_parts", None)
+    extra = list(parts(params or {})) if callable(parts) else []
+    for klass in [k for c in (cls, *extra) for k in getattr(c, "__mro__", (c,))]:
         if klass is object:
             continue
         try:

@@ -270,6 +270,14 @@ def test_set_overrides_apply_after_defaults(tmp_path: Path) -> None:
     assert cfg.portfolio.sizing == {"type": "fixed_notional", "notional": 10000.0}
 
 
+def test_set_override_of_a_dotted_strategy_param_keeps_the_key_whole(tmp_path: Path) -> None:
+    """An ensemble's params are flat keys with dots (m0.weight)."""
+    path = write(tmp_path, BASE)
+    cfg = load_config(path, overrides=["strategies.0.params.m0.weight=[1, 2]"])
+    assert cfg.strategies[0].params["m0.weight"] == [1, 2]
+    assert "m0" not in cfg.strategies[0].params
+
+
 def test_set_override_on_a_workflow_reaches_every_phase(tmp_path: Path) -> None:
     wf = load_config(write(tmp_path, WORKFLOW_YAML),
                      overrides=["risk.stop_loss=0.05", "phases.2.sequence.runs=7"])
