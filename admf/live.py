@@ -16,6 +16,24 @@ backend as the caller's (asyncio or trio, whichever runs the caller), so
 user components see the backend they were written for; the two loops share
 nothing but the thread-safe bridge below.
 
+With ``feed=`` the bars come from the application instead of ``data``
+(paper trading a study inside an app; see :mod:`admf._feed`)::
+
+    async def bars():
+        async for tick in my_broker.stream():   # the application's own source
+            yield {"symbol": "SPY", "timestamp": tick.time, "open": tick.o,
+                   "high": tick.h, "low": tick.l, "close": tick.c, "volume": tick.v}
+
+    async with admf.Runtime("study.yaml", feed=bars(), write=False) as runtime:
+        ...
+
+The feed is pumped by a task in the caller's loop, ``feed_capacity`` items
+ahead of the study at most: a slow study backpressures the producer. The
+iterable's end ends the study; :meth:`Runtime.cancel` (or leaving the block
+with an exception) stops the pump and the study. ``data`` keeps saying what
+the bars are (``symbols``, ``timeframe``, ``calendar``), not where they are:
+no ``path``. Results stay in memory (``write=False``).
+
 Events are the tracer's (:mod:`admf.runtime.tracing`): lifecycle stages,
 route statistics, messages (``normal``), portfolio frames with their fills
 and equity (``debug``). The worker puts them in a bounded buffer and wakes
@@ -37,7 +55,7 @@ import asyncio
 import contextlib
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -45,6 +63,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
+from ._feed import FeedBridge
 from .api import load, running_event_loop
 from .errors import AdmfError, ConfigError
 from .research.config import StudyConfig
@@ -192,16 +211,25 @@ class Runtime:
     ``level`` is the tracing level of the streamed events (``none``,
     ``minimal``, ``normal`` or ``debug``), ``containers`` per-container
     overrides as in ``tracing.containers``; ``buffer`` bounds the events
-    waiting for the consumer.
+    waiting for the consumer. ``feed`` is an async iterable of bars or
+    batches standing in for ``data`` (see the module docstring), at most
+    ``feed_capacity`` items ahead of the study; ``write`` defaults to writing
+    a results directory, except for a fed study, which keeps its results in
+    memory.
     """
 
     def __init__(self, config: StudyConfig | Mapping[str, Any] | str | Path, *,
-                 overrides: Sequence[str] = (), write: bool = True, level: str = "normal",
+                 overrides: Sequence[str] = (), write: bool | None = None,
+                 level: str = "normal",
                  containers: Mapping[str, Mapping[str, Any]] | None = None,
-                 buffer: int = 1024, data: Mapping[str, Any] | None = None) -> None:
+                 buffer: int = 1024, data: Mapping[str, Any] | None = None,
+                 feed: AsyncIterable[Any] | None = None, feed_capacity: int = 64) -> None:
         _check_tracing(level, containers)
         if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 1:
             raise ConfigError(f"admf.Runtime: buffer must be an integer >= 1, got {buffer!r}")
+        if data is not None and feed is not None:
+            raise ConfigError("admf.Runtime: give data= (bars in memory) or feed= (bars as "
+                              "they come), not both")
         # bars in memory (as admf.run's data=): staged until the study ends
         self._staging = contextlib.ExitStack()
         try:
@@ -214,8 +242,12 @@ class Runtime:
         if not isinstance(study, StudyConfig) or study.sequence.type != "single_pass":
             raise ConfigError("admf.Runtime runs a single-pass study; run sequences and "
                               "workflows with admf.run")
+        self._feed: FeedBridge | None = None
+        if feed is not None:
+            self._feed = self._fed(study, feed, feed_capacity, write)
+            write = False
         self.config = study
-        self.write = write
+        self.write = True if write is None else write
         self._bridge = _Bridge(buffer)
         self._tracer = Tracer(self._bridge, level=level, containers=containers)  # type: ignore[arg-type]
         self._lock = threading.Lock()
@@ -226,6 +258,28 @@ class Runtime:
         self._result: StudyResult | None = None
         self._error: BaseException | None = None
         self._cancelled = False
+
+    def _fed(self, study: StudyConfig, feed: AsyncIterable[Any], capacity: int,
+             write: bool | None) -> FeedBridge:
+        if write:
+            raise ConfigError("admf.Runtime: a fed study keeps its results in memory; "
+                              "drop write=True")
+        if study.data.source != "synthetic" or study.data.path is not None:
+            raise ConfigError(f"data.source is {study.data.source!r} and feed= gives the bars; "
+                              "remove data.source and data.path (data keeps symbols, "
+                              "timeframe and calendar)")
+        if study.topology.pattern != "backtest":
+            raise ConfigError(f"topology.pattern is {study.topology.pattern!r}; a fed study "
+                              "runs the built-in live pattern (remove topology.pattern)")
+        if study.data.resample is not None:
+            raise ConfigError("data.resample: a fed study takes its bars as they come; "
+                              "resample them before feeding")
+        return FeedBridge(feed, study.data.symbols, capacity)
+
+    @property
+    def feed_items(self) -> int:
+        """Items taken from the feed so far (0 without a feed)."""
+        return self._feed.items if self._feed is not None else 0
 
     @property
     def dropped(self) -> int:
@@ -257,6 +311,8 @@ class Runtime:
         backend = _current_backend()
         self._bridge.schedule = schedule = _scheduler(backend)
         self._done = done = anyio.Event()
+        if self._feed is not None:
+            self._feed.start(backend, schedule)
         self._thread = threading.Thread(target=self._work, args=(backend, schedule, done),
                                         name=f"admf study {self.config.name}", daemon=True)
         self._thread.start()
@@ -283,6 +339,8 @@ class Runtime:
             if running[0]:  # a request that arrives once the study is over is moot
                 scope.cancel()
 
+        if self._feed is not None:
+            self._feed.study_schedule = schedule
         with anyio.CancelScope() as scope:
             with self._lock:
                 self._stop_study = lambda: _soon(schedule, stop_in_loop)
@@ -291,7 +349,7 @@ class Runtime:
                 scope.cancel()
             try:
                 return await run_study(self.config, write=self.write,
-                                       instruments=(self._tracer,))
+                                       instruments=(self._tracer,), feed=self._feed)
             finally:
                 running[0] = False
                 with self._lock:
@@ -314,6 +372,8 @@ class Runtime:
                 raise
         finally:
             self._bridge.close()
+            if self._feed is not None:
+                await self._feed.stop()
         # returning None: the body's exception, if any, goes on as itself
 
     def events(self) -> AsyncIterator[dict[str, Any]]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Protocol
 
 import anyio
 import numpy as np
@@ -13,7 +14,7 @@ from ..errors import ConfigError
 from ..messages import BarBatch
 from ..runtime.container import Container
 
-__all__ = ("BarSource", "IntervalCheck")
+__all__ = ("BarSource", "IntervalCheck", "LiveSource", "Feed")
 
 _DONE = object()
 
@@ -121,6 +122,46 @@ class BarSource(Container):
         if close is not None:
             close()
 
+
+
+class Feed(Protocol):
+    """Where a :class:`LiveSource` takes its batches from."""
+
+    def get(self) -> Awaitable[BarBatch | None]:
+        """The next batch (any symbol, in order of first row time), or None at the end."""
+        ...
+
+    def close(self) -> None:
+        """No more batches are wanted (the study is over or stopped)."""
+        ...
+
+
+class LiveSource(Container):
+    """One source for every symbol: sends the batches an application feeds
+    (``admf.Runtime(feed=...)``), in the order they come, on ``bars``.
+
+    The feed is checked to be in event time across symbols, so the
+    batches need no merge: the pattern ``live`` connects this container
+    straight to the strategies. Awaiting the feed is where the study waits
+    for the application; a full route backpressures the feed in turn."""
+
+    def __init__(self, name: str, feed: Feed) -> None:
+        super().__init__(name)
+        self.bars = self.add_output("bars", BarBatch)
+        self._feed = feed
+        self.rows = 0
+
+    async def on_execute(self) -> None:
+        send, get = self.bars.send, self._feed.get
+        while (batch := await get()) is not None:
+            self.rows += len(batch)
+            await send(batch)
+
+    async def on_collect(self) -> dict[str, int]:
+        return {"rows": self.rows}
+
+    async def on_cleanup(self) -> None:
+        self._feed.close()
 
 
 class IntervalCheck:

@@ -13,13 +13,20 @@ from typing import Any
 from ..runtime.container import Container
 from ..runtime.registry import register
 
-__all__ = ("bar_source", "strategy_bank", "portfolio", "signal_recorder", "signal_replayer")
+__all__ = ("bar_source", "live_source", "strategy_bank", "portfolio", "signal_recorder", "signal_replayer")
 
 
 @register("container", "bar_source")
 def bar_source(context: Any, *, name: str, symbol: str) -> Container:
     """Streams one symbol's bars (``bars`` output)."""
     return context["parts"].source(name, symbol)
+
+
+@register("container", "live_source")
+def live_source(context: Any, *, name: str) -> Container:
+    """Every symbol's bars as an application feeds them (``bars`` output;
+    ``admf.Runtime(feed=...)``)."""
+    return context["parts"].live_source(name)
 
 
 @register("container", "strategy_bank")

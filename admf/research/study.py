@@ -22,7 +22,7 @@ import numpy as np
 
 from ..components.metrics import Metrics, periods_per_year
 from ..components.portfolio import PortfolioEngine, RiskLimits
-from ..containers.data import BarSource, IntervalCheck
+from ..containers.data import BarSource, Feed, IntervalCheck, LiveSource
 from ..containers.portfolio import (
     PortfolioContainer,
     PortfolioResult,
@@ -145,7 +145,7 @@ def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> No
 class _Backtest(msgspec.Struct, kw_only=True):
     topology: Topology
     portfolios: dict[str, PortfolioContainer]
-    sources: list[BarSource]
+    sources: list[BarSource | LiveSource]
     recorder: SignalRecorder | None = None
 
 
@@ -168,8 +168,10 @@ class _Parts:
     def __init__(self, config: StudyConfig, points: Sequence[StrategyPoint],
                  store_runs: Mapping[str, Any] | None, window: Window | None,
                  keep: str = "configured", trade_from: int | None = None,
-                 replay: Mapping[str, Callable[[BarBatch], Any]] | None = None) -> None:
+                 replay: Mapping[str, Callable[[BarBatch], Any]] | None = None,
+                 feed: Feed | None = None) -> None:
         self.config = config
+        self.feed = feed
         self.trade_from = trade_from
         self.replay = replay
         self.keep = keep
@@ -181,7 +183,7 @@ class _Parts:
         # so a bad value fails before any data flows
         self.settings = {p.id: _Settings(apply_downstream(config, p.portfolio))
                          for p in points}
-        self.sources: list[BarSource] = []
+        self.sources: list[BarSource | LiveSource] = []
         data = config.data  # the sources send resampled bars when data.resample is set
         self.interval_check = IntervalCheck(parse_duration(data.bar_timeframe), data.bar_timeframe,
                                             data.calendar,
@@ -198,6 +200,14 @@ class _Parts:
         source = BarSource(name, bar_stream(self.config, symbol, self.window), threaded=files,
                            interval_check=self.interval_check if files else None,
                            origin=data.path_for(symbol) if files else None)
+        self.sources.append(source)
+        return source
+
+    def live_source(self, name: str) -> LiveSource:
+        if self.feed is None:
+            raise ConfigError("topology.pattern 'live' reads bars an application feeds: run it "
+                              "with admf.Runtime(config, feed=...)")
+        source = LiveSource(name, self.feed)
         self.sources.append(source)
         return source
 
@@ -268,7 +278,7 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
                    window: Window | None = None, keep: str = "configured",
                    trade_from: int | None = None,
                    replay: Mapping[str, Callable[[BarBatch], Any]] | None = None,
-                   pattern: str | None = None) -> _Backtest:
+                   pattern: str | None = None, feed: Feed | None = None) -> _Backtest:
     """The backtest topology for ``points`` over ``window`` of the data, built
     from the pattern ``topology.pattern`` (the built-in ``backtest`` unless the
     user names their own); ``store_runs`` maps point ids to result-store run
@@ -276,8 +286,8 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
     ``trade_from`` only warm indicators up (see :func:`warmup_bars`).
     ``replay`` (strategy half id -> player) stands stored signals in for the
     strategies of a pattern with a ``signal_replayer``; ``pattern`` overrides
-    ``topology.pattern``."""
-    parts = _Parts(config, points, store_runs, window, keep, trade_from, replay)
+    ``topology.pattern``; ``feed`` is an application's bars for the ``live`` pattern."""
+    parts = _Parts(config, points, store_runs, window, keep, trade_from, replay, feed)
     chosen = load_pattern(pattern or config.topology.pattern, config.topology.paths)
     context = {"config": config, "parts": parts,
                "points": [{"index": i, "id": p.id} for i, p in enumerate(points)],
@@ -306,8 +316,8 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      keep: str = "configured", instruments: Sequence[Any] = (),
                      trace: Path | None = None, traced: bool = True,
                      trade_from: int | None = None,
-                     replay: Mapping[str, Callable[[BarBatch], Any]] | None = None
-                     ) -> tuple[dict[str, PortfolioResult], int]:
+                     replay: Mapping[str, Callable[[BarBatch], Any]] | None = None,
+                     feed: Feed | None = None) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
     portfolio's files there. ``keep`` is what the caller needs back:
@@ -318,11 +328,13 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
     strategy half's id to a stored-signal player that stands in for the
     strategy (:mod:`admf.research.signals.replay`): the ``signal_replay``
     pattern runs then; with ``topology.pattern: signal_replay`` and no
-    ``replay``, the players read ``signals.store``."""
+    ``replay``, the players read ``signals.store``. ``feed`` (an
+    application's bars, :class:`admf.Runtime`) runs the ``live`` pattern."""
     tables = keep != "summary"
     backtest = build_backtest(config, points, runs if tables else None, window, keep,
                               trade_from, replay,
-                              pattern="signal_replay" if replay is not None else None)
+                              pattern="signal_replay" if replay is not None else
+                              "live" if feed is not None else None, feed=feed)
     tracer = tracer_for(config, trace) if traced else None
     if tracer is not None:
         instruments = (*instruments, tracer)
@@ -342,15 +354,19 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
 
 async def run_study(config: StudyConfig, *, write: bool = True, store: ResultStore | None = None,
                     phase: str = "main", resume: ResultStore | None = None,
-                    instruments: Sequence[Any] = (), progress: Progress | None = None
-                    ) -> StudyResult:
+                    instruments: Sequence[Any] = (), progress: Progress | None = None,
+                    feed: Feed | None = None) -> StudyResult:
     """Run ``config`` once over its data (every grid point in one pass).
 
     With ``write``, results go to a new run directory, or to phase ``phase``
     of ``store`` when a workflow passes its own store (the workflow then
     writes the manifest). ``resume`` is an interrupted run's store (see
     :func:`resume_store`): points whose ``metrics.json`` exists are read back,
-    the rest run."""
+    the rest run. ``feed`` stands an application's bars in for ``data``
+    (:class:`admf.Runtime`; results are kept in memory, not written)."""
+    if feed is not None and (write or store is not None or resume is not None):
+        raise ConfigError("a study fed live bars keeps its results in memory: run it with "
+                          "write=False (admf.Runtime(config, feed=..., write=False))")
     started = time.perf_counter()
     points = strategy_points(config)
     check_components(config, points)
@@ -372,7 +388,7 @@ async def run_study(config: StudyConfig, *, write: bool = True, store: ResultSto
         instruments = (*instruments, kept)
     if todo:
         results, bars = await run_points(config, todo, runs, instruments=instruments, trace=trace,
-                                         traced=kept is None)
+                                         traced=kept is None, feed=feed)
     else:  # every portfolio finished before the interruption: count the bars it read
         results = {}
         bars = sum(len(b) for symbol in config.data.symbols for b in bar_stream(config, symbol)())
