@@ -377,6 +377,12 @@ class WorkflowResultView(Result):
     def summary(self) -> list[dict[str, Any]]:
         return self.raw.summary()
 
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The workflow's ``outputs:`` (None where a phase it names did not
+        run); a phase's own are ``.phases[name].published``."""
+        return self.raw.outputs
+
 
 def wrap(raw: StudyResult | SequenceResult | WorkflowResult, *, objective: str = "sharpe_ratio",
          phase: str = "main", best_params: dict[str, object] | None = None) -> Result:

@@ -191,8 +191,14 @@ def expected_outputs(study: StudyConfig, points: list[StrategyPoint]) -> dict[st
 
 def validate_workflow(workflow: WorkflowConfig, *, source: str | None = None) -> None:
     """Check every phase (see the module docstring); raises the first problem."""
+    from .workflow.files import read_inputs
+
     order = _order(workflow)
-    outputs: dict[str, dict[str, Any]] = {}
+    try:
+        inputs = read_inputs(workflow)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}" if source else str(exc)) from None
+    outputs: dict[str, dict[str, Any]] = dict(inputs)
     studies: dict[str, StudyConfig] = {}
     choices: dict[str, list[StrategyPoint]] = {}
     cache: dict[bytes, Any] = {}
@@ -215,7 +221,8 @@ def validate_workflow(workflow: WorkflowConfig, *, source: str | None = None) ->
         points: dict[bytes, StrategyPoint] = {}
         for variant in variants:
             try:
-                study = phase_study(phase, variant, index, studies)
+                study = phase_study(phase, variant, {**index, **dict.fromkeys(inputs)},
+                                    studies)
             except ConfigError as exc:
                 raise fail("strategies", exc) from None
             try:
@@ -229,6 +236,37 @@ def validate_workflow(workflow: WorkflowConfig, *, source: str | None = None) ->
         outputs[phase.name] = expected_outputs(study, choices[phase.name])
         if phase.repeat is not None:
             _check_repeat(phase, study, _context(phase, outputs), cache, fail)
+        for out, spec in phase.outputs.items():
+            _check_output(spec, _context(phase, outputs), lambda exc, out=out: fail(
+                f"outputs.{out}.value", exc))
+    for out, spec in workflow.outputs.items():
+        head = f"{source}: " if source else ""
+        _check_output(spec, outputs, lambda exc, out=out: ConfigError(
+            f"{head}outputs.{out}.value: {exc}"))
+
+
+def _check_output(spec: Any, context: Mapping[str, Any], fail: Any) -> None:
+    """Every name an output's template reads exists in what it names."""
+    for inner in _placeholders(spec.value):
+        try:
+            names = parse(inner).names
+        except ConfigError as exc:
+            raise fail(exc) from None
+        for name in sorted(names):
+            problem = _lookup_problem(name, context)
+            if problem:
+                raise fail(ConfigError(problem))
+    if spec.file and spec.file.endswith(".parquet"):
+        from .expressions import render_template
+        from .workflow.files import NOT_A_TABLE, is_table
+
+        try:
+            value = render_template(spec.value, context)
+        except Exception:  # noqa: BLE001 - placeholders a later phase fills: run time decides
+            return
+        if not isinstance(value, _Open) and not is_table(value):
+            raise fail(ConfigError(f"{spec.file}: {NOT_A_TABLE}; this value is a "
+                                   f"{type(value).__name__}: write it to a .json file"))
 
 
 def _order(workflow: WorkflowConfig) -> list[PhaseConfig]:

@@ -34,8 +34,8 @@ from .workflow import WorkflowConfig
 
 __all__ = ("load_config", "load_study", "parse_config")
 
-_WORKFLOW_KEYS = ("name", "defaults", "phases")
-_PHASE_ONLY = ("depends_on", "when", "else", "repeat")
+_WORKFLOW_KEYS = ("name", "defaults", "phases", "inputs", "outputs")
+_PHASE_ONLY = ("depends_on", "when", "else", "repeat", "outputs")
 
 
 def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | msgspec.Struct, *,

@@ -20,8 +20,13 @@ from .identity import config_fingerprint
 from .schema import StudyConfig
 from .trading import StrategyConfig
 
-__all__ = ("AnyOf", "RepeatConfig", "PhaseConfig", "WorkflowConfig", "STUDY_KEYS",
-           "PHASE_REFERENCE", "REFUSED_MODIFY")
+__all__ = ("AnyOf", "RepeatConfig", "OutputConfig", "PhaseConfig", "WorkflowConfig",
+           "STUDY_KEYS", "PHASE_REFERENCE", "REFUSED_MODIFY", "INPUT_SUFFIXES", "OUTPUT_SUFFIXES")
+
+INPUT_SUFFIXES = (".json", ".yaml", ".yml", ".parquet")
+"""What an ``inputs:`` file may be: JSON or YAML (a value), Parquet (a table: a list of rows)."""
+OUTPUT_SUFFIXES = (".json", ".parquet")
+"""What an ``outputs:`` file may be: JSON (any value) or Parquet (a table)."""
 
 _PHASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -55,6 +60,46 @@ class AnyOf(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=Tru
             raise c.fail(self, "any", f"expected two or more phase names, got {list(names)!r}")
         if self.as_ is not None and not (isinstance(self.as_, str) and _PHASE_NAME.match(self.as_)):
             raise c.fail(self, "as", f"expected a name of letters, digits and _, got {self.as_!r}")
+
+
+class OutputConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """``outputs: {chosen: {value: "{explore.best}", file: best.json}}``: a
+    value the phase (or the workflow) publishes once it has run, rendered
+    from phase outputs like a template, and optionally written to a file:
+    JSON for any value, Parquet for a table (a list of rows such as
+    ``{explore.table}``). A phase's files go to ``<run>/<phase>/outputs/``,
+    the workflow's to ``<run>/outputs/``."""
+
+    _section: ClassVar[str] = "outputs"
+
+    value: str
+    """A template naming a phase or an input, e.g. ``"{explore.best}"`` or
+    ``"{validate.metrics.sharpe_ratio}"``."""
+    file: str | None = None
+    """A file name (``.json`` or ``.parquet``) under the outputs folder; none: only in the result."""
+
+    def __post_init__(self) -> None:
+        c.check_name(self, "value", self.value, "a template like '{explore.best}'")
+        if not PHASE_REFERENCE.search(self.value):
+            raise c.fail(self, "value", f"expected a template naming a phase or an input, like "
+                                        f"'{{explore.best}}', got {self.value!r}")
+        if self.file is not None:
+            c.check_name(self, "file", self.file, "a file name like best.json")
+            parts = re.split(r"[\\/]", self.file)
+            if self.file.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", self.file) \
+                    or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+                raise c.fail(self, "file", f"expected a relative file name inside the outputs "
+                                           f"folder (no '..', no leading '/' or '.'), got "
+                                           f"{self.file!r}")
+            if not self.file.endswith(OUTPUT_SUFFIXES):
+                raise c.fail(self, "file", f"expected a .json or .parquet file, got {self.file!r}")
+
+
+def _check_outputs(obj: Any, outputs: dict[str, Any]) -> None:
+    for name in outputs:
+        if not isinstance(name, str) or not _PHASE_NAME.match(name):
+            raise c.fail(obj, ("outputs", name), "expected an output name of letters, digits "
+                                                 "and _")
 
 
 class RepeatConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -113,6 +158,9 @@ class PhaseConfig(StudyConfig, kw_only=True, frozen=True, forbid_unknown_fields=
     """Phases that run instead when ``when`` is false."""
     repeat: RepeatConfig | None = None
     """Run the phase again while a condition holds."""
+    outputs: dict[str, OutputConfig] = msgspec.field(default_factory=dict)
+    """Values the phase publishes once it has run (see :class:`OutputConfig`),
+    written to ``<run>/<phase>/outputs/``."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -123,6 +171,7 @@ class PhaseConfig(StudyConfig, kw_only=True, frozen=True, forbid_unknown_fields=
         if self.name in STUDY_KEYS:
             raise c.fail(self, "name", f"{self.name!r} is a config key, so '{{{self.name}.…}}' "
                                        f"would be ambiguous; choose another phase name")
+        _check_outputs(self, self.outputs)
         if isinstance(self.depends_on, AnyOf):
             msgspec.structs.force_setattr(self, "depends_on", (self.depends_on,))
         c.as_tuple(self, "depends_on")
@@ -179,9 +228,19 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
     """Study keys every phase is merged over."""
     phases: tuple[PhaseConfig, ...]
     """The phases: each a study plus the keys of ``phases[]``."""
+    inputs: dict[str, str] = msgspec.field(default_factory=dict)
+    """Values read from files before any phase runs, by name: ``{prior.best}``
+    in a template reads ``prior``'s file (a path from the working directory;
+    JSON or YAML for a value, Parquet for a table, read as a list of rows), e.g.
+    the ``best.json`` an earlier workflow wrote as an output."""
+    outputs: dict[str, OutputConfig] = msgspec.field(default_factory=dict)
+    """Values the workflow publishes once every phase has run (see
+    :class:`OutputConfig`), written to ``<run>/outputs/``; a value naming a
+    phase that did not run is null."""
 
     def __post_init__(self) -> None:
         c.check_name(self, "name", self.name)
+        _check_outputs(self, self.outputs)
         for key in self.defaults:
             if key not in STUDY_KEYS or key == "name":
                 raise c.fail(self, ("defaults", key), f"unknown study key {key!r} in defaults"
@@ -209,8 +268,20 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
                         raise c.fail(self, ("phases", i, key, j),
                                      f"unknown phase {other!r}" + c.suggest(other, index)
                                      + f" (phases: {', '.join(index)})")
+        for name, path in self.inputs.items():
+            if not isinstance(name, str) or not _PHASE_NAME.match(name):
+                raise c.fail(self, ("inputs", name), "expected an input name of letters, "
+                                                     "digits and _")
+            if name in index or name in STUDY_KEYS or any(name in p.aliases for p in phases):
+                raise c.fail(self, ("inputs", name), f"{name!r} is already the name of a phase, "
+                                                     "an 'as' group or a config key")
+            c.check_name(self, ("inputs", name), path, "a file path")
+            if not path.endswith(INPUT_SUFFIXES):
+                raise c.fail(self, ("inputs", name), f"expected a .json, .yaml or .parquet "
+                                                     f"file, got {path!r}")
         self._check_acyclic(index)
         self._check_references(index)
+        self._check_output_references(index)
         where = phases[0].results.dir
         for i, phase in enumerate(phases):
             if phase.results.dir != where:
@@ -224,7 +295,7 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
         phase that names it (is among its transitive depends_on); ``repeat``
         may also name the phase itself. Checked now, before any phase runs."""
         for i, phase in enumerate(self.phases):
-            before = self._upstream(phase.name, sure=True) | set(phase.aliases)
+            before = self._upstream(phase.name, sure=True) | set(phase.aliases) | set(self.inputs)
             maybe = self._upstream(phase.name) - before
             uses: list[tuple[Any, set[str], str]] = []
             if phase.when is not None:
@@ -241,7 +312,7 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
                                      f"{what} refers to phase {name!r}, which may not run (it is "
                                      f"one branch of depends_on.any); name the group with "
                                      f"'as: <name>' and refer to that")
-                    if name in phase.aliases:
+                    if name in phase.aliases or name in self.inputs:
                         continue
                     if name not in index:
                         raise c.fail(self, ("phases", i, *((key,) if isinstance(key, str) else key)),
@@ -251,6 +322,37 @@ class WorkflowConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
                         raise c.fail(self, ("phases", i, *((key,) if isinstance(key, str) else key)),
                                      f"{what} refers to phase {name!r}, which does not run "
                                      f"before {phase.name!r}: add it to depends_on")
+
+    def _check_output_references(self, index: dict[str, int]) -> None:
+        """A phase's outputs name itself, phases that surely ran before it, its
+        ``as`` groups or inputs; the workflow's name any phase or input."""
+        known = set(index) | set(self.inputs)
+        for i, phase in enumerate(self.phases):
+            allowed = self._upstream(phase.name, sure=True) | set(phase.aliases) \
+                | set(self.inputs) | {phase.name}
+            for out, spec in phase.outputs.items():
+                for name in sorted(set(PHASE_REFERENCE.findall(spec.value))):
+                    if name not in allowed:
+                        why = (f"unknown phase or input {name!r}" + c.suggest(name, known)
+                               if name not in known else
+                               f"phase {name!r}, which does not surely run before "
+                               f"{phase.name!r} (add it to depends_on)")
+                        raise c.fail(self, ("phases", i, "outputs", out, "value"),
+                                     f"the output refers to {why}")
+        for out, spec in self.outputs.items():
+            for name in sorted(set(PHASE_REFERENCE.findall(spec.value))):
+                if name not in known:
+                    raise c.fail(self, ("outputs", out, "value"),
+                                 f"the output refers to unknown phase or input {name!r}"
+                                 + c.suggest(name, known) + f" (phases: {', '.join(index)})")
+        files = [("outputs", spec.file) for spec in self.outputs.values() if spec.file]
+        for phase in self.phases:
+            files += [(phase.name, spec.file) for spec in phase.outputs.values() if spec.file]
+        seen: set[tuple[str, str]] = set()
+        for where, file in files:
+            if (where, file) in seen:
+                raise c.fail(self, "outputs", f"two outputs write {where}/{file}")
+            seen.add((where, file))
 
     def _upstream(self, name: str, *, sure: bool = False) -> set[str]:
         """The phases ``name`` depends on, directly or through others (with

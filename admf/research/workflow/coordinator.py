@@ -34,13 +34,16 @@ from ...errors import ConfigError
 from ...messages import PhaseOutput
 from ...runtime.tracing import EventStore, query
 from ..config import PhaseConfig, StudyConfig, WorkflowConfig, load_config, to_dict
-from ..config.workflow import PHASE_REFERENCE
+from ..config.workflow import PHASE_REFERENCE, OutputConfig
 from ..expressions import evaluate, render_template
 
 __all__ = ("PhaseResult", "Coordinator", "RunPhase")
 
 RunPhase = Callable[[StudyConfig, str], Awaitable[tuple[dict[str, Any], Any]]]
 """``run_phase(study, directory) -> (outputs, result)``."""
+
+Publish = Callable[[str, str, OutputConfig, Any], None]
+"""``publish(phase, name, spec, value)``: write a phase output's file."""
 
 
 
@@ -57,6 +60,8 @@ class PhaseResult(msgspec.Struct, kw_only=True):
     directories: list[str] = msgspec.field(default_factory=list)
     joined: dict[str, str] = msgspec.field(default_factory=dict)
     """For a phase joining branches (``depends_on: {any: [...]}``): the branch taken."""
+    published: dict[str, Any] = msgspec.field(default_factory=dict)
+    """The phase's ``outputs:``, rendered once it had run."""
 
     def __repr__(self) -> str:
         return f"PhaseResult({self.name!r}, {self.status}, iterations={self.iterations})"
@@ -66,8 +71,12 @@ class Coordinator:
     """Runs one workflow once (see the module docstring)."""
 
     def __init__(self, workflow: WorkflowConfig, run_phase: RunPhase, events: EventStore,
-                 workflow_id: str, finished: Mapping[str, dict[str, Any]] | None = None) -> None:
+                 workflow_id: str, finished: Mapping[str, dict[str, Any]] | None = None,
+                 inputs: Mapping[str, Any] | None = None, publish: Publish | None = None) -> None:
         self.workflow = workflow
+        self.inputs = dict(inputs or {})
+        """The workflow's ``inputs:`` values, readable by every phase like outputs."""
+        self.publish = publish
         self.finished = dict(finished or {})
         """Phases an interrupted execution completed (their ``PhaseDone``
         events, whose outputs are already in ``events``): not run again."""
@@ -136,7 +145,22 @@ class Coordinator:
         return PhaseResult(name=phase.name, status="ran", iterations=done["iterations"],
                            outputs=self.context()[phase.name], result=None,
                            directories=list(done["directories"]), joined=self.joined(phase),
-                           reason="resumed: finished before the interruption")
+                           reason="resumed: finished before the interruption",
+                           published=self._published(phase))
+
+    def _published(self, phase: PhaseConfig) -> dict[str, Any]:
+        """The phase's ``outputs:`` rendered from what it (and those before it)
+        recorded, each file written through ``publish``."""
+        from .files import render_output
+
+        out: dict[str, Any] = {}
+        context = self.context(phase)
+        for name, spec in phase.outputs.items():
+            out[name] = value = render_output(f"phase {phase.name!r} outputs.{name}", spec,
+                                              context)
+            if spec.file and self.publish is not None:
+                self.publish(phase.name, name, spec, value)
+        return out
 
     def _ran(self, name: str) -> bool:
         done = self.results.get(name)
@@ -159,7 +183,7 @@ class Coordinator:
     def context(self, phase: PhaseConfig | None = None) -> dict[str, Any]:
         """Each phase's latest outputs, read back from the event store (and,
         for ``phase``, its ``as`` names bound to the branch that ran)."""
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = dict(self.inputs)
         for event in query(self.events, "PhaseOutput", workflow_id=self.workflow_id):
             outputs = event["outputs"]
             # JSON stores an undefined metric (NaN) as null: make it NaN again, so
@@ -199,11 +223,12 @@ class Coordinator:
         return PhaseResult(name=phase.name, status="ran", iterations=iteration,
                            outputs=self.context()[phase.name], result=result,
                            seconds=time.perf_counter() - started, directories=directories,
-                           joined=self.joined(phase))
+                           joined=self.joined(phase), published=self._published(phase))
 
     def study_of(self, phase: PhaseConfig, context: Mapping[str, Any]) -> StudyConfig:
         """The phase as a plain study (see :func:`phase_study`)."""
-        return phase_study(phase, context, self.phases, self.resolved)
+        return phase_study(phase, context, {**self.phases, **dict.fromkeys(self.inputs)},
+                           self.resolved)
 
 
 def phase_study(phase: PhaseConfig, context: Mapping[str, Any], phases: Mapping[str, Any],
@@ -213,7 +238,7 @@ def phase_study(phase: PhaseConfig, context: Mapping[str, Any], phases: Mapping[
     inherited from the first dependency in ``resolved`` when it has none,
     workflow-only keys dropped."""
     tree = to_dict(phase)
-    for key in ("depends_on", "when", "else", "repeat"):
+    for key in ("depends_on", "when", "else", "repeat", "outputs"):
         tree.pop(key, None)
     if not tree.get("strategies"):
         tree["strategies"] = _inherited_strategies(phase, resolved)

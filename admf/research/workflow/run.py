@@ -18,6 +18,7 @@ import msgspec
 from ...runtime.instrument import Progress
 from ...runtime.tracing import EventStore
 from ..config import StudyConfig, WorkflowConfig
+from ..config.workflow import PHASE_REFERENCE
 from ..executors import UnguardedMainError
 from ..results.runs import finish_store, start_store
 from ..results.store import ResultStore
@@ -25,6 +26,7 @@ from ..sequences.run import run_sequence, strategy_of
 from ..sequences.windows import rank_points
 from ..study import StudyResult, run_study
 from .coordinator import Coordinator, PhaseResult
+from .files import read_inputs, render_output, write_output
 
 __all__ = ("WorkflowResult", "run_workflow", "study_outputs")
 
@@ -37,6 +39,8 @@ class WorkflowResult(msgspec.Struct, kw_only=True):
     path: Any
     phases: dict[str, PhaseResult]
     seconds: float
+    outputs: dict[str, Any] = msgspec.field(default_factory=dict)
+    """The workflow's ``outputs:`` (null where a phase it names did not run)."""
 
     def __repr__(self) -> str:
         return f"WorkflowResult({self.name!r}, workflow_id={self.workflow_id!r})"
@@ -105,7 +109,12 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
         return {**outputs, "objective": study.sequence.objective,
                 "sequence": study.sequence.type}, result
 
-    coordinator = Coordinator(workflow, run_phase, events, workflow_id, finished)
+    def publish(phase: str, name: str, spec: Any, value: Any) -> None:
+        if store is not None:
+            write_output(store, phase, f"phase {phase!r} outputs.{name}", spec, value)
+
+    coordinator = Coordinator(workflow, run_phase, events, workflow_id, finished,
+                              inputs=read_inputs(workflow), publish=publish)
     try:
         try:
             phases = await coordinator.run()
@@ -119,12 +128,26 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
             if made_root and not any(store.path.parent.iterdir()):
                 store.path.parent.rmdir()
         raise
+    context = coordinator.context()
+    published: dict[str, Any] = {}
+    missing: dict[str, str] = {}
+    for name, spec in workflow.outputs.items():
+        absent = sorted(n for n in set(PHASE_REFERENCE.findall(spec.value)) if n not in context)
+        if absent:  # a branch not taken, a phase skipped by its condition
+            published[name] = None
+            missing[name] = f"{', '.join(absent)} did not run"
+            continue
+        published[name] = value = render_output(f"outputs.{name}", spec, context)
+        if store is not None and spec.file:
+            write_output(store, "", f"outputs.{name}", spec, value)
     result = WorkflowResult(name=workflow.name, workflow_id=workflow_id,
                             path=store.path if store else None, phases=phases,
-                            seconds=time.perf_counter() - started)
+                            seconds=time.perf_counter() - started, outputs=published)
     if store is not None:
         store.write_summary({"workflow_id": workflow_id, "seconds": result.seconds,
-                             "phases": result.summary()})
+                             "phases": result.summary(),
+                             **({"outputs": {n: (missing[n] if n in missing else "published")
+                                             for n in published}} if published else {})})
         done = [d for p in phases.values() for d in p.directories]
         finish_store(store, workflow, done, {"workflow_id": workflow_id})
     return result
