@@ -48,9 +48,13 @@ _PRICES = ("open", "high", "low", "close")
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 Schedule = Callable[[Callable[[], object]], object]
+"""Runs a function soon in one event loop's thread; callable from any thread,
+never blocks (``loop.call_soon_threadsafe`` / ``TrioToken.run_sync_soon``)."""
 
 
 def _soon(schedule: Schedule | None, func: Callable[[], object]) -> None:
+    """``schedule(func)``, ignoring a loop that has already closed (nobody is
+    left there to notify)."""
     if schedule is None:
         return
     try:

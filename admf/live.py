@@ -63,7 +63,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
-from ._feed import FeedBridge
+from ._feed import FeedBridge, Schedule, _soon
 from .api import load, running_event_loop
 from .errors import AdmfError, ConfigError
 from .research.config import StudyConfig
@@ -74,11 +74,6 @@ from .runtime.tracing import LEVELS, Tracer
 __all__ = ("Runtime",)
 
 _RULE_KEYS = ("level", "max_events")
-
-Schedule = Callable[[Callable[[], object]], object]
-"""Runs a function soon in one event loop's thread; callable from any thread,
-never blocks (``loop.call_soon_threadsafe`` / ``TrioToken.run_sync_soon``)."""
-
 
 def _scheduler(backend: str) -> Schedule:
     """The thread-safe, non-blocking way into the event loop running in the
@@ -98,17 +93,6 @@ def _current_backend() -> str:
     if backend is not None:
         return backend
     raise AdmfError("admf.Runtime must be entered from an asyncio or trio event loop")
-
-
-def _soon(schedule: Schedule | None, func: Callable[[], object]) -> None:
-    """``schedule(func)``, ignoring a loop that has already closed (nobody is
-    left there to notify)."""
-    if schedule is None:
-        return
-    try:
-        schedule(func)
-    except Exception:  # asyncio: RuntimeError (loop closed); trio: RunFinishedError
-        pass
 
 
 def _check_tracing(level: object, containers: object) -> None:
