@@ -36,8 +36,7 @@ from .config import PhaseConfig, StudyConfig, WorkflowConfig, load_config
 from .config._checks import suggest
 from .expressions import evaluate, parse
 from .sequences.run import CURVE_METRICS, strategy_of
-from .sequences.windows import (cpcv_splits, k_fold_windows, split_train_test,
-                                walk_forward_windows)
+from .sequences.plan import scored_spans, sequence_windows
 from .sampling import EXACT_UP_TO, grid_total, sample_points
 from .study import StrategyPoint, build_backtest, check_components
 from .tasks import timeline
@@ -137,22 +136,13 @@ def _check_file(study: StudyConfig, symbol: str, check: IntervalCheck) -> None:
 
 
 def _check_windows(study: StudyConfig) -> None:
-    seq = study.sequence
     try:
         line = timeline(study)
     except AdmfError as exc:
         raise ConfigError(f"data: {exc}") from None
     try:
-        if seq.type == "train_test":
-            split_train_test(line, seq.split, int(seq.purge or 0), tz=study.data.tz)
-        elif seq.type == "walk_forward":
-            walk_forward_windows(line, train=seq.train, test=seq.test, step=seq.step,
-                                 anchored=bool(seq.anchored), purge=int(seq.purge or 0))
-        elif seq.type == "cpcv":
-            cpcv_splits(line, int(seq.groups), int(seq.test_groups), int(seq.purge or 0),
-                        int(seq.embargo or 0))
-        else:
-            k_fold_windows(line, int(seq.folds), int(seq.purge or 0))
+        for window in sequence_windows(study, line):  # with the inner folds of each
+            scored_spans(study, line, window, 0)
     except ConfigError as exc:
         text = str(exc)
         raise ConfigError(text if text.startswith("sequence") else f"sequence: {text}") from None

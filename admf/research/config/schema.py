@@ -48,11 +48,20 @@ Storage = Literal["memory", "disk", "hybrid"]
 TraceLevel = Literal["none", "minimal", "normal", "debug"]
 ExecutorKind = Literal["inline", "processes", "dask"]
 
+class Selection(msgspec.Struct, frozen=True, kw_only=True):
+    """A checked ``sequence.select``: rank a window's points by k-fold scores
+    over its train span (``score``: the bar-weighted ``mean`` of the folds'
+    objectives, or the ``worst`` fold)."""
+
+    folds: int
+    score: Literal["mean", "worst"]
+
+
 SEQUENCE_KEYS: dict[str, dict[str, Any]] = {
     "single_pass": {},
-    "train_test": {"split": 0.7, "purge": 0, "warmup": "auto"},
+    "train_test": {"split": 0.7, "purge": 0, "warmup": "auto", "select": None},
     "walk_forward": {"train": None, "test": None, "step": None, "anchored": False, "purge": 0,
-                     "warmup": "auto"},
+                     "warmup": "auto", "select": None},
     "k_fold": {"folds": 5, "purge": 0, "warmup": "auto"},
     "cpcv": {"groups": 6, "test_groups": 2, "purge": 0, "embargo": 0, "warmup": "auto"},
     "monte_carlo": {"runs": 100, "method": "bootstrap_returns", "noise": None, "over": None},
@@ -117,6 +126,13 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     """For ``monte_carlo`` with ``bootstrap_returns``: a nested sequence (``{type:
     walk_forward, train: ..., test: ...}``) whose stitched out-of-sample returns are
     resampled, instead of a full-period run's; its objective defaults to this one's."""
+    select: dict[str, Any] | None = None
+    """For ``train_test`` and ``walk_forward``: how a window's winner is chosen on its
+    train span. Unset, each point's objective over the whole span. ``{type: k_fold,
+    folds: N, score: mean | worst}`` cuts the span into N contiguous folds, runs every
+    point on each fold (indicators warmed up on the bars just before it, like a test
+    window) and ranks points by the bar-weighted mean of their fold objectives, or by
+    their worst fold. Nothing at or after the test window is read."""
 
     def __post_init__(self) -> None:
         c.check_choice(self, "type", self.type, tuple(SEQUENCE_KEYS))
@@ -138,6 +154,30 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
         self._check_values()
         if self.over is not None:
             self.inner()
+        self.selection()
+
+    def selection(self) -> Selection | None:
+        """``select``, checked (None without one)."""
+        if self.select is None:
+            return None
+        if not isinstance(self.select, dict):
+            raise c.fail(self, "select", f"expected a mapping like {{type: k_fold, folds: 5}}, "
+                                         f"got {self.select!r}")
+        unknown = sorted(set(self.select) - {"type", "folds", "score"})
+        if unknown:
+            raise c.fail(self, ("select", str(unknown[0])), "unknown key; valid keys: type, "
+                                                            "folds, score")
+        kind = self.select.get("type")
+        if kind != "k_fold":
+            raise c.fail(self, ("select", "type"), f"expected k_fold (the only inner selection), "
+                                                   f"got {kind!r}")
+        folds = self.select.get("folds", 5)
+        if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+            raise c.fail(self, ("select", "folds"), f"expected an integer >= 2, got {folds!r}")
+        score = self.select.get("score", "mean")
+        if score not in ("mean", "worst"):
+            raise c.fail(self, ("select", "score"), f"expected mean or worst, got {score!r}")
+        return Selection(folds=folds, score=score)
 
     NESTABLE: ClassVar[tuple[str, ...]] = ("walk_forward",)
     """Sequences ``over`` may name: those with one stitched out-of-sample curve."""

@@ -20,11 +20,11 @@ from ...errors import ConfigError
 from ..config import StudyConfig
 from ..points import StrategyPoint, strategy_factory, strategy_points, warmup_bars
 from ..tasks import timeline
-from .windows import (Span, Window, cpcv_splits, k_fold_windows, split_train_test,
+from .windows import (Span, Window, cpcv_splits, inner_folds, k_fold_windows, split_train_test,
                       walk_forward_windows)
 
-__all__ = ("sequence_points", "sequence_windows", "span_of", "test_span", "run_plan",
-           "noisy_points")
+__all__ = ("sequence_points", "sequence_windows", "span_of", "test_span", "scored_spans",
+           "run_plan", "noisy_points")
 
 Plan = list[tuple[list[StrategyPoint], "tuple[int, int] | None"]]
 
@@ -72,6 +72,24 @@ def test_span(line: np.ndarray, window: Window, warm: int) -> tuple[tuple[int, i
     return span_of(line, window.test), int(line[first]) if first < window.test.first else None
 
 
+def scored_spans(config: StudyConfig, line: np.ndarray, window: Window, warm: int
+                 ) -> list[tuple[Span, int | None]]:
+    """The spans a window's points are scored on before its winner is chosen,
+    each with the bar time its indicators warm up from: the train span(s)
+    themselves (no warm-up: a train span warms up inside itself), or with
+    ``sequence.select`` the k folds of each train span, warmed up on the
+    ``warm`` bars before each fold (earlier bars only, never the test window's)."""
+    select = config.sequence.selection()
+    if select is None:
+        return [(span, None) for span in window.train]
+    spans: list[tuple[Span, int | None]] = []
+    for train in window.train:
+        for fold in inner_folds(train, select.folds, window.index):
+            first = max(0, fold.first - warm)
+            spans.append((fold, int(line[first]) if first < fold.first else None))
+    return spans
+
+
 def run_plan(config: StudyConfig, points: list[StrategyPoint] | None = None) -> Plan:
     """(points, read window) for every run the sequence makes; None is the whole data."""
     points = sequence_points(config) if points is None else points
@@ -87,8 +105,9 @@ def run_plan(config: StudyConfig, points: list[StrategyPoint] | None = None) -> 
     warm = warmup_bars(config, points)
     reads: dict[tuple[int, int], None] = {}
     for w in sequence_windows(config, line):
-        for span in w.train:
-            reads[span_of(line, span)] = None
+        for span, warm_from in scored_spans(config, line, w, warm):
+            first, last = span_of(line, span)
+            reads[(warm_from if warm_from is not None else first, last)] = None
         (first, last), warm_from = test_span(line, w, warm)
         reads[(warm_from if warm_from is not None else first, last)] = None
     return [(points, read) for read in reads]

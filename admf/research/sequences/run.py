@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -30,9 +31,10 @@ from ..results.store import ResultStore
 from ..points import StrategyPoint, expand_points, warmup_bars
 from ..study import bars_per_year, check_components
 from ..tasks import PointSummary, Runner, estimated_bars, flat, timeline
-from .plan import noisy_points, run_plan, sequence_points, sequence_windows, span_of, test_span
-from .windows import (Span, Window, bootstrap_paths, cpcv_paths, cpcv_splits, percentiles,
-                      rank_points)
+from .plan import (noisy_points, run_plan, scored_spans, sequence_points, sequence_windows, span_of,
+                   test_span)
+from .windows import (LOWER_IS_BETTER, Span, Window, bootstrap_paths, cpcv_paths, cpcv_splits,
+                      percentiles, rank_points)
 
 __all__ = ("SequenceResult", "run_sequence", "strategy_of")
 
@@ -220,23 +222,30 @@ TEST_UNITS = {"k_fold": "folds", "train_test": "test runs", "cpcv": "test groups
 
 async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], runner: Runner,
                            line: np.ndarray, windows: list[Window]) -> list[dict[str, Any]]:
-    """For every window: the grid on its train span(s), the winner on its test span."""
+    """For every window: the grid on its train span(s) (or, with
+    ``sequence.select``, on the folds of its train span), the winner on its
+    test span."""
     objective = config.sequence.objective
+    select = config.sequence.selection()
+    warm = warmup_bars(config, points)
     train_tasks, owners = [], []
-    shared: dict[Span, int] = {}  # a train span several windows share (cpcv) runs once
+    shared: dict[tuple[Span, int | None], int] = {}  # a span several windows share (cpcv) runs once
     users: list[list[tuple[int, int]]] = []
+    scored: dict[int, list[Span]] = {}
     for w in windows:
-        for i, span in enumerate(w.train):
-            if span in shared:
-                users[shared[span]].append((w.index, span.bars))
+        for i, (span, warm_from) in enumerate(scored_spans(config, line, w, warm)):
+            scored.setdefault(w.index, []).append(span)
+            if (span, warm_from) in shared:
+                users[shared[span, warm_from]].append((w.index, span.bars))
                 continue
-            shared[span] = len(users)
+            shared[span, warm_from] = len(users)
             users.append([(w.index, span.bars)])
-            tasks = runner.tasks(points, span_of(line, span), f"{w.key}-train{i}-",
-                                 tables=False, curves=False)
+            kind = "fold" if select else "train"
+            tasks = runner.tasks(points, span_of(line, span), f"{w.key}-{kind}{i}-",
+                                 tables=False, curves=False, warm_from=warm_from)
             train_tasks.extend(tasks)
-            owners.extend([shared[span]] * len(tasks))
-    trained = await runner.run(train_tasks, "train runs")
+            owners.extend([shared[span, warm_from]] * len(tasks))
+    trained = await runner.run(train_tasks, "fold runs" if select else "train runs")
     scores: dict[int, dict[str, list[tuple[float, int]]]] = {}
     summaries: dict[int, dict[str, PointSummary]] = {}
     for owner, chunk in zip(owners, trained):
@@ -246,9 +255,9 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
                     (_objective(s, objective), bars))
                 summaries.setdefault(index, {}).setdefault(s.id, s)
     chosen, test_tasks = {}, []
-    warm = warmup_bars(config, points)
+    combine = _worst(objective) if select and select.score == "worst" else _weighted
     for w in windows:
-        combined = {pid: _weighted(v) for pid, v in scores[w.index].items()}
+        combined = {pid: combine(v) for pid, v in scores[w.index].items()}
         best_id = rank_points(combined, objective)[0]
         chosen[w.index] = (best_id, combined[best_id])
         point = next(p for p in points if p.id == best_id)
@@ -260,17 +269,22 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
     for w, chunk in zip(windows, tested):
         best_id, score = chosen[w.index]
         test = chunk[0]
-        rows.append({
+        row = {
             "window": w.index,
             "train": [[format_ns(int(line[s.first])), format_ns(int(line[s.last]))] for s in w.train],
             "test": [format_ns(int(line[w.test.first])), format_ns(int(line[w.test.last]))],
             "train_bars": sum(s.bars for s in w.train), "test_bars": w.test.bars,
             "params": test.params, "train_objective": score,
             "train_metrics": summaries[w.index][best_id].metrics.to_json_dict()
-            if len(w.train) == 1 else None,
+            if len(w.train) == 1 and not select else None,
             "test_metrics": test.metrics.to_json_dict(), "_summary": test,
             "_best": strategy_of(config, _point(points, best_id)),
-        })
+        }
+        if select:  # the winner's objective on each fold, beside the fold's span
+            row["folds"] = [{"span": [format_ns(int(line[f.first])), format_ns(int(line[f.last]))],
+                             "bars": f.bars, "objective": value}
+                            for f, (value, _) in zip(scored[w.index], scores[w.index][best_id])]
+        rows.append(row)
     return rows
 
 
@@ -278,6 +292,18 @@ def _weighted(values: list[tuple[float, int]]) -> float:
     """Bar-weighted mean of an objective over train spans (NaN if any is NaN)."""
     total = sum(bars for _, bars in values)
     return sum(v * bars for v, bars in values) / total
+
+
+def _worst(objective: str) -> Callable[[list[tuple[float, int]]], float]:
+    """The worst of a point's fold objectives (the largest of a minimised
+    objective, else the smallest); NaN if any fold is NaN."""
+    pick = max if objective in LOWER_IS_BETTER else min
+
+    def worst(values: list[tuple[float, int]]) -> float:
+        found = [v for v, _ in values]
+        return math.nan if any(math.isnan(v) for v in found) else float(pick(found))
+
+    return worst
 
 
 def _public(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

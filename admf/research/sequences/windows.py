@@ -24,7 +24,7 @@ from ...errors import ConfigError
 
 __all__ = (
     "Span", "Window", "LOWER_IS_BETTER", "split_train_test", "walk_forward_windows",
-    "k_fold_windows", "CpcvSplit", "cpcv_splits", "cpcv_paths", "rank_points", "bootstrap_paths", "percentiles",
+    "k_fold_windows", "inner_folds", "CpcvSplit", "cpcv_splits", "cpcv_paths", "rank_points", "bootstrap_paths", "percentiles",
 )
 
 LOWER_IS_BETTER = frozenset({"max_drawdown", "max_drawdown_duration_bars",
@@ -164,6 +164,17 @@ def k_fold_windows(timeline: np.ndarray, folds: int, purge: int = 0) -> list[Win
             raise ConfigError(f"sequence.purge {purge} leaves fold {i} no training bars")
         windows.append(Window(index=i, train=train, test=Span(lo, hi)))
     return windows
+
+
+def inner_folds(span: Span, folds: int, window: int) -> tuple[Span, ...]:
+    """``span`` cut into ``folds`` contiguous folds of (nearly) equal size, the
+    validation folds of an inner k-fold selection (``sequence.select``) of
+    window ``window``."""
+    if folds > span.bars:
+        raise ConfigError(f"sequence.select.folds: {folds} folds do not fit window {window}'s "
+                          f"train span of {span.bars} bars (at most {span.bars})")
+    edges = [span.first + round(i * span.bars / folds) for i in range(folds + 1)]
+    return tuple(Span(edges[i], edges[i + 1] - 1) for i in range(folds))
 
 
 class CpcvSplit(msgspec.Struct, frozen=True, kw_only=True):
