@@ -89,7 +89,9 @@ def _sweep_table(table: list[dict[str, Any]], objective: str, top: int) -> str:
 def _window_table(kind: str, table: list[dict[str, Any]], objective: str) -> str:
     name = {"k_fold": "fold", "cpcv": "test group"}.get(kind, "window")
     shown = [objective, *(m for m in ("total_return", "max_drawdown", "trade_count") if m != objective)]
-    header = [name, "test start", "test end", "params", f"train {objective}",
+    # with sequence.select the train column is the winner's k-fold score
+    scored = "k-fold" if any("folds" in r for r in table) else "train"
+    header = [name, "test start", "test end", "params", f"{scored} {objective}",
               *(f"test {m}" for m in shown)]
     body = [[str(r["window"]), str(r["test"][0]), str(r["test"][1]), _params(r.get("params")),
              format_metric(objective, r.get("train_objective")),

@@ -176,3 +176,13 @@ def test_too_many_folds_for_a_train_window_fails_in_validate(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match=r"sequence\.select\.folds: 50 folds do not fit "
                                           r"window 0's train span of 40 bars"):
         validate(study(tmp_path, sequence))
+
+
+def test_the_cli_table_heads_the_train_column_as_the_k_fold_score() -> None:
+    from admf._cli_runs import _window_table
+    row = {"window": 0, "test": ["a", "b"], "params": {"fast": 5}, "train_objective": 1.0,
+           "test_metrics": {}}
+    assert "train sharpe_ratio" in _window_table("walk_forward", [row], "sharpe_ratio")
+    folded = {**row, "folds": [{"span": ["a", "b"], "bars": 10, "objective": 1.0}]}
+    table = _window_table("walk_forward", [folded], "sharpe_ratio")
+    assert "k-fold sharpe_ratio" in table and "train sharpe_ratio" not in table
