@@ -58,6 +58,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plugin_sequence(registry: Any, name: str, shape: str, keys: dict[str, Any], indent: str) -> str:
+    """A plugin sequence: its name, summary, shape, ``params`` and the other keys."""
+    summary = registry.summary("sequence", name)
+    lines = [f"{indent}{name}  {summary}".rstrip(),
+             f"{indent}    reads like: {shape}; from {registry.where('sequence', name)}"]
+    lines += [f"{indent}    params.{p}" for p in registry.describe("sequence", name)]
+    lines += [f"{indent}    {key} = {default!r}" for key, default in keys.items() if key != "params"]
+    return "\n".join(lines)
+
+
 def _builtin_listing(kind: str, indent: str = "") -> str | None:
     """Kinds that are not registry components: topology patterns (YAML files),
     sequence types and risk settings (config keys)."""
@@ -68,13 +78,18 @@ def _builtin_listing(kind: str, indent: str = "") -> str | None:
                          + f"\n{indent}    file: {path}"
                          for name, path in available_patterns().items())
     if kind == "sequence":
-        from .research.config import SEQUENCE_KEYS
+        from .research.config import PLUGIN_SEQUENCE_KEYS, SEQUENCE_KEYS
+        from .research.sequences.scheme import scheme_class
+        from .runtime.registry import registry
 
-        return "\n".join(f"{indent}{name}" + "".join(
+        builtin = "\n".join(f"{indent}{name}" + "".join(
             f"\n{indent}    {key} = {default!r}" if default is not None
             else f"\n{indent}    {key} (required)" if key in ("train", "test") else
             f"\n{indent}    {key} = None" for key, default in keys.items())
             for name, keys in SEQUENCE_KEYS.items())
+        plugins = [_plugin_sequence(registry, name, scheme_class(name).shape, PLUGIN_SEQUENCE_KEYS,
+                                    indent) for name in registry.names("sequence")]
+        return "\n".join([builtin, *plugins])
     if kind == "risk":
         from .research.config import RiskConfig
 

@@ -205,6 +205,9 @@ def _phase(info: RunInfo, phase: Path, kind: str | None = None) -> None:
     if not (phase / "summary.json").is_file():
         return
     summary = read_json(phase / "summary.json")
+    if summary.get("shape"):  # a plugin sequence reads like the built-in of its shape
+        kind = str(summary["shape"])
+        info.value_note = HEADLINE_OF.get(kind, "")
     if kind == "single_pass":
         portfolios = summary.get("portfolios") or {}
         if portfolios:

@@ -166,7 +166,7 @@ class SequenceResultView(Result):
                  phase: str = "main") -> None:
         super().__init__(raw.name, raw.run_id, raw.path, raw.seconds)
         self.raw = raw
-        self.kind = raw.type
+        self.kind = raw.kind  # a plugin sequence reads like the built-in of its shape
         self.objective = objective
         self._phase_dir = Path(raw.path) / phase if raw.path is not None else None
         self._on_disk = read_runs(self._phase_dir) if self._phase_dir is not None else None

@@ -404,7 +404,7 @@ def _phase_table(result: Any, top: int, objective: str) -> str:
 
     if callable(getattr(result, "table", None)):  # a single pass inside a workflow
         return format_table(result.table())
-    return sequence_table(result.type, result.table, result.metrics, objective=objective, top=top,
+    return sequence_table(result.kind, result.table, result.metrics, objective=objective, top=top,
                           aggregate=result.aggregate)
 
 

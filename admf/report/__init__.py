@@ -74,8 +74,10 @@ def render(root: Path, *, top: int = TOP) -> str:
         page.add(_overview(workflow, {p.name for p in phases}))
     for phase in phases:
         anchor = f"phase-{phase.name}"
-        heading = (f'<h2 id="{esc(anchor)}">{esc(phase.name)}: {esc(_KINDS.get(phase.kind, phase.kind))}'
-                   "</h2>")
+        named = str(phase.summary.get("type", phase.kind))  # a plugin sequence: its own name
+        what = _KINDS.get(phase.kind, phase.kind)
+        what = what if named == phase.kind else f"{named} ({what})"
+        heading = f'<h2 id="{esc(anchor)}">{esc(phase.name)}: {esc(what)}</h2>'
         page.add(heading + _phase_body(page, phase, anchor=anchor, top=top))
     return page.html()
 

@@ -122,7 +122,8 @@ def _phase(root: Path, directory: str, info: dict[str, Any],
         metrics=summary.get("metrics") or {}, best_params=summary.get("best_params"),
         best=summary.get("best"), table=list(summary.get("table") or []),
         aggregate=read_json(aggregate_file) if aggregate_file.is_file() else {},
-        equity=None, seconds=float(summary.get("seconds", 0.0)))
+        equity=None, seconds=float(summary.get("seconds", 0.0)), shape=str(summary.get("shape", "")))
+    kind = raw.kind  # a plugin sequence reads like the built-in of its shape
     if kind in ("walk_forward", "train_test", "k_fold") and study is not None:
         raw.equity = stitched(runs, raw.table, study.portfolio.initial_cash)
     elif kind == "cpcv" and study is not None:  # the first backtest path's test groups

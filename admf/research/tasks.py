@@ -134,6 +134,7 @@ class Runner:
         self.phase = phase
         self.progress = progress
         self.done = store.phase(phase).completed_runs() if store is not None else set()
+        self.line: np.ndarray | None = None  # the study's timeline, once read (see timeline)
 
     def tasks(self, points: Sequence[StrategyPoint], span: tuple[int, int] | None, prefix: str,
               *, tables: bool, curves: bool, close_at_end: bool = False,

@@ -108,7 +108,7 @@ def _check_data(study: StudyConfig, cache: dict[bytes, Any]) -> None:
             text = str(exc)
             raise ConfigError(text.replace("sequence: ", "sequence.over: ", 1)
                               if text.startswith("sequence: ") else text) from None
-    elif study.sequence.type in ("train_test", "walk_forward", "k_fold", "cpcv"):
+    elif study.sequence.shape in ("train_test", "walk_forward", "k_fold", "cpcv"):
         _check_windows(study)
     cache[key] = True
 

@@ -28,6 +28,7 @@ from .layers import study_defaults as study_defaults
 from .loading import load_config as load_config
 from .loading import load_study as load_study
 from .loading import parse_config as parse_config
+from .schema import PLUGIN_SEQUENCE_KEYS as PLUGIN_SEQUENCE_KEYS
 from .schema import SEQUENCE_KEYS as SEQUENCE_KEYS
 from .schema import ContainerTracing as ContainerTracing
 from .schema import ExecutorConfig as ExecutorConfig
@@ -74,5 +75,6 @@ __all__ = (
     "PhaseConfig",
     "RepeatConfig",
     "SYNTHETIC_DEFAULTS",
+    "PLUGIN_SEQUENCE_KEYS",
     "SEQUENCE_KEYS",
 )

@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 import msgspec.inspect as mi
 
-from .schema import SEQUENCE_KEYS, StudyConfig
+from .schema import PLUGIN_SEQUENCE_KEYS, SEQUENCE_KEYS, StudyConfig
 from .trading import SYNTHETIC_DEFAULTS
 from .workflow import PhaseConfig, WorkflowConfig
 
@@ -123,7 +123,7 @@ def _variants(cls: type) -> dict[str, str] | None:
     """What a ``None`` default becomes, per variant (sequence type, data source)."""
     if cls.__name__ == "SequenceConfig":
         out: dict[str, list[str]] = {}
-        for kind, keys in SEQUENCE_KEYS.items():
+        for kind, keys in {**SEQUENCE_KEYS, "plugin sequences": PLUGIN_SEQUENCE_KEYS}.items():
             for key, default in keys.items():
                 shown = "required" if default is None and key in ("train", "test") else \
                     "= test" if key == "step" else _value(default)

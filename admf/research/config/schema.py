@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from msgspec.structs import force_setattr
 
+from ...errors import ConfigError
 from . import _checks as c
 from .grid import MAX_GRID_POINTS, downstream_counts, grid_counts, grid_overflow
 from .identity import config_fingerprint
@@ -42,8 +43,6 @@ __all__ = (
     "SEQUENCE_KEYS",
 )
 
-SequenceType = Literal["single_pass", "train_test", "walk_forward", "k_fold", "cpcv",
-                       "monte_carlo", "parameter_sweep"]
 Storage = Literal["memory", "disk", "hybrid"]
 TraceLevel = Literal["none", "minimal", "normal", "debug"]
 ExecutorKind = Literal["inline", "processes", "dask"]
@@ -70,6 +69,10 @@ SEQUENCE_KEYS: dict[str, dict[str, Any]] = {
 """The keys each sequence type uses, with their defaults (``None``: required or
 conditional). ``type`` and ``objective`` belong to every type."""
 
+PLUGIN_SEQUENCE_KEYS: dict[str, Any] = {"params": None, "warmup": "auto", "select": None}
+"""The keys a sequence type added by a plugin (:class:`admf.research.sequences.WindowScheme`)
+uses: its own parameters, and the warm-up and selection admf applies to its windows."""
+
 
 class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """How a study is run. Window lengths (``train``, ``test``, ``step``) are a
@@ -77,10 +80,11 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
 
     _section: ClassVar[str] = "sequence"
 
-    type: SequenceType = "single_pass"
+    type: str = "single_pass"
     """``single_pass`` (every point once over all bars), ``train_test``, ``walk_forward``,
-    ``k_fold``, ``cpcv`` (combinatorial purged cross-validation), ``monte_carlo`` or
-    ``parameter_sweep``."""
+    ``k_fold``, ``cpcv`` (combinatorial purged cross-validation), ``monte_carlo``,
+    ``parameter_sweep``, or a sequence a plugin adds (registered under ``sequence``, or
+    ``"package.module:Name"`` naming a ``WindowScheme`` subclass)."""
     objective: str = "sharpe_ratio"
     """The metric that ranks parameter points (any metric name); ``max_drawdown``, its
     durations and ``volatility`` rank smallest first, every other metric largest first."""
@@ -126,8 +130,10 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     """For ``monte_carlo`` with ``bootstrap_returns``: a nested sequence (``{type:
     walk_forward, train: ..., test: ...}``) whose stitched out-of-sample returns are
     resampled, instead of a full-period run's; its objective defaults to this one's."""
+    params: dict[str, Any] | None = None
+    """For a plugin sequence: its parameters (the keyword arguments of its class)."""
     select: dict[str, Any] | None = None
-    """For ``train_test`` and ``walk_forward``: how a window's winner is chosen on its
+    """For ``train_test``, ``walk_forward`` and plugin sequences: how a window's winner is chosen on its
     train span. Unset, each point's objective over the whole span. ``{type: k_fold,
     folds: N, score: mean | worst}`` cuts the span into N contiguous folds, runs every
     point on each fold (indicators warmed up on the bars just before it, like a test
@@ -135,9 +141,9 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     their worst fold. Nothing at or after the test window is read."""
 
     def __post_init__(self) -> None:
-        c.check_choice(self, "type", self.type, tuple(SEQUENCE_KEYS))
+        c.check_name(self, "type", self.type, "a sequence type")
         c.check_name(self, "objective", self.objective, "a metric name")
-        own = SEQUENCE_KEYS[self.type]
+        own = self.keys()
         for key in _ALL_SEQUENCE_KEYS:
             if key not in own and getattr(self, key) is not None:
                 raise c.fail(self, key, self._not_used(key))
@@ -155,6 +161,45 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
         if self.over is not None:
             self.inner()
         self.selection()
+        if self.plugin:
+            if self.params is not None and not isinstance(self.params, dict):
+                raise c.fail(self, "params", f"expected a mapping of the sequence's parameters, "
+                                             f"got {self.params!r}")
+            self._scheme()
+
+    @property
+    def plugin(self) -> bool:
+        """Whether ``type`` is a sequence a plugin adds, not a built-in one."""
+        return self.type not in SEQUENCE_KEYS
+
+    def keys(self) -> dict[str, Any]:
+        """The keys this sequence's type uses, with their defaults."""
+        return SEQUENCE_KEYS.get(self.type, PLUGIN_SEQUENCE_KEYS)
+
+    @property
+    def shape(self) -> str:
+        """How the results are read: the type itself, or for a plugin sequence
+        the built-in it reads like (``walk_forward`` or ``k_fold``)."""
+        return self._scheme_class().shape if self.plugin else self.type
+
+    def _scheme_class(self) -> Any:
+        from ..sequences.scheme import scheme_class
+
+        try:
+            return scheme_class(self.type)
+        except ConfigError as exc:
+            raise c.fail(self, "type", str(exc).removeprefix("sequence.type: ")) from None
+
+    def _scheme(self) -> Any:
+        """The plugin sequence, built with ``params`` (errors name the key)."""
+        from ..sequences.scheme import build_scheme
+
+        self._scheme_class()
+        try:
+            return build_scheme(self.type, self.params)
+        except ConfigError as exc:
+            key, _, problem = str(exc).partition(": ")
+            raise c.fail(self, tuple(key.split(".")[1:]), problem) from None
 
     def selection(self) -> Selection | None:
         """``select``, checked (None without one)."""
@@ -189,13 +234,15 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
         if self.method != "bootstrap_returns":
             raise c.fail(self, "over", "resamples returns: it needs method bootstrap_returns, "
                                        f"not {self.method!r}")
-        if not isinstance(self.over, dict) or self.over.get("type") not in self.NESTABLE:
-            got = self.over.get("type") if isinstance(self.over, dict) else self.over
-            raise c.fail(self, ("over", "type"), f"expected one of {list(self.NESTABLE)} (a "
-                                                 f"sequence with one out-of-sample curve), got {got!r}")
+        got = self.over.get("type") if isinstance(self.over, dict) else self.over
+        if not isinstance(self.over, dict) or not isinstance(got, str) or \
+                got in SEQUENCE_KEYS and got not in self.NESTABLE:
+            raise c.fail(self, ("over", "type"), f"expected one of {list(self.NESTABLE)} or a "
+                                                 f"walk_forward-shaped plugin sequence (a sequence "
+                                                 f"with one out-of-sample curve), got {got!r}")
         spec = {"objective": self.objective, **self.over}
         try:
-            return msgspec.convert(spec, SequenceConfig)
+            inner = msgspec.convert(spec, SequenceConfig)
         except msgspec.ValidationError as exc:  # the inner key's own message, re-rooted
             text = str(exc)
             key, _, problem = text.partition(": ")
@@ -204,12 +251,19 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
             unknown = text.partition("unknown field `")[2].rstrip("`")
             if unknown:
                 raise c.fail(self, ("over", unknown), "unknown key; valid keys: type, objective, "
-                             + ", ".join(SEQUENCE_KEYS[str(self.over["type"])])) from None
+                             + ", ".join(SEQUENCE_KEYS.get(str(self.over["type"]),
+                                                           PLUGIN_SEQUENCE_KEYS))) from None
             raise c.fail(self, "over", text.replace("$.", "")) from None
+        if inner.shape not in self.NESTABLE:
+            raise c.fail(self, ("over", "type"), f"plugin sequence {got!r} has shape "
+                                                 f"{inner.shape!r}; over needs one of "
+                                                 f"{list(self.NESTABLE)} (one out-of-sample curve)")
+        return inner
 
     def _not_used(self, key: str) -> str:
         owners = [t for t, keys in SEQUENCE_KEYS.items() if key in keys]
-        used = ", ".join(SEQUENCE_KEYS[self.type]) or "only type and objective"
+        owners += ["plugin sequences"] if key in PLUGIN_SEQUENCE_KEYS else []
+        used = ", ".join(self.keys()) or "only type and objective"
         return (f"not used by sequence type {self.type!r} (its keys: {used}); "
                 f"{key} belongs to {' | '.join(owners)}")
 
@@ -259,7 +313,8 @@ class SequenceConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
             raise c.fail(self, "samples", "only used by mode 'random'; a grid runs every point")
 
 
-_ALL_SEQUENCE_KEYS = tuple(dict.fromkeys(k for keys in SEQUENCE_KEYS.values() for k in keys))
+_ALL_SEQUENCE_KEYS = tuple(dict.fromkeys(k for keys in (*SEQUENCE_KEYS.values(), PLUGIN_SEQUENCE_KEYS)
+                                         for k in keys))
 
 
 class ResultsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):

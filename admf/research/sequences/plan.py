@@ -20,6 +20,7 @@ from ...errors import ConfigError
 from ..config import StudyConfig
 from ..points import StrategyPoint, strategy_factory, strategy_points, warmup_bars
 from ..tasks import timeline
+from .scheme import scheme_windows
 from .windows import (Span, Window, cpcv_splits, inner_folds, k_fold_windows, split_train_test,
                       walk_forward_windows)
 
@@ -43,8 +44,9 @@ def sequence_points(config: StudyConfig) -> list[StrategyPoint]:
 
 
 def sequence_windows(config: StudyConfig, line: np.ndarray) -> list[Window]:
-    """The train/test windows of a train_test, walk_forward, k_fold or cpcv sequence
-    (cpcv: one window per test group of each split)."""
+    """The train/test windows of a train_test, walk_forward, k_fold, cpcv or
+    plugin sequence (cpcv: one window per test group of each split; a plugin:
+    its scheme's windows, checked)."""
     seq = config.sequence
     if seq.type == "train_test":
         return [split_train_test(line, seq.split, int(seq.purge or 0), tz=config.data.tz)]
@@ -57,6 +59,8 @@ def sequence_windows(config: StudyConfig, line: np.ndarray) -> list[Window]:
         _, splits = cpcv_splits(line, int(seq.groups), int(seq.test_groups), int(seq.purge or 0),
                                 int(seq.embargo or 0))
         return [w for split in splits for w in split.windows]
+    if seq.plugin:
+        return scheme_windows(seq.type, seq.params, line)
     raise ValueError(f"sequence {seq.type!r} has no train/test windows")
 
 

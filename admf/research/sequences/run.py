@@ -70,6 +70,15 @@ class SequenceResult(msgspec.Struct, kw_only=True):
     aggregate: dict[str, Any]
     equity: dict[str, np.ndarray] | None
     seconds: float
+    shape: str = ""
+    """How the result reads when ``type`` is a plugin sequence (``walk_forward``
+    or ``k_fold``); "" for a built-in type, which is its own shape."""
+
+    @property
+    def kind(self) -> str:
+        """The built-in sequence type this result reads like (``type`` itself,
+        or a plugin sequence's shape)."""
+        return self.shape or self.type
 
     def __repr__(self) -> str:
         return f"SequenceResult({self.name!r}, {self.type}, run_id={self.run_id!r})"
@@ -114,10 +123,11 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     if config.tracing.enabled and not write:
         raise ConfigError("tracing: a sequence's runs write their traces to <phase>/trace/ in the "
                           "results directory; run it with write=True, or set tracing.level: none")
-    kind = config.sequence.type
+    kind = config.sequence.shape  # a plugin sequence runs as the built-in it reads like
     passes = {"parameter_sweep": 1, "monte_carlo": int(config.sequence.runs or 100)
               if config.sequence.method == "parameter_noise"
               else 2 if config.sequence.over else 1}.get(kind, 2)
+    line = _checked_windows(config)  # a window that cannot be cut fails before any file
     # the executor first: a process pool refuses an unguarded script before
     # the results directory exists (see executors.check_main_guard)
     executor = make_executor(config.executor.kind, config.executor.workers,
@@ -127,6 +137,7 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     try:
         store, owner = open_store(config, write=write, store=store, resume=resume)
         runner = Runner(config, executor, store, phase, progress)
+        runner.line = line
         handler = {"parameter_sweep": _sweep, "train_test": _train_test,
                    "walk_forward": _walk_forward, "k_fold": _k_fold, "cpcv": _cpcv,
                    "monte_carlo": _monte_carlo}[kind]
@@ -138,7 +149,8 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
                                      path=store.path if store else None)
     if store is not None:
         phase_store = store.phase(phase)
-        phase_store.write_summary({"type": kind, "metrics": result.metrics,
+        shape = {"shape": kind} if config.sequence.plugin else {}
+        phase_store.write_summary({"type": config.sequence.type, **shape, "metrics": result.metrics,
                                    "best_params": result.best_params, "best": result.best,
                                    "table": result.table,
                                    "seconds": result.seconds})
@@ -148,10 +160,34 @@ async def run_sequence(config: StudyConfig, *, write: bool = True, store: Result
     return result
 
 
+WINDOWED = ("train_test", "walk_forward", "k_fold", "cpcv")
+"""The shapes whose runs are cut into train/test windows of the timeline."""
+
+
+def _checked_windows(config: StudyConfig) -> np.ndarray | None:
+    """The timeline of a windowed sequence (or of the walk-forward a Monte
+    Carlo runs over), its windows and their inner folds checked; None for a
+    sequence without windows."""
+    seq = config.sequence.inner() or config.sequence
+    if seq.shape not in WINDOWED:
+        return None
+    nested = msgspec.structs.replace(config, sequence=seq)
+    line = timeline(config)
+    for window in sequence_windows(nested, line):
+        scored_spans(nested, line, window, 0)
+    return line
+
+
+def _line(config: StudyConfig, runner: Runner) -> np.ndarray:
+    return runner.line if runner.line is not None else timeline(config)
+
+
 def _result(config: StudyConfig, **fields: Any) -> SequenceResult:
     defaults = {"best_params": None, "best": None, "table": [], "aggregate": {}, "equity": None}
-    return SequenceResult(name=config.name, type=config.sequence.type, run_id=None, path=None,
-                          seconds=0.0, **{**defaults, **fields})
+    seq = config.sequence
+    return SequenceResult(name=config.name, type=seq.type, run_id=None, path=None,
+                          seconds=0.0, shape=seq.shape if seq.plugin else "",
+                          **{**defaults, **fields})
 
 
 async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
@@ -264,7 +300,7 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
         span, warm_from = test_span(line, w, warm)
         test_tasks.extend(runner.tasks([point], span, f"{w.key}-test-", tables=True,
                                        curves=True, close_at_end=True, warm_from=warm_from))
-    tested = await runner.run(test_tasks, TEST_UNITS.get(config.sequence.type, "windows"))
+    tested = await runner.run(test_tasks, TEST_UNITS.get(config.sequence.shape, "windows"))
     rows = []
     for w, chunk in zip(windows, tested):
         best_id, score = chosen[w.index]
@@ -311,7 +347,7 @@ def _public(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
-    line = timeline(config)
+    line = _line(config, runner)
     rows = await _train_then_test(config, points, runner, line, sequence_windows(config, line))
     row = rows[0]
     return _result(config, metrics=row["test_metrics"], best_params=row["params"],
@@ -321,7 +357,7 @@ async def _train_test(config: StudyConfig, points: list[StrategyPoint], runner: 
 
 
 async def _walk_forward(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
-    line = timeline(config)
+    line = _line(config, runner)
     rows = await _train_then_test(config, points, runner, line, sequence_windows(config, line))
     stitched, metrics = _stitch(config, [r["_summary"] for r in rows])
     return _result(config, metrics=metrics.to_json_dict(), best_params=rows[-1]["params"],
@@ -359,7 +395,7 @@ def _stitch(config: StudyConfig, tests: list[PointSummary]) -> tuple[dict[str, n
 
 
 async def _k_fold(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
-    line = timeline(config)
+    line = _line(config, runner)
     rows = await _train_then_test(config, points, runner, line, sequence_windows(config, line))
     fields = rows[0]["test_metrics"].keys()
     mean = {k: _mean([r["test_metrics"][k] for r in rows]) for k in fields}
@@ -377,7 +413,7 @@ async def _cpcv(config: StudyConfig, points: list[StrategyPoint], runner: Runner
     groups; the ``C(N-1, k-1)`` paths stitch one test result per group, in
     time order, into an out-of-sample curve each (see :func:`cpcv_paths`)."""
     seq = config.sequence
-    line = timeline(config)
+    line = _line(config, runner)
     groups, splits = cpcv_splits(line, int(seq.groups), int(seq.test_groups),
                                  int(seq.purge or 0), int(seq.embargo or 0))
     windows = [w for split in splits for w in split.windows]
