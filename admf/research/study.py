@@ -49,7 +49,7 @@ from .results.runs import (
     finish_store,
     open_store,
     run_key,
-    write_run,
+    write_runs,
 )
 from .results.store import ResultStore
 
@@ -347,8 +347,7 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
             tracer.store.close()
     results = {pid: outcome.collected[c.name] for pid, c in backtest.portfolios.items()}
     if runs:
-        for point in points:
-            write_run(runs[point.id], point, results[point.id], config, tables=tables)
+        write_runs(runs, points, results, config, tables=tables)
     return results, sum(s.rows for s in backtest.sources)
 
 
