@@ -225,9 +225,7 @@ def _deflated(config: StudyConfig, summaries: list[PointSummary], best: PointSum
     skew, kurt, source = 0.0, 3.0, "assumed normal"
     returns = _returns_on_disk(runner, top.id, config.portfolio.initial_cash)
     if returns is not None and len(returns) > 3 and returns.std() > 0:
-        from scipy.stats import kurtosis, skew as skewness
-
-        skew, kurt, source = float(skewness(returns)), float(kurtosis(returns, fisher=False)), "returns"
+        skew, kurt, source = (*_moments(returns), "returns")
     variance = float(np.var(sharpes, ddof=1))
     observations = int(top.metrics.bars)
     value = deflated_sharpe_ratio(float(top.metrics.sharpe_ratio) / root, trials=len(sharpes),
@@ -236,6 +234,15 @@ def _deflated(config: StudyConfig, summaries: list[PointSummary], best: PointSum
     return {**out, "value": value, "sharpe_per_bar": float(top.metrics.sharpe_ratio) / root,
             "sharpe_variance": variance, "observations": observations, "skewness": skew,
             "kurtosis": kurt, "moments_from": source}
+
+
+def _moments(returns: np.ndarray) -> tuple[float, float]:
+    """Skewness and (non-excess) kurtosis of ``returns`` from the population
+    central moments, ``m3 / m2**1.5`` and ``m4 / m2**2``, as Bailey and López
+    de Prado use them (no small-sample correction)."""
+    centred = returns - returns.mean()
+    m2 = float(np.mean(centred ** 2))
+    return float(np.mean(centred ** 3)) / m2 ** 1.5, float(np.mean(centred ** 4)) / m2 ** 2
 
 
 def _returns_on_disk(runner: Runner, pid: str, cash: float) -> np.ndarray | None:

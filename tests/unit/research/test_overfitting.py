@@ -77,3 +77,17 @@ def test_pbo_counts_every_combination() -> None:
 def test_pbo_refuses_bad_blocks(blocks: int) -> None:
     with pytest.raises(ConfigError, match="blocks"):
         probability_of_backtest_overfitting([[0.1, 0.2]] * 8, blocks=blocks)
+
+
+@pytest.mark.parametrize("trials", [2, 3, 10, 100, 10_000, 1_000_000])
+def test_the_expected_maximum_agrees_with_scipy_quantiles(trials: int) -> None:
+    # the standard library's quantile (admf's) against scipy's, an independent implementation
+    from scipy.stats import norm
+
+    g = 0.5772156649015329
+    sr0 = 0.3 * ((1 - g) * norm.ppf(1 - 1 / trials) + g * norm.ppf(1 - 1 / (trials * math.e)))
+    assert expected_max_sharpe(trials, 0.09) == pytest.approx(sr0, rel=1e-12, abs=1e-15)
+    got = deflated_sharpe_ratio(0.05, trials=trials, variance=0.09 / 10_000, observations=5_000,
+                                skewness=-0.4, kurtosis=5.0)
+    z = (0.05 - sr0 / 100) * math.sqrt(4_999) / math.sqrt(1 + 0.4 * 0.05 + 4 / 4 * 0.05 ** 2)
+    assert got == pytest.approx(float(norm.cdf(z)), rel=1e-12, abs=1e-300)
