@@ -211,8 +211,10 @@ def _guarded(path: str, line: int) -> bool:
     try:
         with open(path, "rb") as fh:
             tree = ast.parse(fh.read(), path)
-    except (OSError, SyntaxError, ValueError):
-        return True  # cannot tell: do not stand in the way
+    except (OSError, SyntaxError, ValueError, SystemError):
+        # cannot tell: do not stand in the way (SystemError: CPython 3.11 refuses
+        # every parse once one in the process failed, gh-106905)
+        return True
     return _under_guard(tree.body, line)
 
 

@@ -54,11 +54,24 @@ def strategy_code_version(cls: Any, params: dict[str, Any] | None = None) -> str
     for klass in [k for c in (cls, *extra) for k in getattr(c, "__mro__", (c,))]:
         if klass is object:
             continue
-        try:
-            digest.update(inspect.getsource(klass).encode())
-        except (OSError, TypeError):
-            digest.update(f"{klass.__module__}.{klass.__qualname__}".encode())
+        digest.update(f"{klass.__module__}.{klass.__qualname__}".encode())
+        digest.update(_source_file_digest(klass))
     return digest.hexdigest()[:16]
+
+
+def _source_file_digest(klass: type) -> bytes:
+    """The bytes' digest of the file defining ``klass`` (empty when it has
+    none: a class typed at a prompt). The whole file rather than the class's
+    own lines: ``inspect.getsource`` of a class parses the module with
+    :mod:`ast`, which CPython 3.11 refuses for the rest of the process once
+    any parse in it failed (gh-106905), and an edit elsewhere in the file
+    only costs regenerating signals, never reusing stale ones."""
+    try:
+        path = inspect.getsourcefile(klass)
+        with open(path or "", "rb") as fh:
+            return hashlib.sha256(fh.read()).digest()
+    except (OSError, TypeError):
+        return b""
 
 
 def signal_key(*, strategy: str, params: dict[str, Any], direction: str, data_digest: str,

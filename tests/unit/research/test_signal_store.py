@@ -165,3 +165,30 @@ def test_state_dependent_strategy_is_refused(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(ConfigError, match=r"strategies\[1\]\.type: 'rsi_reversion' depends on "
                                           r"portfolio state"):
         replay_signals(config, store)
+
+
+def test_the_code_version_follows_the_strategy_file_not_the_ast(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # editing the file that defines a strategy changes its code version (stale
+    # signals are never reused); the version is read without parsing the module,
+    # so a process whose ast module has failed once (CPython gh-106905) still keys signals
+    import importlib
+    import inspect as inspect_module
+
+    from admf.research.signals.store import strategy_code_version
+
+    module = tmp_path / "edited_strategy.py"
+    module.write_text("class Edited:\n    period = 5\n\nclass Other:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    edited = importlib.import_module("edited_strategy")
+    first = strategy_code_version(edited.Edited)
+    assert first == strategy_code_version(edited.Edited)
+    assert first != strategy_code_version(edited.Other)  # same file, another class
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise SystemError("AST constructor recursion depth mismatch (before=90, after=85)")
+
+    monkeypatch.setattr(inspect_module, "getsource", broken)
+    assert strategy_code_version(edited.Edited) == first
+    module.write_text("class Edited:\n    period = 6\n\nclass Other:\n    pass\n")
+    assert strategy_code_version(edited.Edited) != first
