@@ -3,6 +3,8 @@ to a run's window, and resampled when ``data.resample`` is set."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -67,10 +69,10 @@ def _fine(config: StudyConfig, symbol: str, first: int | None,
         def synthetic() -> Iterator[BarBatch]:
             origin = (np.datetime64(parse_time(data.start, tz=data.tz), "ns") if data.start
                       else "2020-01-01")
-            bars = synthetic_bars(symbol=symbol, bars=int(data.bars), seed=config.seed,
-                                  start_price=data.start_price, volatility=data.volatility,
-                                  drift=data.drift, start=origin,
-                                  timeframe=data.timeframe, batch_rows=data.batch_rows)
+            bars = _synthetic(symbol=symbol, bars=int(data.bars), seed=config.seed,
+                              start_price=data.start_price, volatility=data.volatility,
+                              drift=data.drift, start=origin,
+                              timeframe=data.timeframe, batch_rows=data.batch_rows)
             return _between(bars, first, last)
 
         return synthetic
@@ -81,6 +83,42 @@ def _fine(config: StudyConfig, symbol: str, first: int | None,
     return lambda: iter_bars(path, symbol=symbol, fmt=data.source, start=start,
                              end=end_, batch_rows=data.batch_rows, tz=data.tz,
                              columns=data.columns, adjust=data.adjust)
+
+
+SYNTHETIC_CACHE_ROWS = 4_000_000
+"""How many synthetic bars in all (about 48 bytes each) one process keeps
+after generating them. Every piece of a sweep, window and draw reads the same
+series again; past this many the oldest series is dropped, and a longer series
+is generated each time (streamed, so memory stays flat)."""
+
+_generated: OrderedDict[tuple[Any, ...], tuple[BarBatch, ...]] = OrderedDict()
+_generated_lock = threading.Lock()
+
+
+def _synthetic(**settings: Any) -> Iterator[BarBatch]:
+    """:func:`~admf.data.synthetic.synthetic_bars` of ``settings``, kept (see
+    :data:`SYNTHETIC_CACHE_ROWS`) with read-only arrays, so a consumer that
+    wrote into a shared batch would fail loudly rather than change other runs' bars."""
+    if settings["bars"] > SYNTHETIC_CACHE_ROWS:
+        return synthetic_bars(**settings)
+    key = tuple(sorted(settings.items()))
+    with _generated_lock:
+        kept = _generated.get(key)
+        if kept is not None:
+            _generated.move_to_end(key)
+            return iter(kept)
+    kept = tuple(_read_only(batch) for batch in synthetic_bars(**settings))
+    with _generated_lock:
+        _generated[key] = kept
+        while sum(len(b) for series in _generated.values() for b in series) > SYNTHETIC_CACHE_ROWS:
+            _generated.popitem(last=False)
+    return iter(kept)
+
+
+def _read_only(batch: BarBatch) -> BarBatch:
+    for name in ("timestamp", "open", "high", "low", "close", "volume"):
+        getattr(batch, name).flags.writeable = False
+    return batch
 
 
 def _between(batches: Iterator[BarBatch], first: int | None, last: int | None) -> Iterator[BarBatch]:

@@ -61,7 +61,9 @@ so :meth:`Pattern.check` builds them to validate the graph; nothing runs.
 from __future__ import annotations
 
 import contextlib
+import copy
 import fnmatch
+import functools
 import operator
 import os
 import re
@@ -136,8 +138,9 @@ class Pattern:
     @classmethod
     def from_text(cls, text: str, *, source: str = "<text>",
                   default_name: str | None = None) -> Pattern:
-        data, lines = _read_yaml(text, source)
-        return cls.from_dict(data, source=source, lines=lines, default_name=default_name)
+        data, lines = _read_yaml_once(text, source)
+        return cls.from_dict(copy.deepcopy(data), source=source, lines=lines,
+                             default_name=default_name)
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "<dict>",
@@ -393,6 +396,15 @@ def available_patterns(search_paths: Sequence[str | os.PathLike[str]] = ()) -> d
             if item.name.endswith(".yaml") and item.is_file():
                 found.setdefault(item.name[:-len(".yaml")], str(item))
     return found
+
+
+@functools.lru_cache(maxsize=32)
+def _read_yaml_once(text: str, source: str) -> tuple[Any, dict[tuple[str, int], int]]:
+    """:func:`._entries._read_yaml`, once per text: every backtest task builds
+    its topology from the same pattern file, and parsing YAML cost more than
+    the rest of the build. Callers get a deep copy of the document; an error
+    is not kept, so it is raised again each time."""
+    return _read_yaml(text, source)
 
 
 def load_pattern(name: str, search_paths: Sequence[str | os.PathLike[str]] = ()) -> Pattern:
