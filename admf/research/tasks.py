@@ -9,9 +9,9 @@ study resumes, and returns compact :class:`PointSummary` values in order.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class PointSummary(msgspec.Struct, kw_only=True):
     equity: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # timestamp, equity, exposure
     trades: dict[str, np.ndarray] | None = None
     traded_notional: float = 0.0
+    seconds: float = 0.0  # the task's time in its worker over its points: sizes later pieces
 
     def __repr__(self) -> str:
         return f"PointSummary({self.id!r}, bars={self.bars})"
@@ -65,7 +66,12 @@ class Task(msgspec.Struct, kw_only=True):
 def execute(task: Task) -> list[PointSummary]:
     """Run one task in a fresh event loop (called in a worker), stopped early
     when the executor asks (see :mod:`.workers`)."""
-    return run_stoppable(_execute, task)
+    start = time.perf_counter()
+    out = run_stoppable(_execute, task)
+    each = (time.perf_counter() - start) / max(len(out), 1)
+    for summary in out:
+        summary.seconds = each
+    return out
 
 
 async def _execute(task: Task) -> list[PointSummary]:
@@ -151,7 +157,14 @@ class Runner:
 
     async def run(self, tasks: list[Task], unit: str = "points") -> list[list[PointSummary]]:
         """Results per task, in order; runs already complete on disk are read back.
-        Progress counts runs (a task's points) as ``unit``, from those read back on."""
+        Progress counts runs (a task's points) as ``unit``, from those read back on.
+
+        When results are saved, the pieces of one pass (same span and options)
+        are cut by time, not count: a first round of one point per worker
+        measures a point's cost, and each later round gives every worker a
+        piece sized at the cost the last round measured (see
+        :func:`timed_round`). Which points share a piece
+        changes no result."""
         pending, known = [], {}
         for task in tasks:
             finished, rerun = [], []
@@ -167,25 +180,42 @@ class Runner:
                 pending.append(msgspec.structs.replace(task, points=left))
             if rerun:  # in memory only: the run directory is complete already
                 pending.append(msgspec.structs.replace(task, points=rerun, store=None))
-        ran = await self.executor.map(execute, [(t,) for t in pending],
-                                      on_done=self._counter(tasks, pending, unit))
-        for task, summaries in zip(pending, ran):
-            for summary in summaries:
-                known[task.keys[summary.id]] = summary
+        total = sum(len(t.points) for t in tasks)
+        count = [total - sum(len(t.points) for t in pending)]
+        if self.progress is not None:
+            self.progress(count[0], total, unit)
+        workers = max(self.executor.workers, 1)
+        points = [p for t in pending for p in t.points]
+        if self.store is None or not _one_pass(pending) or len(points) <= 2 * workers:
+            await self._map(pending, known, count, total, unit)
+        else:
+            keys = {pid: key for t in pending for pid, key in t.keys.items()}
+            rest, cost = points, None
+            while rest:
+                parts = [[p] for p in rest[:workers]] if cost is None else \
+                    timed_round(rest, workers, cost, share=len(points))
+                batch = [_piece(pending[0], keys, part) for part in parts]
+                await self._map(batch, known, count, total, unit)
+                # the slowest piece's cost per point, measured anew each round: the
+                # first pieces of a fresh worker pay its first-use costs
+                cost = max(known[t.keys[t.points[0].id]].seconds for t in batch)
+                rest = rest[sum(len(part) for part in parts):]
         return [[known[t.keys[p.id]] for p in t.points] for t in tasks]
 
-    def _counter(self, tasks: list[Task], pending: list[Task], unit: str
-                 ) -> Callable[[int], None] | None:
-        """``on_done(k)`` for the executor: reports the points of the first
-        ``k`` pending tasks plus those read back, out of every task's points."""
+    async def _map(self, tasks: list[Task], known: dict[str, PointSummary], count: list[int],
+                   total: int, unit: str) -> None:
+        """Run ``tasks`` on the executor, filing each summary in ``known`` by run
+        key; ``count`` (the points done so far, in a list to update) feeds progress."""
+        ends = [count[0]]
+        for task in tasks:
+            ends.append(ends[-1] + len(task.points))
         report = self.progress
-        if report is None:
-            return None
-        total = sum(len(t.points) for t in tasks)
-        ends = list(itertools.accumulate((len(t.points) for t in pending),
-                                         initial=total - sum(len(t.points) for t in pending)))
-        report(ends[0], total, unit)
-        return lambda k: report(ends[k], total, unit)
+        on_done = None if report is None else (lambda k: report(ends[k], total, unit))
+        ran = await self.executor.map(execute, [(t,) for t in tasks], on_done=on_done)
+        for task, summaries in zip(tasks, ran):
+            for summary in summaries:
+                known[task.keys[summary.id]] = summary
+        count[0] = ends[-1]
 
     def _load(self, task: Task, point: StrategyPoint) -> PointSummary | None:
         """A finished run read back; None when the task needs its curve and the
@@ -225,6 +255,51 @@ def chunks(points: list[StrategyPoint], workers: int, *, small: bool = True
     pieces = max(workers, 1) * (PIECES_PER_WORKER if small else 1)
     size = max(1, min(math.ceil(len(points) / pieces), MAX_PIECE))
     return [points[i:i + size] for i in range(0, len(points), size)]
+
+
+PIECE_SECONDS = (0.5, 5.0)
+"""How long one saved piece of a pass may take, at least and at most (see
+:func:`timed_round`). Below the least, a piece's fixed costs (reading the
+bars, the indicators its points share, its files) weigh on its points' own
+work; above the most, an interruption loses too much and progress stalls."""
+
+
+def timed_round(points: list[StrategyPoint], workers: int, seconds_per_point: float, *,
+                share: int) -> list[list[StrategyPoint]]:
+    """The next round of pieces from ``points`` (what is left of a pass of
+    ``share`` points) at ``seconds_per_point``.
+
+    A piece holds ``1 / PIECES_PER_WORKER`` of a worker's share of the pass,
+    so a kill loses about that much, but takes no less and no more time than
+    :data:`PIECE_SECONDS` allows (the least wins: tiny pieces cost more than
+    they save) and holds at most :data:`MAX_PIECE` points. A round is one
+    piece per worker or, when at most two rounds are left, every point left
+    in pieces of equal size, their number a multiple of ``workers`` so the
+    workers finish together."""
+    workers = max(workers, 1)
+    cost = max(seconds_per_point, 1e-9)
+    least, most = PIECE_SECONDS
+    size = math.ceil(share / (workers * PIECES_PER_WORKER))
+    size = min(size, int(most / cost), MAX_PIECE)
+    size = max(1, size, min(math.ceil(least / cost), MAX_PIECE))
+    if len(points) > 2 * size * workers:
+        return [points[i * size:(i + 1) * size] for i in range(workers)]
+    count = math.ceil(math.ceil(len(points) / size) / workers) * workers
+    size = math.ceil(len(points) / count)
+    return [points[i:i + size] for i in range(0, len(points), size)]
+
+
+def _one_pass(tasks: list[Task]) -> bool:
+    """Whether ``tasks`` differ only in their points: one pass cut in pieces."""
+    if not tasks:
+        return False
+    first = msgspec.structs.replace(tasks[0], points=[], keys={})
+    return all(msgspec.structs.replace(t, points=[], keys={}) == first for t in tasks[1:])
+
+
+def _piece(like: Task, keys: dict[str, str], points: list[StrategyPoint]) -> Task:
+    """A task of the same pass as ``like`` (see :func:`_one_pass`) holding ``points``."""
+    return msgspec.structs.replace(like, points=points, keys={p.id: keys[p.id] for p in points})
 
 
 def flat(results: list[list[PointSummary]]) -> list[PointSummary]:

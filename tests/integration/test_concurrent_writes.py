@@ -67,9 +67,9 @@ def test_a_failed_write_raises_the_first_failure_and_leaves_those_runs_incomplet
 
     monkeypatch.setattr(RunStore, "write_metrics", write_metrics)
     monkeypatch.setattr(result_runs, "WRITER_THREADS", 4)
-    # one piece of nine points: a failed piece stops the sweep, so with the default
-    # pieces of three the piece after the failing one would never run at all
-    monkeypatch.setattr(tasks, "PIECES_PER_WORKER", 1)
+    # a failed piece stops the sweep, so the pieces after it never run: one first
+    # piece (the probe, fast=5,slow=20), then the other eight in one piece
+    monkeypatch.setattr(tasks, "PIECE_SECONDS", (1e9, 1e10))
     with pytest.raises(Exception) as caught:
         admf.run_sync(study(tmp_path))
     assert "fast=10,slow=40" in str(caught.value) and "fast=15,slow=20" not in str(caught.value)
