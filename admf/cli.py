@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -133,6 +134,9 @@ def _fail(args: argparse.Namespace, exc: BaseException, *, status: int) -> int:
     return status
 
 
+_NAMES_A_FILE = re.compile(r"[^\s:]+\.(?:ya?ml|csv|tsv|parquet|arrow|feather|json|jsonl|py)\b")
+
+
 def error_text(exc: BaseException, config: Path | None = None) -> str:
     """What the user reads: the error's own message, once. A container's
     failure caused by an admf error (a bad CSV row met by a source, a strategy
@@ -143,7 +147,11 @@ def error_text(exc: BaseException, config: Path | None = None) -> str:
     if isinstance(exc, ContainerError) and isinstance(exc.cause, AdmfError):
         exc = exc.cause
     text = str(exc)
-    if isinstance(exc, ComponentError) and config is not None and str(config) not in text:
+    # a failing component, or a config error met only once the run started (a
+    # window that does not fit the data), is named with the config file, as
+    # `admf validate` names it; a message naming its own file keeps it alone
+    if isinstance(exc, (ComponentError, ConfigError)) and config is not None \
+            and str(config) not in text and not _NAMES_A_FILE.match(text):
         text = f"{config}: {text}"
     cause = exc.__cause__
     # an admf error's message is complete by design (the parser's or msgspec's

@@ -174,6 +174,21 @@ def test_invalid_yaml_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "broken.yaml" in err
 
 
+def test_a_window_that_does_not_fit_names_the_config_file_as_validate_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the windows are cut once the data is read, at run time, not at load time
+    config = synthetic_study(tmp_path / "results", bars=300)
+    config["sequence"] = {"type": "walk_forward", "train": 500, "test": 100}
+    path = write_yaml(tmp_path / "windows.yaml", config)
+    assert main(["run", str(path)]) == 2
+    ran = assert_one_paragraph_error(capsys.readouterr().err)
+    assert main(["validate", str(path)]) == 2
+    validated = assert_one_paragraph_error(capsys.readouterr().err)
+    expected = f"{path}: sequence: train=500 and test=100 do not fit even one walk-forward window"
+    assert expected in ran and expected in validated
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+
+
 @pytest.mark.parametrize("case", ["missing_file", "bad_row"])
 def test_bad_data_exits_2_naming_the_file(tmp_path: Path, case: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
