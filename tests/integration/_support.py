@@ -62,6 +62,22 @@ def csv_study(data_dir: Path, results_dir: Path, *, symbol: str = "X", **section
     return config
 
 
+def sequence_study(tmp_path: Path, sequence: dict[str, Any], *, name: str, seed: int,
+                   params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A one-symbol (AAA, 2400 one-minute bars written once to ``tmp_path``)
+    SMA-crossover grid of ``params`` run through ``sequence``, inline, with
+    results under ``tmp_path / "results"``; ``extra`` adds or replaces sections."""
+    path = tmp_path / "AAA.csv"
+    if not path.exists():
+        write_csv(path, random_walk(2400, seed=seed))
+    return {"name": name, "seed": seed,
+            "data": {"source": "csv", "path": str(tmp_path / "{symbol}.csv"), "symbols": ["AAA"],
+                     "timeframe": "1m"},
+            "strategies": [{"type": "sma_crossover", "params": params}],
+            "executor": {"kind": "inline"}, "sequence": sequence,
+            "results": {"dir": str(tmp_path / "results")}, **extra}
+
+
 def synthetic_study(results_dir: Path, *, seed: int = 7, symbols: tuple[str, ...] = ("AAA",),
                     bars: int = 3000, **sections: Any) -> dict[str, Any]:
     """A single-pass study over the seeded synthetic source."""

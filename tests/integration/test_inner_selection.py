@@ -27,22 +27,14 @@ from admf.research.points import strategy_points, warmup_bars
 from admf.research.sequences.plan import run_plan, scored_spans, sequence_windows
 from admf.research.tasks import timeline
 
-from tests.integration._support import random_walk, write_csv
+from tests.integration._support import sequence_study
 
 GRID = {"fast": [5, 10], "slow": [30, 60]}
 POINTS = [{"fast": f, "slow": s} for f in GRID["fast"] for s in GRID["slow"]]
 
 
 def study(tmp_path: Path, sequence: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    csv = tmp_path / "AAA.csv"
-    if not csv.exists():
-        write_csv(csv, random_walk(2400, seed=11))
-    return {"name": "inner", "seed": 11,
-            "data": {"source": "csv", "path": str(tmp_path / "{symbol}.csv"), "symbols": ["AAA"],
-                     "timeframe": "1m"},
-            "strategies": [{"type": "sma_crossover", "params": GRID}],
-            "executor": {"kind": "inline"}, "sequence": sequence,
-            "results": {"dir": str(tmp_path / "results")}, **extra}
+    return sequence_study(tmp_path, sequence, name="inner", seed=11, params=GRID, **extra)
 
 
 def single(tmp_path: Path, params: dict[str, Any], first: str, last: str) -> Any:

@@ -27,7 +27,7 @@ from admf.research.config import load_config
 from admf.research.sequences import WindowScheme
 from admf.research.validate import validate
 
-from tests.integration._support import random_walk, write_csv
+from tests.integration._support import sequence_study
 
 HERE = "tests.integration.test_plugin_sequences"
 
@@ -67,15 +67,7 @@ FOLDS = [[[[600, 2399]], [0, 599]], [[[0, 599], [1200, 2399]], [600, 1199]],
 
 
 def study(tmp_path: Path, sequence: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    csv = tmp_path / "AAA.csv"
-    if not csv.exists():
-        write_csv(csv, random_walk(2400, seed=5))
-    return {"name": "plugged", "seed": 5,
-            "data": {"source": "csv", "path": str(tmp_path / "{symbol}.csv"), "symbols": ["AAA"],
-                     "timeframe": "1m"},
-            "strategies": [{"type": "sma_crossover", "params": {"fast": [5, 10], "slow": [30, 60]}}],
-            "executor": {"kind": "inline"}, "sequence": sequence,
-            "results": {"dir": str(tmp_path / "results")}, **extra}
+    return sequence_study(tmp_path, sequence, name="plugged", seed=5, params={"fast": [5, 10], "slow": [30, 60]}, **extra)
 
 
 def plugin(spans: list[Any], cls: str = "Listed", **keys: Any) -> dict[str, Any]:
