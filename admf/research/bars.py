@@ -107,12 +107,21 @@ def _synthetic(**settings: Any) -> Iterator[BarBatch]:
         if kept is not None:
             _generated.move_to_end(key)
             return iter(kept)
-    kept = tuple(_read_only(batch) for batch in synthetic_bars(**settings))
+    return _keeping(key, synthetic_bars(**settings))
+
+
+def _keeping(key: tuple[Any, ...], batches: Iterator[BarBatch]) -> Iterator[BarBatch]:
+    """``batches`` streamed as they are generated (a long series never blocks
+    its reader, which may be an application's event loop), kept once the
+    reader has taken them all; a reader that stops early keeps nothing."""
+    seen = []
+    for batch in batches:
+        seen.append(_read_only(batch))
+        yield batch
     with _generated_lock:
-        _generated[key] = kept
+        _generated[key] = tuple(seen)
         while sum(len(b) for series in _generated.values() for b in series) > SYNTHETIC_CACHE_ROWS:
             _generated.popitem(last=False)
-    return iter(kept)
 
 
 def _read_only(batch: BarBatch) -> BarBatch:
