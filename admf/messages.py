@@ -157,8 +157,11 @@ class OrderUpdate(Message, frozen=True, tag=True, kw_only=True):
 
 class Fill(Message, frozen=True, tag=True, kw_only=True):
     """One execution at bar time ``ts``: signed ``quantity`` (+ bought) at
-    ``price`` (slippage included), ``commission`` paid, and the fill's
-    ``phase`` in the bar (``open``, ``intrabar``, ``close``)."""
+    ``price`` (slippage included), ``commission`` paid, ``slippage`` (what
+    the price's slippage cost in cash: units times the distance from the
+    reference price), and the fill's ``phase`` in the bar (``open``,
+    ``intrabar``, ``close``, or ``end`` for a position closed at the end of
+    the data)."""
 
     order_id: int
     symbol: str
@@ -167,3 +170,4 @@ class Fill(Message, frozen=True, tag=True, kw_only=True):
     commission: float = 0.0
     phase: str = "open"
     reason: str = ""
+    slippage: float = 0.0

@@ -33,27 +33,28 @@ import numpy as np
 
 from ..errors import AdmfError, OrderError
 from ..messages import BarBatch, Fill, Order, OrderUpdate
+from ._blame import user_site
 from .execution import ExecutionKernel, Position
 from .indicators import build
 from .orders import validate, where
+from ..runtime.registry import registry
 from .per_bar import specs_of
 
-__all__ = ("OrderStrategy", "Context", "run_orders", "OrderRun")
+__all__ = ("OrderStrategy", "Context", "run_orders", "OrderRun", "SymbolRunner")
 
 
 class OrderStrategy:
     """Base class of context strategies (see the module docstring)."""
 
     indicators: Any = {}
-    __admf_not_a__ = {"strategy": (
-        "an OrderStrategy (the context API) runs through "
-        "admf.components.context.run_orders(strategy, bars, ...); a study's strategies are "
-        "admf.components.strategies.Strategy or admf.components.per_bar.BarStrategy "
-        "subclasses (studies of context strategies are not built yet)")}
+    history_bars: int = 1000
+    """How many earlier bars ``ctx.history`` and ``ctx.crossed`` can read back
+    across data batches in a study (``run_orders`` keeps every bar)."""
 
     def __init__(self, **params: Any) -> None:
         for name, value in params.items():
-            if not hasattr(type(self), name):
+            if name.startswith("_") or not hasattr(type(self), name) \
+                    or callable(getattr(type(self), name)):
                 raise OrderError(f"{type(self).__name__} has no parameter {name!r} (declare it "
                                  "as a class attribute with its default)")
             setattr(self, name, value)
@@ -66,6 +67,9 @@ class OrderStrategy:
 
     def on_order(self, ctx: Context, update: OrderUpdate) -> None:
         """Called for each rejection, expiry or cancellation."""
+
+
+registry.expect("strategy", OrderStrategy)  # a "pkg.mod:Name" strategy may subclass it too
 
 
 class _Bar:
@@ -95,6 +99,7 @@ class Context:
         self.fills: list[Fill] = []
         self.i = -1
         self._columns = columns
+        self._base = 0  # the bar index of the columns' first row
         self._position = kernel.position(symbol)
 
     # -- state ---------------------------------------------------------------------
@@ -126,14 +131,24 @@ class Context:
         if col is None:
             raise OrderError(f"{where(self.strategy, self.symbol, self.bar.timestamp)}: no bar "
                              f"field or indicator {name!r} (have {', '.join(self._columns)})")
-        return col[max(self.i - n + 1, 0): self.i + 1]
+        end = self.i - self._base + 1
+        start = end - n
+        if start < 0 < self._base:
+            raise OrderError(f"{where(self.strategy, self.symbol, self.bar.timestamp)}: "
+                             f"history({name!r}, {n}) reaches back past the {end} rows kept; "
+                             f"set the strategy's history_bars to at least {n}")
+        return col[max(start, 0): end]
 
     def crossed(self, a: str, b: str) -> bool:
         """``a`` crossed above ``b`` on this bar (previous a <= b, now a > b)."""
+        k = self.i - self._base
         if self.i < 1:
             return False
+        if k < 1:  # the previous row was not kept (history_bars: 0)
+            raise OrderError(f"{where(self.strategy, self.symbol, self.bar.timestamp)}: "
+                             f"crossed() needs the previous bar; set history_bars to at least 2")
         x, y = self._columns[a], self._columns[b]
-        return bool(x[self.i - 1] <= y[self.i - 1] and x[self.i] > y[self.i])
+        return bool(x[k - 1] <= y[k - 1] and x[k] > y[k])
 
     # -- orders ----------------------------------------------------------------------
 
@@ -219,64 +234,130 @@ class OrderRun:
         self.kernel = kernel
 
 
+FIELDS = ("timestamp", "open", "high", "low", "close", "volume")
+
+
+class SymbolRunner:
+    """One strategy instance on one symbol's bars, batch by batch: its
+    indicators (computed vectorised per batch, their state carried over),
+    the columns :meth:`Context.history` reads and the per-bar calls.
+
+    ``keep`` is how many earlier rows stay readable by ``history`` across
+    batches (None: every row). For each batch call :meth:`feed`, then per
+    row the kernel's ``on_bar`` for the symbol, :meth:`deliver` for the fills
+    and updates it made, and :meth:`step`."""
+
+    def __init__(self, strategy: OrderStrategy, kernel: ExecutionKernel, label: str,
+                 symbol: str, keep: int | None = None) -> None:
+        self.strategy = strategy
+        self.label = label
+        self.symbol = symbol
+        self.keep = keep
+        self.indicators = {role: build(kind, params)
+                           for role, (kind, params) in specs_of(strategy).items()}  # type: ignore[arg-type]
+        self.columns: dict[str, np.ndarray] = {}
+        self.ctx = Context(kernel, label, symbol, self.columns)
+        self.names: list[str] = []
+        self.rows: list[list[Any]] = []
+        self.ind_rows: list[list[Any]] = []
+        self.offset = 0  # the bar index of the current batch's first row
+        self.seen = 0
+        self.new_fills: list[Fill] = []
+        self.new_updates: list[OrderUpdate] = []
+        kind = type(strategy)
+        self._on_fill = strategy.on_fill if kind.on_fill is not OrderStrategy.on_fill else None
+        self._on_order = strategy.on_order if kind.on_order is not OrderStrategy.on_order else None
+        self._on_bar = strategy.on_bar
+
+    def feed(self, bars: BarBatch) -> None:
+        """Compute the indicators over ``bars`` (the symbol's next rows)."""
+        new: dict[str, np.ndarray] = {f: np.asarray(getattr(bars, f)) for f in FIELDS}
+        for role, indicator in self.indicators.items():
+            value = indicator.update(bars)
+            if isinstance(value, dict):
+                new.update({f"{role}_{out}": np.asarray(v) for out, v in value.items()})
+            else:
+                new[role] = np.asarray(value)
+        columns = self.columns
+        if not columns or self.keep == 0:
+            columns.update(new)
+            base = self.seen
+        else:
+            kept = len(columns["timestamp"]) if self.keep is None else \
+                min(self.keep, len(columns["timestamp"]))
+            for k, col in new.items():
+                columns[k] = np.concatenate([columns[k][len(columns[k]) - kept:], col])
+            base = self.seen - kept
+        self.ctx._base = base
+        self.offset = self.seen
+        self.seen += len(bars)
+        self.names = [k for k in new if k not in FIELDS]
+        self.rows = [new[k].tolist() for k in FIELDS]
+        self.ind_rows = [new[k].tolist() for k in self.names]
+
+    def deliver(self, fills: list[Fill], updates: list[OrderUpdate]) -> None:
+        """Hand this symbol's fills and order updates to the next :meth:`step`."""
+        self.new_fills.extend(fills)
+        self.new_updates.extend(updates)
+
+    def step(self, j: int) -> None:
+        """Row ``j`` of the current batch: the callbacks, then ``on_bar``."""
+        ctx, rows = self.ctx, self.rows
+        bar = ctx.bar
+        ts = rows[0][j]
+        bar.timestamp, bar.open, bar.high = ts, rows[1][j], rows[2][j]
+        bar.low, bar.close, bar.volume = rows[3][j], rows[4][j], rows[5][j]
+        ind = ctx.ind
+        for k, col in zip(self.names, self.ind_rows):
+            setattr(ind, k, col[j])
+        ctx.i = self.offset + j
+        if self.new_fills:
+            ctx.fills, self.new_fills = self.new_fills, []
+        elif ctx.fills:
+            ctx.fills = []
+        try:
+            if self._on_fill is not None:
+                for f in ctx.fills:
+                    self._on_fill(ctx, f)
+            if self.new_updates:
+                updates, self.new_updates = self.new_updates, []
+                if self._on_order is not None:
+                    for u in updates:
+                        if u.status in ("rejected", "cancelled", "expired"):
+                            self._on_order(ctx, u)
+            self._on_bar(ctx)
+        except AdmfError:
+            raise
+        except Exception as exc:
+            site = user_site(exc, type(self.strategy))
+            raise OrderError(f"{where(self.label, self.symbol, ts)}: the strategy raised "
+                             f"{type(exc).__name__}: {exc}"
+                             + (f" ({site})" if site else "")) from exc
+
+
 def run_orders(strategy: OrderStrategy, bars: BarBatch, *, cash: float = 10_000.0,
                name: str | None = None, **execution: Any) -> OrderRun:
     """Run ``strategy`` over ``bars`` in one fused loop; ``execution`` goes to
     :class:`ExecutionKernel` (commission, slippage, intrabar, limit_fill,
-    volume_share, fill, whole_units)."""
+    volume_share, fill, whole_units, direction)."""
     label = name or type(strategy).__name__
     kernel = ExecutionKernel(cash, **execution)
     symbol = bars.symbol
-    columns: dict[str, np.ndarray] = {f: np.asarray(getattr(bars, f)) for f in
-                                      ("timestamp", "open", "high", "low", "close", "volume")}
-    for role, (kind, params) in specs_of(strategy).items():  # type: ignore[arg-type]
-        value = build(kind, params).update(bars)
-        if isinstance(value, dict):
-            columns.update({f"{role}_{out}": v for out, v in value.items()})
-        else:
-            columns[role] = value
-    ctx = Context(kernel, label, symbol, columns)
-    names = [k for k in columns if k not in ("timestamp", "open", "high", "low", "close", "volume")]
-    ind = ctx.ind
-    lists = [columns[k].tolist() for k in ("timestamp", "open", "high", "low", "close", "volume")]
-    ind_lists = [columns[k].tolist() for k in names]
-    n = len(lists[0])
+    runner = SymbolRunner(strategy, kernel, label, symbol)
+    runner.feed(bars)
+    ts_, o_, h_, l_, c_, v_ = runner.rows
+    n = len(ts_)
     equity = np.empty(n)
     cash_out = np.empty(n)
-    bar = ctx.bar
     fills, updates = kernel.fills, kernel.updates
-    on_fill = strategy.on_fill if type(strategy).on_fill is not OrderStrategy.on_fill else None
-    on_order = strategy.on_order if type(strategy).on_order is not OrderStrategy.on_order else None
-    on_bar = strategy.on_bar
+    on_bar, step = kernel.on_bar, runner.step
     seen_fills = seen_updates = 0
     for i in range(n):
-        ts, o, h, lo, c, v = (lists[0][i], lists[1][i], lists[2][i], lists[3][i], lists[4][i],
-                              lists[5][i])
-        kernel.on_bar(symbol, ts, o, h, lo, c, v)
-        bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume = ts, o, h, lo, c, v
-        for k, col in zip(names, ind_lists):
-            setattr(ind, k, col[i])
-        ctx.i = i
-        if len(fills) != seen_fills:
-            ctx.fills = fills[seen_fills:]
-            seen_fills = len(fills)
-        elif ctx.fills:
-            ctx.fills = []
-        try:
-            if on_fill is not None:
-                for f in ctx.fills:
-                    on_fill(ctx, f)
-            if on_order is not None and len(updates) != seen_updates:
-                for u in updates[seen_updates:]:
-                    if u.status in ("rejected", "cancelled", "expired"):
-                        on_order(ctx, u)
-                seen_updates = len(updates)
-            on_bar(ctx)
-        except AdmfError:
-            raise
-        except Exception as exc:
-            raise OrderError(f"{where(label, symbol, ts)}: the strategy raised "
-                             f"{type(exc).__name__}: {exc}") from exc
+        on_bar(symbol, ts_[i], o_[i], h_[i], l_[i], c_[i], v_[i])
+        if len(fills) != seen_fills or len(updates) != seen_updates:
+            runner.deliver(fills[seen_fills:], updates[seen_updates:])
+            seen_fills, seen_updates = len(fills), len(updates)
+        step(i)
         cash_out[i] = kernel.cash
         equity[i] = kernel.equity()
     return OrderRun(equity, cash_out, kernel)

@@ -44,9 +44,10 @@ from typing import Any
 from ..messages import Fill, Order, OrderUpdate
 from .orders import Working
 
-__all__ = ("ExecutionKernel", "Position", "INTRABAR_PATHS", "LIMIT_FILLS")
+__all__ = ("ExecutionKernel", "Position", "INTRABAR_PATHS", "LIMIT_FILLS", "DIRECTIONS")
 
 INTRABAR_PATHS = ("ohlc", "olhc", "adverse")
+DIRECTIONS = ("long_only", "short_only", "long_short")
 LIMIT_FILLS = ("touch", "through")
 _DAY = 86_400_000_000_000
 
@@ -92,7 +93,7 @@ class ExecutionKernel:
     def __init__(self, cash: float, *, commission: Callable[[float, float], float] | None = None,
                  slippage: Any = None, intrabar: str = "ohlc", limit_fill: str = "touch",
                  volume_share: float | None = None, fill: str = "next_open",
-                 whole_units: bool = False) -> None:
+                 whole_units: bool = False, direction: str = "long_short") -> None:
         if intrabar not in INTRABAR_PATHS:
             raise ValueError(f"intrabar must be one of {', '.join(INTRABAR_PATHS)}, got {intrabar!r}")
         if limit_fill not in LIMIT_FILLS:
@@ -101,6 +102,11 @@ class ExecutionKernel:
             raise ValueError(f"fill must be next_open or same_close, got {fill!r}")
         if volume_share is not None and not 0 < volume_share <= 1:
             raise ValueError(f"volume_share must be in (0, 1], got {volume_share!r}")
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+        self.direction = direction
+        """``long_only`` never lets a sell open or grow a short (it may only
+        reduce a long), ``short_only`` the mirror; ``long_short`` both."""
         self.cash = float(cash)
         self.commission = commission
         self.slip = slippage.price if slippage is not None else None
@@ -329,6 +335,14 @@ class ExecutionKernel:
                 self._drop(w, ts, "cancelled", "reduce-only order with no position to reduce")
                 return
             units = min(units, abs(pos.units))
+        if self.direction != "long_short" and (side > 0) != (self.direction == "long_only"):
+            # the side this strategy may not hold: only what reduces the other side fills
+            units = min(units, abs(pos.units) if (pos.units > 0) != (side > 0) else 0.0)
+            if units <= 0:
+                self._drop(w, ts, "rejected", f"{self.direction}: a "
+                           f"{'buy' if side > 0 else 'sell'} with no "
+                           f"{'short' if side > 0 else 'long'} position to reduce")
+                return
         units = min(units, self._budget)
         whole = od.whole_units or self.whole_units
         if side > 0:
@@ -348,7 +362,8 @@ class ExecutionKernel:
         w.filled += units
         w.remaining = max(w.remaining - units, 0.0)
         self.fills.append(Fill(ts=ts, order_id=od.id, symbol=od.symbol, quantity=quantity,
-                               price=price, commission=fee, phase=phase, reason=od.tag))
+                               price=price, commission=fee, phase=phase, reason=od.tag,
+                               slippage=abs(price - reference) * units))
         done = w.remaining <= 1e-12 or (whole and w.remaining < 1)
         self.updates.append(OrderUpdate(ts=ts, order_id=od.id, symbol=od.symbol,
                                         status="filled" if done else "partially_filled",
@@ -365,6 +380,26 @@ class ExecutionKernel:
                           if x.order.parent is not None and x.order.symbol == od.symbol
                           and (pos.units == 0 or (x.order.side > 0) == (pos.units > 0))]:
                 self.cancel(other.order.id, ts, reason="position closed")
+
+    def close_out(self, symbol: str, price: float, volume: float, ts: int,
+                  reason: str = "end_of_data") -> None:
+        """Cancel ``symbol``'s working orders and close its position at
+        ``price`` (slippage and commission applied, no volume cap): how a run
+        that closes at the end of its data books the exit. Order id 0: no
+        order placed it."""
+        for w in [x for x in self.book.values() if x.order.symbol == symbol]:
+            self.cancel(w.order.id, ts, reason=reason)
+        pos = self.positions.get(symbol)
+        if pos is None or not pos.units:
+            return
+        quantity = -pos.units
+        units = abs(quantity)
+        fill = self.slip(price, quantity, volume) if self.slip else price
+        fee = self.commission(units, fill) if self.commission else 0.0
+        self._book_fill(symbol, pos, quantity, fill, fee, ts)
+        self.fills.append(Fill(ts=ts, order_id=0, symbol=symbol, quantity=quantity, price=fill,
+                               commission=fee, phase="end", reason=reason,
+                               slippage=abs(fill - price) * units))
 
     def _affordable(self, units: float, price: float, volume: float, whole: bool) -> float:
         cash = self.cash + 1e-9
@@ -390,7 +425,9 @@ class ExecutionKernel:
         held = pos.units
         if held == 0 or (held > 0) == (quantity > 0):
             total = held + quantity
-            pos.avg_price = (pos.avg_price * abs(held) + price * abs(quantity)) / abs(total)
+            # an entry's price is its fill's, exactly (price * q / q may be off by an ulp)
+            pos.avg_price = price if held == 0 else \
+                (pos.avg_price * abs(held) + price * abs(quantity)) / abs(total)
             if held == 0:
                 pos.entry_time, pos.bars = ts, 0
             pos.units = total

@@ -13,7 +13,8 @@ from typing import Any
 from ..runtime.container import Container
 from ..runtime.registry import register
 
-__all__ = ("bar_source", "live_source", "strategy_bank", "portfolio", "signal_recorder", "signal_replayer")
+__all__ = ("bar_source", "live_source", "strategy_bank", "portfolio", "signal_recorder",
+           "signal_replayer", "bar_hub", "order_portfolio")
 
 
 @register("container", "bar_source")
@@ -51,3 +52,19 @@ def signal_recorder(context: Any, *, name: str) -> Container:
 def signal_replayer(context: Any, *, name: str) -> Container:
     """Stored signals played back in place of the strategies (``bars`` in, ``signals`` out)."""
     return context["parts"].signal_replayer(name)
+
+
+@register("container", "bar_hub")
+def bar_hub(context: Any, *, name: str) -> Container:
+    """Every symbol's bars, merged by event time, to every consumer (``bars``
+    in, ``out`` out)."""
+    from .orders import BarHub
+
+    return BarHub(name)
+
+
+@register("container", "order_portfolio")
+def order_portfolio(context: Any, *, name: str, point: str) -> Container:
+    """Order strategy point ``point``: its strategy and execution kernel in one
+    fused loop (``bars`` in)."""
+    return context["parts"].order_portfolio(name, point)

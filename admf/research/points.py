@@ -10,17 +10,20 @@ from typing import Any
 import msgspec
 
 from ..components._blame import user_site
-from ..components.per_bar import BarStrategy, PerBarStrategy
+from ..components.context import OrderStrategy
+from ..components.indicators import build
+from ..components.per_bar import BarStrategy, PerBarStrategy, specs_of
 from ..components.strategies import Strategy
 from ..data.timeparse import parse_duration
-from ..errors import ConfigError, PluginError
+from ..errors import ConfigError, OrderError, PluginError
 from ..runtime.registry import registry, validation_text
 from .config import StudyConfig, expand_grid
 from .config.grid import downstream_label, expand_downstream
 from .faults import not_built
 from .results.runs import run_key
 
-__all__ = ("StrategyPoint", "strategy_points", "expand_points", "strategy_factory", "warmup_bars")
+__all__ = ("StrategyPoint", "strategy_points", "expand_points", "strategy_factory", "warmup_bars",
+           "is_order_point")
 
 
 class StrategyPoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,8 +143,33 @@ def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:
         except Exception as exc:
             raise not_built(point, cls, exc) from exc
         return lambda: PerBarStrategy(cls(**point.params), direction=point.direction)
-    raise ConfigError(f"{point.where}.type: {point.type!r} is neither an admf Strategy nor a "
-                      "BarStrategy subclass")
+    if isinstance(cls, type) and issubclass(cls, OrderStrategy):
+        try:  # parameters and indicator specs are checked now, before any run
+            specs_of(cls(**point.params))
+        except (OrderError, ConfigError) as exc:
+            raise ConfigError(f"{point.where}.params: {point.type}: {exc}") from None
+        except Exception as exc:
+            raise not_built(point, cls, exc) from exc
+        return lambda: cls(**point.params)
+    raise ConfigError(f"{point.where}.type: {point.type!r} is neither an admf Strategy, a "
+                      "BarStrategy nor an OrderStrategy subclass")
+
+
+def is_order_point(point: StrategyPoint) -> bool:
+    """Whether ``point``'s strategy places orders (an
+    :class:`~admf.components.context.OrderStrategy`) rather than targets."""
+    try:
+        cls = registry.get("strategy", point.type)
+    except PluginError:
+        return False
+    return isinstance(cls, type) and issubclass(cls, OrderStrategy)
+
+
+def indicators_of(strategy: Any) -> dict[str, Any]:
+    """The indicator objects of a fresh strategy instance, whatever its kind."""
+    if isinstance(strategy, OrderStrategy):
+        return {role: build(kind, params) for role, (kind, params) in specs_of(strategy).items()}  # type: ignore[arg-type]
+    return strategy.indicators()
 
 
 def warmup_bars(config: StudyConfig, points: Sequence[StrategyPoint]) -> int:
@@ -158,7 +186,7 @@ def warmup_bars(config: StudyConfig, points: Sequence[StrategyPoint]) -> int:
     bar = parse_duration(config.data.bar_timeframe)
     for point in points:
         strategy = strategy_factory(point)()
-        for indicator in strategy.indicators().values():
+        for indicator in indicators_of(strategy).values():
             span = getattr(indicator, "warmup_span_ns", None)  # a coarser-timeframe indicator
             bars = -(-int(span) // bar) if span else int(getattr(indicator, "warmup", 0))
             longest = max(longest, bars)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import numpy as np
 
+from ..components.execution import ExecutionKernel
 from ..components.metrics import Metrics, periods_per_year
 from ..components.portfolio import PortfolioEngine, RiskLimits
 from ..containers.data import BarSource, Feed, IntervalCheck, LiveSource
@@ -27,6 +28,7 @@ from ..containers.portfolio import (
     PortfolioContainer,
     PortfolioResult,
 )
+from ..containers.orders import OrderTrader
 from ..containers.signals import SignalRecorder, SignalReplayer
 from ..containers.strategy import StrategyContainer
 from ..data.timeparse import parse_duration
@@ -40,7 +42,7 @@ from ..runtime.tracing import EventStore, Tracer
 from .bars import Window, bar_stream
 from .config import StudyConfig
 from .faults import blamed, strategy_label
-from .points import StrategyPoint, strategy_factory, strategy_points
+from .points import StrategyPoint, is_order_point, strategy_factory, strategy_points
 from .config.grid import apply_downstream
 from .results.runs import (
     TRADE_SCHEMA,
@@ -139,7 +141,59 @@ def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> No
                           f"(metrics: {', '.join(Metrics.__struct_fields__)})")
     for point in points:
         strategy_factory(point)
+    check_order_study(config, points)
     build_backtest(config, points)  # components, pattern, ports; nothing runs
+
+
+ORDER_PATTERNS = ("backtest", "orders")
+"""The patterns order strategies run in: ``backtest`` (the default) becomes
+``orders`` for them; no other built-in carries orders."""
+
+
+def order_study(points: Sequence[StrategyPoint]) -> bool:
+    """Whether the study's strategies place orders (``orders`` pattern); a
+    mix of order and target strategies is a ConfigError."""
+    kinds = {is_order_point(p) for p in points}
+    if len(kinds) > 1:
+        orders = sorted({p.where for p in points if is_order_point(p)})
+        raise ConfigError(f"strategies: {', '.join(orders)} place orders (OrderStrategy) and the "
+                          "others give targets; one study runs one kind: put them in separate "
+                          "studies or workflow phases")
+    return kinds == {True}
+
+
+def check_order_study(config: StudyConfig, points: Sequence[StrategyPoint]) -> None:
+    """Refuse what does not apply to order strategies, naming the key: their
+    orders carry their own size and exits, so the portfolio's sizing (but
+    ``whole_units``) and risk limits would go unused."""
+    if not order_study(points):
+        ex = config.execution
+        for key in ("intrabar", "limit_fill"):
+            if getattr(ex, key) is not None:
+                raise ConfigError(f"execution.{key} applies to order strategies (OrderStrategy), "
+                                  "which fill orders along a bar's path; target strategies "
+                                  "check risk stops adverse-first")
+        return
+    pattern = config.topology.pattern
+    if pattern not in ORDER_PATTERNS:
+        raise ConfigError(f"topology.pattern: {pattern!r} runs target strategies; order "
+                          f"strategies (OrderStrategy) run in {' or '.join(ORDER_PATTERNS)} "
+                          "(signal generation and replay store targets, which orders are not)")
+    for key, value in msgspec.structs.asdict(config.risk).items():
+        if value is not None:
+            raise ConfigError(f"risk.{key}: an order strategy attaches its exits to its orders "
+                              "(ctx.buy(sl=, tp=, trail=)); the portfolio's risk limits do not "
+                              "apply to it")
+    sizing = config.portfolio.sizing
+    extra = {k: v for k, v in sizing.items() if k not in ("type", "percent", "whole_units")}
+    if sizing.get("type") != "percent_equity" or sizing.get("percent", 100) != 100 or extra:
+        raise ConfigError("portfolio.sizing: an order carries its own size (ctx.buy(size=, "
+                          "size_type=)); only portfolio.sizing.whole_units applies to order "
+                          "strategies")
+    if "next_close" in (config.execution.fill if isinstance(config.execution.fill, list)
+                        else [config.execution.fill]):
+        raise ConfigError("execution.fill: order strategies fill at next_open (an order is live "
+                          "from the next bar) or same_close; next_close is for target strategies")
 
 
 class _Backtest(msgspec.Struct, kw_only=True):
@@ -251,6 +305,37 @@ class _Parts:
             out.setdefault(point.signal_id, []).append(pid)
         return out
 
+    def order_portfolio(self, name: str, point_id: str) -> OrderTrader:
+        config = self.config
+        settings = self.settings[point_id]
+        point = self.points[point_id]
+        execution = config.execution
+        kernel = ExecutionKernel(
+            config.portfolio.initial_cash, commission=settings.commission,
+            slippage=settings.slippage, intrabar=execution.intrabar or "ohlc",
+            limit_fill=execution.limit_fill or "touch",
+            volume_share=getattr(settings.slippage, "limit", None), fill=settings.fill,
+            whole_units=bool(getattr(settings.sizer, "whole_units", False)),
+            direction=point.direction)
+        run = self.store_runs.get(point_id)
+        if self.keep == "summary":
+            equity_sink = trade_sink = None
+        else:
+            equity_sink, signal_sink = curve_sinks(config, run, collect=self.keep == "curves")
+            if signal_sink is not None:  # an order strategy gives no targets to keep
+                signal_sink.abort()
+            streamed = config.results.storage == "disk" and self.keep == "configured"
+            trade_sink = run.table_writer("trades", TRADE_SCHEMA) if run and streamed else None
+        container = OrderTrader(name, config.data.symbols, strategy_factory(point), kernel,
+                                label=strategy_label(point),
+                                initial_cash=config.portfolio.initial_cash,
+                                periods_per_year=self.ppy,
+                                close_at_end=config.portfolio.close_at_end,
+                                equity_sink=equity_sink, trade_sink=trade_sink,
+                                trade_from=self.trade_from)
+        self.portfolios[point_id] = container  # type: ignore[assignment]
+        return container
+
     def portfolio(self, name: str, point_id: str) -> PortfolioContainer:
         config = self.config
         settings = self.settings[point_id]
@@ -288,7 +373,10 @@ def build_backtest(config: StudyConfig, points: Sequence[StrategyPoint],
     strategies of a pattern with a ``signal_replayer``; ``pattern`` overrides
     ``topology.pattern``; ``feed`` is an application's bars for the ``live`` pattern."""
     parts = _Parts(config, points, store_runs, window, keep, trade_from, replay, feed)
-    chosen = load_pattern(pattern or config.topology.pattern, config.topology.paths)
+    name = pattern or config.topology.pattern
+    if name == "backtest" and points and order_study(points):
+        name = "orders"  # order strategies: their own fused portfolios
+    chosen = load_pattern(name, config.topology.paths)
     context = {"config": config, "parts": parts,
                "points": [{"index": i, "id": p.id} for i, p in enumerate(points)],
                "assign": {p.id: i for i, p in enumerate(points)}}

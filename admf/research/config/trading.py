@@ -338,6 +338,14 @@ class ExecutionConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields
     """Applied to every fill's price: ``none``, ``fixed_bps {bps}``, ``percentage {rate}``
     or ``volume_share {limit, impact}``; values may be grids."""
 
+    intrabar: Literal["ohlc", "olhc", "adverse"] | None = None
+    """Order strategies only: the path a bar's price walks for resting orders:
+    ``ohlc`` (the default), ``olhc``, or ``adverse`` (for a long the low first,
+    for a short the high first: stops before targets)."""
+    limit_fill: Literal["touch", "through"] | None = None
+    """Order strategies only: a limit fills when the price ``touch``es it (the
+    default) or only when it trades ``through`` it."""
+
     def __post_init__(self) -> None:
         for fill in _grid_values(self, "fill"):
             c.check_choice(self, "fill", fill, ("next_open", "next_close", "same_close"))

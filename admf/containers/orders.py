@@ -1,0 +1,327 @@
+"""Order strategies in a study: a strategy that places orders and sees its fills.
+
+:class:`OrderTrader` is one isolated portfolio of one strategy point of an
+:class:`~admf.components.context.OrderStrategy`: bars of every symbol in
+(merged by event time), the strategy's per-bar calls and the execution
+kernel's fills in one fused loop (no await per bar), and out of it the same
+:class:`~admf.containers.portfolio.PortfolioResult` a target portfolio
+collects — metrics, trades, equity curve — so sequences, tables, reports
+and result files treat both alike.
+
+Per timestamp, across symbols (in name order, so nothing depends on how the
+config lists them): first every symbol's bar runs through the kernel's fill
+procedure (:mod:`admf.components.execution`), then each symbol's strategy
+instance hears its fills and order updates and runs ``on_bar``, then the
+portfolio is marked at the closes (one equity row per timestamp, symbols
+without a bar at their last close). Each symbol has its own strategy
+instance; they share the portfolio's cash.
+
+Rows before ``trade_from`` (a test window's warm-up) only warm up the
+indicators and the kept history: no ``on_bar``, no order. With
+``close_at_end`` each open position is closed at its symbol's last close
+(costs applied, reason ``end_of_data``) on the final row, as the target path
+does. :class:`BarHub` hands every symbol's merged bars to each trader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from anyio import BrokenResourceError, WouldBlock
+
+from ..components.context import SymbolRunner
+from ..components.execution import ExecutionKernel
+from ..components.ledger import Ledger
+from ..components.metrics import RunningMetrics
+from ..data.timeparse import format_ns
+from ..errors import AdmfError
+from ..messages import BarBatch
+from ..runtime.container import Container
+from .portfolio import TRADE_CHUNK, CurveSink, PortfolioResult, _columns_of
+
+__all__ = ("OrderTrader", "BarHub")
+
+
+class BarHub(Container):
+    """Bars in (merged by event time), the same batches out to every trader."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.bars = self.add_input("bars", BarBatch)
+        self.out = self.add_output("out", BarBatch)
+
+    async def on_execute(self) -> None:
+        send_nowait, send = self.out.send_nowait, self.out.send
+        async for batch in self.bars:
+            try:
+                send_nowait(batch)
+            except (WouldBlock, BrokenResourceError):
+                await send(batch)
+
+
+class _Symbol:
+    """A symbol's runner and what the portfolio remembers of it."""
+
+    __slots__ = ("runner", "rank", "bars", "last_close", "last_time", "last_volume")
+
+    def __init__(self, runner: SymbolRunner, rank: int) -> None:
+        self.runner = runner
+        self.rank = rank
+        self.bars = 0  # bars traded on (after the warm-up)
+        self.last_close = float("nan")
+        self.last_time = 0
+        self.last_volume = float("nan")
+
+
+class OrderTrader(Container):
+    """Bars in; one order strategy point's :class:`PortfolioResult` collected."""
+
+    def __init__(self, name: str, symbols: Sequence[str], make: Callable[[], Any],
+                 kernel: ExecutionKernel, *, label: str, initial_cash: float,
+                 periods_per_year: float, close_at_end: bool,
+                 equity_sink: CurveSink | None, trade_sink: CurveSink | None = None,
+                 trade_from: int | None = None) -> None:
+        super().__init__(name)
+        self.bars = self.add_input("bars", BarBatch)
+        self.kernel = kernel
+        self.ledger = Ledger(initial_cash)
+        self.ledger.sink = trade_sink
+        self.initial_cash = float(initial_cash)
+        self.periods_per_year = periods_per_year
+        self.close_at_end = close_at_end
+        self.equity_sink = equity_sink
+        self.trade_sink = trade_sink
+        self.trade_from = trade_from
+        self.label = label
+        self._make = make
+        self._names = sorted(symbols)
+        self._symbols: dict[str, _Symbol] = {}
+        self.metrics = RunningMetrics(initial_equity=self.initial_cash)
+        self._pending: dict[str, list[BarBatch]] = {s: [] for s in self._names}
+        self._latest: dict[str, int] = {}
+        self._framed_through = -(2**63)
+        self._curve: dict[str, np.ndarray] | None = None  # the last rows, held back
+        self._peak = self.initial_cash
+        self._booked = 0  # kernel fills booked in the ledger
+        self.result: PortfolioResult | None = None
+
+    def _symbol(self, name: str) -> _Symbol:
+        state = self._symbols.get(name)
+        if state is None:
+            keep = getattr(self._make, "history_bars", None)
+            strategy = self._make()
+            keep = int(getattr(strategy, "history_bars", 1000) if keep is None else keep)
+            runner = SymbolRunner(strategy, self.kernel, self.label, name, keep=keep)
+            state = self._symbols[name] = _Symbol(runner, self._names.index(name))
+        return state
+
+    async def on_initialize(self) -> None:
+        self._make()  # bad parameters fail before any data flows
+
+    async def on_execute(self) -> None:
+        single = len(self._names) == 1
+        async for batch in self.bars:
+            if single:
+                self._frame([batch])
+            else:
+                self._receive(batch)
+        if not single:
+            rest = [b for name in self._names for b in self._pending[name]]
+            self._pending = {s: [] for s in self._names}
+            if rest:
+                self._frame(rest)
+        self._finish_curve()
+
+    # -- framing: rows of several symbols booked in time order ----------------------
+
+    def _receive(self, batch: BarBatch) -> None:
+        """Buffer ``batch``; frame every pending row no later batch can precede
+        (as :class:`~admf.containers.portfolio.PortfolioContainer` does)."""
+        stamps = batch.timestamp
+        first = int(stamps[0])
+        if first <= self._framed_through:
+            raise AdmfError(
+                f"order portfolio {self.name!r}: a batch of {batch.symbol!r} starts at "
+                f"{format_ns(first)}, but rows up to {format_ns(self._framed_through)} were "
+                "already traded; the bars of several symbols must arrive merged by event time")
+        self._pending[batch.symbol].append(batch)
+        self._latest[batch.symbol] = int(stamps[-1])
+        bound = first - 1
+        if len(self._latest) == len(self._names):
+            bound = max(bound, min(self._latest.values()))
+        self._framed_through = max(self._framed_through, bound)
+        frame = []
+        for name in self._names:
+            pending, rest = self._pending[name], []
+            for k, b in enumerate(pending):
+                if int(b.timestamp[-1]) <= bound:
+                    frame.append(b)
+                    continue
+                stop = int(np.searchsorted(b.timestamp, bound, side="right"))
+                if stop:
+                    frame.append(b.slice(0, stop))
+                rest = [b.slice(stop, len(b)) if stop else b, *pending[k + 1:]]
+                break
+            self._pending[name] = rest
+        if frame:
+            self._frame(frame)
+
+    def _frame(self, batches: list[BarBatch]) -> None:
+        """Trade every row of ``batches`` (per symbol in time order, symbols
+        interleaved by time then name)."""
+        states = [self._symbol(b.symbol) for b in batches]
+        for b, st in zip(batches, states):
+            st.runner.feed(b)
+        if len(batches) == 1:
+            order = np.arange(len(batches[0]))
+            which = np.zeros(len(order), dtype=np.int64)
+            stamps = batches[0].timestamp
+        else:
+            stamps = np.concatenate([b.timestamp for b in batches])
+            which = np.concatenate([np.full(len(b), k) for k, b in enumerate(batches)])
+            ranks = np.array([st.rank for st in states])[which]
+            order = np.lexsort((ranks, stamps))
+            stamps = stamps[order]
+        starts = np.concatenate([[0], np.cumsum([len(b) for b in batches])[:-1]])
+        rows = (order - starts[which[order]]).tolist()
+        owners = which[order].tolist()
+        stamp_list = stamps.tolist()
+        start = 0
+        if self.trade_from is not None:
+            start = int(np.searchsorted(stamps, self.trade_from, side="left"))
+            if start == len(stamp_list):
+                return
+        self._trade(states, rows[start:], owners[start:], stamp_list[start:])
+
+    def _trade(self, states: list[_Symbol], rows: list[int], owners: list[int],
+               stamps: list[int]) -> None:
+        kernel = self.kernel
+        fills, updates = kernel.fills, kernel.updates
+        times: list[int] = []
+        equity: list[float] = []
+        cash: list[float] = []
+        exposure: list[float] = []
+        n = len(rows)
+        i = 0
+        while i < n:
+            ts = stamps[i]
+            group_end = i + 1
+            while group_end < n and stamps[group_end] == ts:
+                group_end += 1
+            for k in range(i, group_end):  # every symbol's fills at this time first
+                st, j = states[owners[k]], rows[k]
+                r = st.runner.rows
+                kernel.on_bar(st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j], r[5][j])
+                st.last_close, st.last_time, st.last_volume = r[4][j], ts, r[5][j]
+                if len(fills) != self._booked or updates:
+                    self._dispatch(fills, updates)
+            for k in range(i, group_end):  # then every strategy, on the state after them
+                st = states[owners[k]]
+                st.runner.step(rows[k])
+                if len(fills) != self._booked or updates:  # same_close fills
+                    self._dispatch(fills, updates)
+                st.bars += 1
+            times.append(ts)
+            eq, gross = kernel.cash, 0.0
+            for pos in kernel.positions.values():
+                if pos.units:
+                    value = pos.units * pos.last
+                    eq += value
+                    gross += abs(value)
+            equity.append(eq)
+            cash.append(kernel.cash)
+            exposure.append(gross / eq if eq > 0 else 0.0)
+            i = group_end
+        del fills[:]  # booked and delivered: memory stays flat
+        self._booked = 0
+        if times:
+            self._curve_rows(np.array(times, dtype=np.int64), np.array(equity), np.array(cash),
+                             np.array(exposure))
+        self.ledger.flush(at_least=TRADE_CHUNK)
+
+    def _dispatch(self, fills: list, updates: list) -> None:
+        """Book the kernel's new fills in the ledger (trades, costs) and hand
+        fills and order updates to their symbols' strategies."""
+        new = fills[self._booked:]
+        self._booked = len(fills)
+        by_symbol: dict[str, tuple[list, list]] = {}
+        for f in new:
+            st = self._symbols[f.symbol]
+            self.ledger.buy_or_sell(f.symbol, f.quantity, f.price, f.commission, f.slippage,
+                                    int(f.ts), st.bars, f.reason or "order")
+            by_symbol.setdefault(f.symbol, ([], []))[0].append(f)
+        for u in updates:
+            by_symbol.setdefault(u.symbol, ([], []))[1].append(u)
+        del updates[:]
+        for symbol, (f_list, u_list) in by_symbol.items():
+            state = self._symbols.get(symbol)
+            if state is not None:
+                state.runner.deliver(f_list, u_list)
+
+    # -- the equity curve: one frame's rows held back for the end-of-data exits ----
+
+    def _curve_rows(self, ts: np.ndarray, equity: np.ndarray, cash: np.ndarray,
+                    exposure: np.ndarray) -> None:
+        if self._curve is not None:
+            self._write_curve(self._curve)
+        self._curve = {"timestamp": ts, "equity": equity, "cash": cash, "exposure": exposure}
+
+    def _finish_curve(self) -> None:
+        curve = self._curve
+        if curve is None:
+            return
+        if self.close_at_end:
+            kernel = self.kernel
+            for name in self._names:
+                st = self._symbols.get(name)
+                pos = kernel.positions.get(name)
+                if st is None or pos is None or not pos.units:
+                    continue
+                kernel.close_out(name, st.last_close, st.last_volume, st.last_time)
+                self._dispatch(kernel.fills, kernel.updates)
+            del kernel.fills[:]
+            self._booked = 0
+            final = kernel.equity()
+            curve["equity"][-1], curve["cash"][-1] = final, kernel.cash
+            curve["exposure"][-1] = 0.0
+        self._write_curve(curve)
+        self._curve = None
+
+    def _write_curve(self, curve: dict[str, np.ndarray]) -> None:
+        self.metrics.update(curve["timestamp"], curve["equity"], curve["exposure"])
+        if self.equity_sink is not None:
+            peak = np.maximum.accumulate(np.maximum(curve["equity"], self._peak))
+            self._peak = float(peak[-1])
+            self.equity_sink.write({**curve, "drawdown": 1.0 - curve["equity"] / peak})
+
+    # -- results ------------------------------------------------------------------
+
+    async def on_collect(self) -> PortfolioResult:
+        ledger = self.ledger
+        marks = {name: (st.last_close, st.last_time, st.bars - 1)
+                 for name, st in self._symbols.items()}
+        open_rows = ledger.open_rows(marks)
+        if ledger.sink is None:
+            trades = ledger.trade_table(ledger.rows + open_rows)
+        else:
+            trades = ledger.metric_columns(open_rows)
+            ledger.rows.extend(open_rows)
+            ledger.flush()
+        metrics = self.metrics.finish(trades=trades, traded_notional=ledger.traded_notional,
+                                      periods_per_year=self.periods_per_year)
+        for sink in (self.equity_sink, self.trade_sink):
+            if sink is not None:
+                sink.close()
+        self.result = PortfolioResult(
+            name=self.name, metrics=metrics, trades=trades if self.trade_sink is None else None,
+            equity=_columns_of(self.equity_sink), signals=None, fills=ledger.fills,
+            final_equity=self.kernel.equity(), traded_notional=ledger.traded_notional)
+        return self.result
+
+    async def on_cleanup(self) -> None:
+        if self.result is None:  # failed or cancelled: leave nothing that looks complete
+            for sink in (self.equity_sink, self.trade_sink):
+                if sink is not None:
+                    sink.abort()
