@@ -39,7 +39,7 @@ from ..data.timeparse import format_ns
 from ..errors import AdmfError
 from ..messages import BarBatch
 from ..runtime.container import Container
-from .portfolio import TRADE_CHUNK, CurveSink, PortfolioResult, _columns_of
+from .portfolio import FILL_COLUMNS, TRADE_CHUNK, CurveSink, PortfolioResult, _columns_of
 
 __all__ = ("OrderTrader", "BarHub")
 
@@ -82,7 +82,7 @@ class OrderTrader(Container):
                  kernel: ExecutionKernel, *, label: str, initial_cash: float,
                  periods_per_year: float, close_at_end: bool,
                  equity_sink: CurveSink | None, trade_sink: CurveSink | None = None,
-                 trade_from: int | None = None) -> None:
+                 fill_sink: CurveSink | None = None, trade_from: int | None = None) -> None:
         super().__init__(name)
         self.bars = self.add_input("bars", BarBatch)
         self.kernel = kernel
@@ -93,6 +93,8 @@ class OrderTrader(Container):
         self.close_at_end = close_at_end
         self.equity_sink = equity_sink
         self.trade_sink = trade_sink
+        self.fill_sink = fill_sink
+        self._fill_rows: list[tuple] = []
         self.trade_from = trade_from
         self.label = label
         self._make = make
@@ -240,6 +242,14 @@ class OrderTrader(Container):
             self._curve_rows(np.array(times, dtype=np.int64), np.array(equity), np.array(cash),
                              np.array(exposure))
         self.ledger.flush(at_least=TRADE_CHUNK)
+        if len(self._fill_rows) >= TRADE_CHUNK:
+            self._flush_fills()
+
+    def _flush_fills(self) -> None:
+        rows, self._fill_rows = self._fill_rows, []
+        if self.fill_sink is not None and rows:
+            self.fill_sink.write({name: np.array(col, dtype=dtype) for (name, dtype), col
+                                  in zip(FILL_COLUMNS.items(), zip(*rows))})
 
     def _dispatch(self, fills: list, updates: list) -> None:
         """Book the kernel's new fills in the ledger (trades, costs) and hand
@@ -249,8 +259,12 @@ class OrderTrader(Container):
         by_symbol: dict[str, tuple[list, list]] = {}
         for f in new:
             st = self._symbols[f.symbol]
+            reason = f.reason or "order"
             self.ledger.buy_or_sell(f.symbol, f.quantity, f.price, f.commission, f.slippage,
-                                    int(f.ts), st.bars, f.reason or "order")
+                                    int(f.ts), st.bars, reason)
+            if self.fill_sink is not None:
+                self._fill_rows.append((int(f.ts), f.order_id, f.symbol, f.quantity, f.price,
+                                        f.commission, f.slippage, f.phase, reason))
             by_symbol.setdefault(f.symbol, ([], []))[0].append(f)
         for u in updates:
             by_symbol.setdefault(u.symbol, ([], []))[1].append(u)
@@ -311,17 +325,19 @@ class OrderTrader(Container):
             ledger.flush()
         metrics = self.metrics.finish(trades=trades, traded_notional=ledger.traded_notional,
                                       periods_per_year=self.periods_per_year)
-        for sink in (self.equity_sink, self.trade_sink):
+        self._flush_fills()
+        for sink in (self.equity_sink, self.trade_sink, self.fill_sink):
             if sink is not None:
                 sink.close()
         self.result = PortfolioResult(
             name=self.name, metrics=metrics, trades=trades if self.trade_sink is None else None,
             equity=_columns_of(self.equity_sink), signals=None, fills=ledger.fills,
-            final_equity=self.kernel.equity(), traded_notional=ledger.traded_notional)
+            final_equity=self.kernel.equity(), traded_notional=ledger.traded_notional,
+            order_fills=_columns_of(self.fill_sink))
         return self.result
 
     async def on_cleanup(self) -> None:
         if self.result is None:  # failed or cancelled: leave nothing that looks complete
-            for sink in (self.equity_sink, self.trade_sink):
+            for sink in (self.equity_sink, self.trade_sink, self.fill_sink):
                 if sink is not None:
                     sink.abort()

@@ -38,6 +38,9 @@ Frame = list[tuple[str, BarBatch, np.ndarray]]
 EQUITY_COLUMNS = {"timestamp": np.int64, "equity": np.float64, "cash": np.float64,
                   "exposure": np.float64, "drawdown": np.float64}
 SIGNAL_COLUMNS = {"timestamp": np.int64, "symbol": object, "target": np.float64}
+FILL_COLUMNS = {"timestamp": np.int64, "order_id": np.int64, "symbol": object,
+                "quantity": np.float64, "price": np.float64, "commission": np.float64,
+                "slippage": np.float64, "phase": object, "reason": object}
 TRADE_CHUNK = 8192
 """Closed trades held in memory before they are streamed to the trade sink."""
 
@@ -85,6 +88,8 @@ class PortfolioResult(msgspec.Struct, kw_only=True):
     fills: int
     final_equity: float
     traded_notional: float = 0.0
+    order_fills: dict[str, np.ndarray] | None = None
+    """An order strategy's fills (``FILL_COLUMNS``) when kept in memory."""
 
     def __repr__(self) -> str:  # the tables are large; asyncio may repr a task's result
         return f"PortfolioResult({self.name!r}, fills={self.fills}, final_equity={self.final_equity:.2f})"

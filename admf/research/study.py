@@ -25,6 +25,8 @@ from ..components.metrics import Metrics, periods_per_year
 from ..components.portfolio import PortfolioEngine, RiskLimits
 from ..containers.data import BarSource, Feed, IntervalCheck, LiveSource
 from ..containers.portfolio import (
+    FILL_COLUMNS,
+    MemorySink,
     PortfolioContainer,
     PortfolioResult,
 )
@@ -45,6 +47,7 @@ from .faults import blamed, strategy_label
 from .points import StrategyPoint, is_order_point, strategy_factory, strategy_points
 from .config.grid import apply_downstream
 from .results.runs import (
+    FILL_SCHEMA,
     TRADE_SCHEMA,
     completed_result,
     curve_sinks,
@@ -319,20 +322,22 @@ class _Parts:
             direction=point.direction)
         run = self.store_runs.get(point_id)
         if self.keep == "summary":
-            equity_sink = trade_sink = None
+            equity_sink = trade_sink = fill_sink = None
         else:
             equity_sink, signal_sink = curve_sinks(config, run, collect=self.keep == "curves")
             if signal_sink is not None:  # an order strategy gives no targets to keep
                 signal_sink.abort()
             streamed = config.results.storage == "disk" and self.keep == "configured"
             trade_sink = run.table_writer("trades", TRADE_SCHEMA) if run and streamed else None
+            fill_sink = (run.table_writer("fills", FILL_SCHEMA) if run and streamed
+                         else MemorySink(FILL_COLUMNS))
         container = OrderTrader(name, config.data.symbols, strategy_factory(point), kernel,
                                 label=strategy_label(point),
                                 initial_cash=config.portfolio.initial_cash,
                                 periods_per_year=self.ppy,
                                 close_at_end=config.portfolio.close_at_end,
                                 equity_sink=equity_sink, trade_sink=trade_sink,
-                                trade_from=self.trade_from)
+                                fill_sink=fill_sink, trade_from=self.trade_from)
         self.portfolios[point_id] = container  # type: ignore[assignment]
         return container
 

@@ -284,3 +284,41 @@ def test_a_strategy_raising_in_on_fill_is_named_with_its_symbol_and_bar() -> Non
                                          r"bar 2020-01-01T00:03:00Z: the strategy raised KeyError: 'boom' "
                                          r"\(.*test_order_studies.py:\d+ in on_fill\)"):
         admf.run_sync(study(["AAA"], bars=20, strategy="Raises"), write=False)
+
+
+@pytest.mark.parametrize("storage", ["memory", "disk"])
+def test_every_fill_is_written_beside_the_trades(tmp_path: Path, storage: str) -> None:
+    config = study(["AAA", "BBB"], bars=1500, results={"dir": str(tmp_path), "storage": storage},
+                   execution={"slippage": {"type": "fixed_bps", "bps": 2}})
+    result = admf.run_sync(config)
+    (run,) = (result.path / "main" / "runs").iterdir()
+    fills = pq.read_table(run / "fills.parquet").to_pydict()
+    trades = pq.read_table(run / "trades.parquet").to_pydict()
+    metrics = only(result).metrics
+    assert len(fills["order_id"]) == only(result).fills > 20
+    # every unit bought is sold or still open; costs add up to the trades'
+    net = {s: 0.0 for s in ("AAA", "BBB")}
+    for s, q in zip(fills["symbol"], fills["quantity"]):
+        net[s] += q
+    still = {s: sum(q * d for s2, q, d, o in zip(trades["symbol"], trades["quantity"],
+                                                   trades["direction"], trades["open"])
+                    if s2 == s and o) for s in net}
+    assert net == pytest.approx(still, abs=1e-9)
+    assert sum(fills["commission"]) == pytest.approx(sum(trades["commission"]), rel=1e-12)
+    assert sum(fills["slippage"]) == pytest.approx(sum(trades["slippage"]), rel=1e-12)
+    assert all(s > 0 for s in fills["slippage"])
+    assert set(fills["phase"]) <= {"open", "intrabar", "close"}
+    assert metrics.trade_count == len(trades["pnl"])
+
+
+def test_the_same_sweep_gives_the_same_results_inline_and_in_processes() -> None:
+    def table(kind: str) -> dict[str, list[Any]]:
+        config = study(["AAA", "BBB"], bars=2000, params={"sl": [0.005, 0.01, 0.02]},
+                       sequence={"type": "parameter_sweep"},
+                       executor={"kind": kind, "workers": 2} if kind != "inline" else
+                       {"kind": "inline"})
+        runs = admf.run_sync(config, write=False).runs
+        return {column: list(runs[column]) for column in runs.columns}
+
+    inline, pooled = table("inline"), table("processes")
+    assert inline == pooled and len(inline["sl"]) == 3

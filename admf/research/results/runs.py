@@ -33,7 +33,7 @@ from .inputs import check_still_same, check_unchanged, is_staged, record_inputs
 from .store import ResultStore, make_run_id, read_json
 
 __all__ = (
-    "TRADE_SCHEMA", "run_key", "curve_sinks", "write_run", "write_runs", "completed_result", "new_store",
+    "TRADE_SCHEMA", "FILL_SCHEMA", "run_key", "curve_sinks", "write_run", "write_runs", "completed_result", "new_store",
     "open_store", "start_store", "resume_store", "finish_store", "data_digest",
 )
 
@@ -50,6 +50,12 @@ TRADE_SCHEMA = pa.schema([
     ("open", pa.bool_()),
 ])
 """trades.parquet: one row per trade (CONFIG.md), open trades last."""
+FILL_SCHEMA = pa.schema([
+    ("timestamp", pa.timestamp("ns", tz="UTC")), ("order_id", pa.int64()), ("symbol", pa.string()),
+    ("quantity", pa.float64()), ("price", pa.float64()), ("commission", pa.float64()),
+    ("slippage", pa.float64()), ("phase", pa.string()), ("reason", pa.string()),
+])
+"""fills.parquet: every fill of an order strategy, in booking order."""
 SIGNAL_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("symbol", pa.string()),
                             ("target", pa.float64())])
 
@@ -213,6 +219,8 @@ def write_run(run: Any, point: Any, result: PortfolioResult, config: StudyConfig
         run.write_table("equity", pa.table(_timestamps(result.equity), schema=EQUITY_SCHEMA))
     if tables and result.signals is not None:
         run.write_table("signals", pa.table(_timestamps(result.signals), schema=SIGNAL_SCHEMA))
+    if tables and result.order_fills is not None:  # an order strategy's, unless streamed
+        run.write_table("fills", pa.table(_timestamps(result.order_fills), schema=FILL_SCHEMA))
     if tables and result.trades is not None:  # disk mode streamed them already
         run.write_table("trades", pa.table(result.trades, schema=TRADE_SCHEMA))
     run.write_metrics({"portfolio": point.id, "strategy": point.type, "params": point.params,
