@@ -21,6 +21,8 @@ __all__ = (
     "PhaseOutput",
     "Order",
     "OrderUpdate",
+    "BrokerRequest",
+    "BrokerReport",
     "Fill",
     "ORDER_TYPES",
     "ORDER_STATUSES",
@@ -171,3 +173,29 @@ class Fill(Message, frozen=True, tag=True, kw_only=True):
     phase: str = "open"
     reason: str = ""
     slippage: float = 0.0
+
+
+class BrokerRequest(Message, frozen=True, tag=True, kw_only=True):
+    """What an order portfolio asks its broker, to be done in this order:
+    ``commands`` the strategy gave since the last request (``("submit",
+    Order)``, ``("cancel", order_id, ts, reason)``, ``("close_out", symbol,
+    price, volume, ts)``), then ``bars`` to run the fill procedure on, each
+    ``(symbol, ts, open, high, low, close, volume)``."""
+
+    commands: tuple[Any, ...] = ()
+    bars: tuple[tuple[str, int, float, float, float, float, float], ...] = ()
+
+
+class BrokerReport(Message, frozen=True, tag=True, kw_only=True):
+    """The broker's answer: the fills and order updates the request made, and
+    the account after it: ``cash``, ``positions`` (``(symbol, units,
+    avg_price, entry_time, bars, last, realised)``), the open orders
+    (``(Order, remaining units or NaN, sized)``, in placement order) and the
+    next order id the strategy side may use."""
+
+    fills: tuple[Fill, ...] = ()
+    updates: tuple[OrderUpdate, ...] = ()
+    cash: float = 0.0
+    positions: tuple[tuple[Any, ...], ...] = ()
+    book: tuple[tuple[Any, ...], ...] = ()
+    next_id: int = 1

@@ -140,9 +140,8 @@ class ExecutionKernel:
 
     def submit(self, order: Order) -> int:
         """Book a (validated) order; live from the symbol's next bar."""
-        units = order.size if order.size_type == "units" else math.nan
-        if order.size_type == "units" and (order.whole_units or self.whole_units):
-            units = math.floor(units + 1e-9)
+        units = initial_units(order, self.whole_units)
+        self._next_id = max(self._next_id, order.id + 1)  # an id given by a remote strategy side
         live_from = self._bar_index.get(order.symbol, -1) + 1
         self.book[order.id] = Working(order, live_from, units, order.size_type == "units")
         self.updates.append(OrderUpdate(ts=order.ts, order_id=order.id, symbol=order.symbol,
@@ -504,6 +503,14 @@ class ExecutionKernel:
         self.updates.append(OrderUpdate(ts=ts, order_id=w.order.id, symbol=w.order.symbol,
                                         status=status, filled=w.filled, remaining=_rest(w),
                                         reason=reason))
+
+
+def initial_units(order: Order, whole_units: bool) -> float:
+    """The units an order is booked with: its size in units (whole when
+    asked), NaN until the fill for any other size type."""
+    if order.size_type != "units":
+        return math.nan
+    return math.floor(order.size + 1e-9) if order.whole_units or whole_units else order.size
 
 
 def _rest(w: Working) -> float:

@@ -14,7 +14,7 @@ from ..runtime.container import Container
 from ..runtime.registry import register
 
 __all__ = ("bar_source", "live_source", "strategy_bank", "portfolio", "signal_recorder",
-           "signal_replayer", "bar_hub", "order_portfolio")
+           "signal_replayer", "bar_hub", "order_portfolio", "simulated_broker")
 
 
 @register("container", "bar_source")
@@ -64,7 +64,15 @@ def bar_hub(context: Any, *, name: str) -> Container:
 
 
 @register("container", "order_portfolio")
-def order_portfolio(context: Any, *, name: str, point: str) -> Container:
+def order_portfolio(context: Any, *, name: str, point: str, remote: bool = False) -> Container:
     """Order strategy point ``point``: its strategy and execution kernel in one
-    fused loop (``bars`` in)."""
-    return context["parts"].order_portfolio(name, point)
+    fused loop (``bars`` in); with ``remote`` its fills come from a broker
+    (``orders`` out, ``reports`` in)."""
+    return context["parts"].order_portfolio(name, point, remote=remote)
+
+
+@register("container", "simulated_broker")
+def simulated_broker(context: Any, *, name: str, point: str) -> Container:
+    """The execution kernel of strategy point ``point`` as a broker actor
+    (``orders`` in, ``reports`` out)."""
+    return context["parts"].broker(name, point)

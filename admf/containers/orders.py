@@ -31,17 +31,18 @@ from typing import Any
 import numpy as np
 from anyio import BrokenResourceError, WouldBlock
 
+from ..components.broker import Broker, KernelProxy
 from ..components.context import SymbolRunner
 from ..components.execution import ExecutionKernel
 from ..components.ledger import Ledger
 from ..components.metrics import RunningMetrics
 from ..data.timeparse import format_ns
 from ..errors import AdmfError
-from ..messages import BarBatch
+from ..messages import BarBatch, BrokerReport, BrokerRequest
 from ..runtime.container import Container
 from .portfolio import FILL_COLUMNS, TRADE_CHUNK, CurveSink, PortfolioResult, _columns_of
 
-__all__ = ("OrderTrader", "BarHub")
+__all__ = ("OrderTrader", "BarHub", "BrokerContainer")
 
 
 class BarHub(Container):
@@ -79,13 +80,19 @@ class OrderTrader(Container):
     """Bars in; one order strategy point's :class:`PortfolioResult` collected."""
 
     def __init__(self, name: str, symbols: Sequence[str], make: Callable[[], Any],
-                 kernel: ExecutionKernel, *, label: str, initial_cash: float,
+                 kernel: ExecutionKernel | KernelProxy, *, label: str, initial_cash: float,
                  periods_per_year: float, close_at_end: bool,
                  equity_sink: CurveSink | None, trade_sink: CurveSink | None = None,
                  fill_sink: CurveSink | None = None, trade_from: int | None = None) -> None:
         super().__init__(name)
         self.bars = self.add_input("bars", BarBatch)
         self.kernel = kernel
+        self.remote = isinstance(kernel, KernelProxy)
+        """Whether fills come from a broker over routes (``orders`` out,
+        ``reports`` in) rather than from a kernel of its own."""
+        if self.remote:
+            self.orders = self.add_output("orders", BrokerRequest)
+            self.reports = self.add_input("reports", BrokerReport)
         self.ledger = Ledger(initial_cash)
         self.ledger.sink = trade_sink
         self.initial_cash = float(initial_cash)
@@ -126,19 +133,25 @@ class OrderTrader(Container):
         single = len(self._names) == 1
         async for batch in self.bars:
             if single:
-                self._frame([batch])
+                await self._frame([batch])
             else:
-                self._receive(batch)
+                await self._receive(batch)
         if not single:
             rest = [b for name in self._names for b in self._pending[name]]
             self._pending = {s: [] for s in self._names}
             if rest:
-                self._frame(rest)
-        self._finish_curve()
+                await self._frame(rest)
+        await self._finish_curve()
+
+    async def _exchange(self, ts: int, bars: tuple[tuple[Any, ...], ...] = ()) -> None:
+        """One round trip to the broker: the commands recorded, then ``bars``."""
+        proxy: KernelProxy = self.kernel  # type: ignore[assignment]
+        await self.orders.send(proxy.request(ts, bars))
+        proxy.apply(await self.reports.receive())
 
     # -- framing: rows of several symbols booked in time order ----------------------
 
-    def _receive(self, batch: BarBatch) -> None:
+    async def _receive(self, batch: BarBatch) -> None:
         """Buffer ``batch``; frame every pending row no later batch can precede
         (as :class:`~admf.containers.portfolio.PortfolioContainer` does)."""
         stamps = batch.timestamp
@@ -168,9 +181,9 @@ class OrderTrader(Container):
                 break
             self._pending[name] = rest
         if frame:
-            self._frame(frame)
+            await self._frame(frame)
 
-    def _frame(self, batches: list[BarBatch]) -> None:
+    async def _frame(self, batches: list[BarBatch]) -> None:
         """Trade every row of ``batches`` (per symbol in time order, symbols
         interleaved by time then name)."""
         states = [self._symbol(b.symbol) for b in batches]
@@ -195,11 +208,12 @@ class OrderTrader(Container):
             start = int(np.searchsorted(stamps, self.trade_from, side="left"))
             if start == len(stamp_list):
                 return
-        self._trade(states, rows[start:], owners[start:], stamp_list[start:])
+        await self._trade(states, rows[start:], owners[start:], stamp_list[start:])
 
-    def _trade(self, states: list[_Symbol], rows: list[int], owners: list[int],
+    async def _trade(self, states: list[_Symbol], rows: list[int], owners: list[int],
                stamps: list[int]) -> None:
         kernel = self.kernel
+        remote = self.remote
         fills, updates = kernel.fills, kernel.updates
         times: list[int] = []
         equity: list[float] = []
@@ -212,13 +226,26 @@ class OrderTrader(Container):
             group_end = i + 1
             while group_end < n and stamps[group_end] == ts:
                 group_end += 1
-            for k in range(i, group_end):  # every symbol's fills at this time first
-                st, j = states[owners[k]], rows[k]
-                r = st.runner.rows
-                kernel.on_bar(st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j], r[5][j])
-                st.last_close, st.last_time, st.last_volume = r[4][j], ts, r[5][j]
+            if remote:  # the broker runs every symbol's bar at this time, in order
+                group = []
+                for k in range(i, group_end):
+                    st, j = states[owners[k]], rows[k]
+                    r = st.runner.rows
+                    group.append((st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j],
+                                  r[5][j]))
+                    st.last_close, st.last_time, st.last_volume = r[4][j], ts, r[5][j]
+                await self._exchange(ts, tuple(group))
                 if len(fills) != self._booked or updates:
                     self._dispatch(fills, updates)
+            else:
+                for k in range(i, group_end):  # every symbol's fills at this time first
+                    st, j = states[owners[k]], rows[k]
+                    r = st.runner.rows
+                    kernel.on_bar(st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j],
+                                  r[5][j])
+                    st.last_close, st.last_time, st.last_volume = r[4][j], ts, r[5][j]
+                    if len(fills) != self._booked or updates:
+                        self._dispatch(fills, updates)
             for k in range(i, group_end):  # then every strategy, on the state after them
                 st = states[owners[k]]
                 st.runner.step(rows[k])
@@ -282,7 +309,7 @@ class OrderTrader(Container):
             self._write_curve(self._curve)
         self._curve = {"timestamp": ts, "equity": equity, "cash": cash, "exposure": exposure}
 
-    def _finish_curve(self) -> None:
+    async def _finish_curve(self) -> None:
         curve = self._curve
         if curve is None:
             return
@@ -294,6 +321,8 @@ class OrderTrader(Container):
                 if st is None or pos is None or not pos.units:
                     continue
                 kernel.close_out(name, st.last_close, st.last_volume, st.last_time)
+                if self.remote:
+                    await self._exchange(st.last_time)
                 self._dispatch(kernel.fills, kernel.updates)
             del kernel.fills[:]
             self._booked = 0
@@ -341,3 +370,23 @@ class OrderTrader(Container):
             for sink in (self.equity_sink, self.trade_sink, self.fill_sink):
                 if sink is not None:
                     sink.abort()
+
+
+class BrokerContainer(Container):
+    """A broker as an actor: requests in (``orders``), reports out
+    (``reports``), one report per request, in order."""
+
+    def __init__(self, name: str, broker: Broker) -> None:
+        super().__init__(name)
+        self.broker = broker
+        self.orders = self.add_input("orders", BrokerRequest)
+        self.reports = self.add_output("reports", BrokerReport)
+        self.requests = 0
+
+    async def on_execute(self) -> None:
+        async for request in self.orders:
+            self.requests += 1
+            await self.reports.send(await self.broker.handle(request))
+
+    async def on_collect(self) -> dict[str, int]:
+        return {"requests": self.requests}

@@ -30,7 +30,8 @@ from ..containers.portfolio import (
     PortfolioContainer,
     PortfolioResult,
 )
-from ..containers.orders import OrderTrader
+from ..components.broker import KernelProxy, SimulatedBroker
+from ..containers.orders import BrokerContainer, OrderTrader
 from ..containers.signals import SignalRecorder, SignalReplayer
 from ..containers.strategy import StrategyContainer
 from ..data.timeparse import parse_duration
@@ -148,9 +149,9 @@ def check_components(config: StudyConfig, points: Sequence[StrategyPoint]) -> No
     build_backtest(config, points)  # components, pattern, ports; nothing runs
 
 
-ORDER_PATTERNS = ("backtest", "orders")
+ORDER_PATTERNS = ("backtest", "orders", "orders_broker")
 """The patterns order strategies run in: ``backtest`` (the default) becomes
-``orders`` for them; no other built-in carries orders."""
+``orders`` for them; ``orders_broker`` trades through a broker actor."""
 
 
 def order_study(points: Sequence[StrategyPoint]) -> bool:
@@ -308,18 +309,32 @@ class _Parts:
             out.setdefault(point.signal_id, []).append(pid)
         return out
 
-    def order_portfolio(self, name: str, point_id: str) -> OrderTrader:
+    def kernel(self, point_id: str) -> ExecutionKernel:
+        """A fresh execution kernel for order strategy point ``point_id``."""
         config = self.config
         settings = self.settings[point_id]
-        point = self.points[point_id]
         execution = config.execution
-        kernel = ExecutionKernel(
+        return ExecutionKernel(
             config.portfolio.initial_cash, commission=settings.commission,
             slippage=settings.slippage, intrabar=execution.intrabar or "ohlc",
             limit_fill=execution.limit_fill or "touch",
             volume_share=getattr(settings.slippage, "limit", None), fill=settings.fill,
             whole_units=bool(getattr(settings.sizer, "whole_units", False)),
-            direction=point.direction)
+            direction=self.points[point_id].direction)
+
+    def broker(self, name: str, point_id: str) -> BrokerContainer:
+        return BrokerContainer(name, SimulatedBroker(self.kernel(point_id)))
+
+    def order_portfolio(self, name: str, point_id: str, *, remote: bool = False) -> OrderTrader:
+        config = self.config
+        point = self.points[point_id]
+        kernel = self.kernel(point_id)
+        if remote:  # the strategy side's view; the broker container holds the kernel
+            if kernel.fill != "next_open":
+                raise ConfigError("execution.fill: a strategy trading through a broker actor "
+                                  "fills at next_open (a same_close fill happens inside "
+                                  "on_bar, before any broker could answer)")
+            kernel = KernelProxy(config.portfolio.initial_cash, whole_units=kernel.whole_units)  # type: ignore[assignment]
         run = self.store_runs.get(point_id)
         if self.keep == "summary":
             equity_sink = trade_sink = fill_sink = None

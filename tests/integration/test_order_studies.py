@@ -322,3 +322,79 @@ def test_the_same_sweep_gives_the_same_results_inline_and_in_processes() -> None
 
     inline, pooled = table("inline"), table("processes")
     assert inline == pooled and len(inline["sl"]) == 3
+
+
+class Random(OrderStrategy):
+    """Places, cancels and replaces orders of every kind at random (seeded
+    per symbol), long and short, with brackets and times in force."""
+
+    seed = 0
+
+    def on_bar(self, ctx: Context) -> None:
+        import random
+
+        if not hasattr(self, "rng"):
+            self.rng = random.Random(self.seed * 1000 + sum(map(ord, ctx.symbol)))
+        rng, price = self.rng, ctx.bar.close
+        open_ids = [o.id for o in ctx.orders if o.parent is None]
+        roll = rng.random()
+        if roll < 0.08 and open_ids:
+            ctx.cancel(rng.choice(open_ids))
+        elif roll < 0.12 and open_ids:
+            ctx.replace(rng.choice(open_ids), limit=price * (1 - rng.uniform(0, 0.01)))
+        elif roll < 0.3:
+            side = rng.choice((1, -1))
+            kind = rng.choice(("market", "limit", "stop", "stop_limit"))
+            away = price * rng.uniform(0.0, 0.01)
+            level = {"limit": {"limit": price - side * away},
+                     "stop": {"stop": price + side * away},
+                     "stop_limit": {"stop": price + side * away,
+                                    "limit": price + side * away * 1.5},
+                     "market": {}}[kind]
+            extra: dict[str, Any] = {}
+            if rng.random() < 0.5:
+                extra.update(sl=0.01, sl_kind="fraction", tp=0.015, tp_kind="fraction")
+            if rng.random() < 0.2:
+                extra.update(trail=0.008)
+            if rng.random() < 0.3:
+                extra.update(tif="bars", bars=rng.randint(1, 5))
+            size = rng.choice((0.2, 5.0, 12.5))
+            (ctx.buy if side > 0 else ctx.sell)(size, kind=kind, **level, **extra)
+        elif roll < 0.34 and ctx.position:
+            ctx.close(rng.choice((0.5, 1.0)))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), batch_rows=st.integers(1, 300),
+       symbols=st.sampled_from([["AAA"], ["AAA", "BBB"]]), close=st.booleans(),
+       intrabar=st.sampled_from(["ohlc", "adverse"]),
+       volume=st.sampled_from([None, 0.002]))
+def test_the_broker_actor_books_exactly_what_the_fused_loop_books(
+        seed: int, batch_rows: int, symbols: list[str], close: bool, intrabar: str,
+        volume: float | None) -> None:
+    slippage = ({"type": "volume_share", "limit": volume, "impact": 0.1} if volume
+                else {"type": "fixed_bps", "bps": 3})
+    def run(pattern: str) -> Any:
+        config = study(symbols, bars=400, strategy="Random", params={"seed": seed},
+                       spec={"direction": "long_short"}, data={"batch_rows": batch_rows},
+                       portfolio={"close_at_end": close}, topology={"pattern": pattern},
+                       execution={"intrabar": intrabar, "slippage": slippage})
+        return only(admf.run_sync(config, write=False))
+
+    fused, actor = run("orders"), run("orders_broker")
+    assert fused.fills > 0
+    assert fused.fills == actor.fills
+    for column in fused.order_fills:
+        assert fused.order_fills[column].tolist() == actor.order_fills[column].tolist(), column
+    for column in fused.trades:
+        assert fused.trades[column].tolist() == actor.trades[column].tolist(), column
+    assert fused.equity["equity"].tolist() == actor.equity["equity"].tolist()
+    assert fused.final_equity == actor.final_equity
+
+
+def test_the_broker_actor_refuses_same_close() -> None:
+    config = study(["AAA"], bars=50, topology={"pattern": "orders_broker"},
+                   execution={"fill": "same_close"})
+    with pytest.raises(ConfigError, match=r"execution\.fill: a strategy trading through a "
+                                          r"broker actor fills at next_open"):
+        admf.run_sync(config, write=False)
