@@ -398,3 +398,19 @@ def test_the_broker_actor_refuses_same_close() -> None:
     with pytest.raises(ConfigError, match=r"execution\.fill: a strategy trading through a "
                                           r"broker actor fills at next_open"):
         admf.run_sync(config, write=False)
+
+
+@pytest.mark.anyio
+async def test_cancelling_an_order_study_lands_within_half_a_second() -> None:
+    # the fused loop trades a 65,536-bar batch without an await per bar; it
+    # checkpoints every few thousand bars so a cancel scope is heard at once
+    import time
+
+    import anyio
+
+    config = study(["AAA"], bars=3_000_000)
+    started = time.perf_counter()
+    with anyio.move_on_after(0.3) as scope:
+        await admf.run(config, write=False)
+    assert scope.cancelled_caught
+    assert time.perf_counter() - started < 0.8
