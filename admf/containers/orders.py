@@ -143,7 +143,7 @@ class OrderTrader(Container):
             else:
                 await self._receive(batch)
         if not single:
-            rest = [b for name in self._names for b in self._pending[name]]
+            rest = [_joined(self._pending[name]) for name in self._names if self._pending[name]]
             self._pending = {s: [] for s in self._names}
             if rest:
                 await self._frame(rest)
@@ -175,17 +175,19 @@ class OrderTrader(Container):
         self._framed_through = max(self._framed_through, bound)
         frame = []
         for name in self._names:
-            pending, rest = self._pending[name], []
+            pending, rest, taken = self._pending[name], [], []
             for k, b in enumerate(pending):
                 if int(b.timestamp[-1]) <= bound:
-                    frame.append(b)
+                    taken.append(b)
                     continue
                 stop = int(np.searchsorted(b.timestamp, bound, side="right"))
                 if stop:
-                    frame.append(b.slice(0, stop))
+                    taken.append(b.slice(0, stop))
                 rest = [b.slice(stop, len(b)) if stop else b, *pending[k + 1:]]
                 break
             self._pending[name] = rest
+            if taken:  # one batch per symbol: a runner holds one batch's rows at a time
+                frame.append(_joined(taken))
         if frame:
             await self._frame(frame)
 
@@ -378,6 +380,15 @@ class OrderTrader(Container):
             for sink in (self.equity_sink, self.trade_sink, self.fill_sink):
                 if sink is not None:
                     sink.abort()
+
+
+def _joined(batches: list[BarBatch]) -> BarBatch:
+    """Consecutive batches of one symbol as one."""
+    if len(batches) == 1:
+        return batches[0]
+    return BarBatch(ts=batches[0].ts, symbol=batches[0].symbol,
+                    **{f: np.concatenate([getattr(b, f) for b in batches])
+                       for f in ("timestamp", "open", "high", "low", "close", "volume")})
 
 
 class BrokerContainer(Container):

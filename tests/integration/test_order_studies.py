@@ -414,3 +414,32 @@ async def test_cancelling_an_order_study_lands_within_half_a_second() -> None:
         await admf.run(config, write=False)
     assert scope.cancelled_caught
     assert time.perf_counter() - started < 0.8
+
+
+def _frame_of(n: int, start: int, step: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    open_ = np.r_[close[0], close[:-1]]
+    minutes = (start + np.arange(n) * step).astype("timedelta64[m]")
+    stamps = (np.datetime64("2024-01-01T00:00") + minutes).astype("datetime64[ns]")
+    return {"timestamp": stamps.astype(np.int64), "open": open_,
+            "high": np.maximum(open_, close) * 1.003, "low": np.minimum(open_, close) * 0.997,
+            "close": close, "volume": np.full(n, 1e5)}
+
+
+@pytest.mark.parametrize("batch_rows", [1, 5, 64])
+def test_symbols_with_other_clocks_and_spans_trade_as_one_batch_does(batch_rows: int) -> None:
+    # AAA every minute; BBB every 7 minutes, starting later and ending first
+    frames = {"AAA": _frame_of(900, 0, 1, 1), "BBB": _frame_of(90, 100, 7, 2)}
+
+    def run(rows: int) -> Any:
+        config = study(["AAA", "BBB"], bars=0, portfolio={"close_at_end": True},
+                       spec={"direction": "long_short"})
+        config["data"] = {"symbols": ["AAA", "BBB"], "timeframe": "1m", "batch_rows": rows}
+        return only(admf.run_sync(config, write=False, data=frames))
+
+    whole, got = run(1_000_000), run(batch_rows)
+    assert len(whole.trades["pnl"]) > 10 and "BBB" in whole.trades["symbol"].tolist()
+    assert got.trades["pnl"].tolist() == whole.trades["pnl"].tolist()
+    assert got.equity["equity"].tolist() == whole.equity["equity"].tolist()
+    assert len(got.equity["timestamp"]) == 900
