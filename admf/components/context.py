@@ -40,7 +40,8 @@ from .orders import validate, where
 from ..runtime.registry import registry
 from .per_bar import specs_of
 
-__all__ = ("OrderStrategy", "Context", "run_orders", "OrderRun", "SymbolRunner")
+__all__ = ("OrderStrategy", "UniverseStrategy", "Universe", "Context", "run_orders", "OrderRun",
+           "SymbolRunner")
 
 
 class OrderStrategy:
@@ -221,6 +222,59 @@ class Context:
         return self.order(old.side, size, size_type=size_type, limit=limit, stop=stop, **fields)
 
 
+class UniverseStrategy(OrderStrategy):
+    """A strategy that sees every symbol of the study at once.
+
+    Write ``on_bars(self, ctx)``: it is called once per timestamp, after
+    every symbol's fills at that time. ``ctx`` is a :class:`Universe`:
+    ``ctx[symbol]`` is that symbol's :class:`Context` (its bar, indicators,
+    position, history and orders; ``ctx[symbol].buy(...)`` trades it),
+    ``ctx.active`` the symbols with a bar at this time (in name order; a
+    symbol that has not started, has ended or has a hole has none, and its
+    context still shows its last bar), ``ctx.cash``, ``ctx.equity`` and
+    ``ctx.time``. The indicators are computed for each symbol.
+    ``on_fill(ctx, fill)`` and ``on_order(ctx, update)`` receive the
+    symbol's own context, as for a per-symbol strategy. Runs in studies (one
+    instance per portfolio), not through :func:`run_orders`."""
+
+    def on_bar(self, ctx: Context) -> None:  # the per-symbol hook is not used
+        pass
+
+    def on_bars(self, ctx: Universe) -> None:
+        raise NotImplementedError
+
+
+class Universe:
+    """What a :class:`UniverseStrategy` sees at one timestamp."""
+
+    def __init__(self, kernel: Any, label: str, symbols: list[str]) -> None:
+        self.kernel = kernel
+        self.label = label
+        self.symbols = symbols
+        self.contexts: dict[str, Context] = {}
+        self.active: list[str] = []
+        self.time = 0
+
+    def __getitem__(self, symbol: str) -> Context:
+        ctx = self.contexts.get(symbol)
+        if ctx is None:
+            known = ", ".join(self.symbols)
+            raise OrderError(f"{where(self.label, symbol, self.time)}: {symbol!r} is not a "
+                             f"symbol of this study (symbols: {known})"
+                             if symbol not in self.symbols else
+                             f"{where(self.label, symbol, self.time)}: {symbol!r} has had no "
+                             "bar yet")
+        return ctx
+
+    @property
+    def cash(self) -> float:
+        return self.kernel.cash
+
+    @property
+    def equity(self) -> float:
+        return self.kernel.equity()
+
+
 class OrderRun:
     """What :func:`run_orders` returns: per-bar equity and cash, every fill,
     order update and closed trade."""
@@ -250,6 +304,9 @@ class SymbolRunner:
     def __init__(self, strategy: OrderStrategy, kernel: ExecutionKernel, label: str,
                  symbol: str, keep: int | None = None) -> None:
         self.strategy = strategy
+        self.per_symbol = not isinstance(strategy, UniverseStrategy)
+        """Whether ``step`` calls ``on_bar``; a universe strategy's ``on_bars``
+        is called by its portfolio once per timestamp instead."""
         self.label = label
         self.symbol = symbol
         self.keep = keep
@@ -325,7 +382,8 @@ class SymbolRunner:
                     for u in updates:
                         if u.status in ("rejected", "cancelled", "expired"):
                             self._on_order(ctx, u)
-            self._on_bar(ctx)
+            if self.per_symbol:
+                self._on_bar(ctx)
         except AdmfError:
             raise
         except Exception as exc:
@@ -341,6 +399,9 @@ def run_orders(strategy: OrderStrategy, bars: BarBatch, *, cash: float = 10_000.
     :class:`ExecutionKernel` (commission, slippage, intrabar, limit_fill,
     volume_share, fill, whole_units, direction)."""
     label = name or type(strategy).__name__
+    if isinstance(strategy, UniverseStrategy):
+        raise OrderError(f"{label} is a UniverseStrategy: it sees every symbol of a study at "
+                         "once, so it runs in a study (admf.run), not on one symbol's bars")
     kernel = ExecutionKernel(cash, **execution)
     symbol = bars.symbol
     runner = SymbolRunner(strategy, kernel, label, symbol)

@@ -28,8 +28,12 @@ TRAIL_ON = ("extreme", "close")
 def where(strategy: str, symbol: str, ts: int) -> str:
     """``strategy 'x', symbol 'Y', bar 2024-01-02T10:00:00Z`` for messages."""
     stamp = datetime.fromtimestamp(ts / 1e9, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    named = strategy if strategy.startswith("strategy ") else f"strategy {strategy!r}"
-    return f"{named}, symbol {symbol!r}, bar {stamp}"
+    return f"{named(strategy)}, symbol {symbol!r}, bar {stamp}"
+
+
+def named(strategy: str) -> str:
+    """``strategy 'x'``, unless the label already says so."""
+    return strategy if strategy.startswith("strategy ") else f"strategy {strategy!r}"
 
 
 def _choice(value: str, allowed: tuple[str, ...], key: str, at: str) -> None:

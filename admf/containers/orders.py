@@ -33,12 +33,14 @@ from anyio import BrokenResourceError, WouldBlock
 from anyio.lowlevel import checkpoint
 
 from ..components.broker import Broker, KernelProxy
-from ..components.context import SymbolRunner
+from ..components._blame import user_site
+from ..components.context import SymbolRunner, Universe, UniverseStrategy
+from ..components.orders import named
 from ..components.execution import ExecutionKernel
 from ..components.ledger import Ledger
 from ..components.metrics import RunningMetrics
 from ..data.timeparse import format_ns
-from ..errors import AdmfError
+from ..errors import AdmfError, OrderError
 from ..messages import BarBatch, BrokerReport, BrokerRequest
 from ..runtime.container import Container
 from .portfolio import FILL_COLUMNS, TRADE_CHUNK, CurveSink, PortfolioResult, _columns_of
@@ -120,20 +122,40 @@ class OrderTrader(Container):
         self._curve: dict[str, np.ndarray] | None = None  # the last rows, held back
         self._peak = self.initial_cash
         self._booked = 0  # kernel fills booked in the ledger
+        self._shared: UniverseStrategy | None = None
+        self._universe: Universe | None = None
         self.result: PortfolioResult | None = None
 
     def _symbol(self, name: str) -> _Symbol:
         state = self._symbols.get(name)
         if state is None:
-            keep = getattr(self._make, "history_bars", None)
-            strategy = self._make()
-            keep = int(getattr(strategy, "history_bars", 1000) if keep is None else keep)
+            # a universe strategy is one instance over every symbol; any other, one per symbol
+            strategy = self._shared if self._shared is not None else self._make()
+            keep = int(getattr(strategy, "history_bars", 1000))
             runner = SymbolRunner(strategy, self.kernel, self.label, name, keep=keep)
             state = self._symbols[name] = _Symbol(runner, self._names.index(name))
+            if self._universe is not None:
+                self._universe.contexts[name] = runner.ctx
         return state
 
+    def _on_bars(self, ts: int, active: list[str]) -> None:
+        universe = self._universe
+        universe.time, universe.active = ts, active  # type: ignore[union-attr]
+        try:
+            self._shared.on_bars(universe)  # type: ignore[union-attr]
+        except AdmfError:
+            raise
+        except Exception as exc:
+            site = user_site(exc, type(self._shared))
+            raise OrderError(f"{named(self.label)}, symbols {', '.join(active)}, bar "
+                             f"{format_ns(ts)}: the strategy raised {type(exc).__name__}: {exc}"
+                             + (f" ({site})" if site else "")) from exc
+
     async def on_initialize(self) -> None:
-        self._make()  # bad parameters fail before any data flows
+        probe = self._make()  # bad parameters fail before any data flows
+        if isinstance(probe, UniverseStrategy):
+            self._shared = probe
+            self._universe = Universe(self.kernel, self.label, self._names)
 
     async def on_execute(self) -> None:
         single = len(self._names) == 1
@@ -222,6 +244,7 @@ class OrderTrader(Container):
                stamps: list[int]) -> None:
         kernel = self.kernel
         remote = self.remote
+        universe = self._universe is not None
         fills, updates = kernel.fills, kernel.updates
         times: list[int] = []
         equity: list[float] = []
@@ -260,6 +283,10 @@ class OrderTrader(Container):
                 if len(fills) != self._booked or updates:  # same_close fills
                     self._dispatch(fills, updates)
                 st.bars += 1
+            if universe:  # one call over every symbol with a bar at this time
+                self._on_bars(ts, [states[owners[k]].runner.symbol for k in range(i, group_end)])
+                if len(fills) != self._booked or updates:
+                    self._dispatch(fills, updates)
             times.append(ts)
             eq, gross = kernel.cash, 0.0
             for pos in kernel.positions.values():

@@ -21,7 +21,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import admf
-from admf.components.context import Context, OrderStrategy, run_orders
+from admf.components.context import (
+    Context,
+    OrderStrategy,
+    Universe,
+    UniverseStrategy,
+    run_orders,
+)
 from admf.components.costs import PercentageCommission
 from admf.errors import AdmfError, ConfigError
 from admf.messages import BarBatch, Fill, OrderUpdate
@@ -123,8 +129,8 @@ def test_one_symbol_books_what_the_fused_loop_books(batch_rows: int) -> None:
                    spec={"direction": "long_short"})
     got = only(admf.run_sync(config, write=False))
     bars = whole_series(config, "AAA")
-    ref = run_orders(Cross(), bars, cash=100_000.0, commission=PercentageCommission(rate=0.001), whole_units=True,
-                     name="Cross")
+    ref = run_orders(Cross(), bars, cash=100_000.0, commission=PercentageCommission(rate=0.001),
+                     whole_units=True, name="Cross")
     assert got.equity["timestamp"].tolist() == bars.timestamp.tolist()
     np.testing.assert_array_equal(got.equity["equity"], ref.equity)
     np.testing.assert_array_equal(got.equity["cash"], ref.cash)
@@ -443,3 +449,86 @@ def test_symbols_with_other_clocks_and_spans_trade_as_one_batch_does(batch_rows:
     assert got.trades["pnl"].tolist() == whole.trades["pnl"].tolist()
     assert got.equity["equity"].tolist() == whole.equity["equity"].tolist()
     assert len(got.equity["timestamp"]) == 900
+
+
+class Rotate(UniverseStrategy):
+    """Holds ``units`` of the symbol with the best ``lookback``-bar return."""
+
+    lookback = 5
+    units = 10.0
+
+    def on_bars(self, ctx: Universe) -> None:
+        momentum = {s: ctx[s].bar.close / ctx[s].history("close", self.lookback + 1)[0]
+                    for s in ctx.active}
+        leader = max(momentum, key=lambda s: (momentum[s], s))
+        if ctx[leader].position or ctx[leader].orders:
+            return
+        for symbol in ctx.symbols:
+            if ctx[symbol].position and not ctx[symbol].orders:
+                ctx[symbol].close()
+        ctx[leader].buy(self.units, size_type="units")
+
+
+def reference_rotation(series: dict[str, BarBatch], lookback: int, units: float,
+                       rate: float, cash: float) -> tuple[list[float], int]:
+    """The rotation as a plain loop: market orders fill at the next bar's open."""
+    names = sorted(series)
+    n = len(series[names[0]])
+    held = dict.fromkeys(names, 0.0)
+    pending: dict[str, list[str]] = {s: [] for s in names}
+    equity, fills = [], 0
+    for i in range(n):
+        for s in names:
+            for what in pending[s]:
+                q = -held[s] if what == "close" else units
+                price = float(series[s].open[i])
+                cash -= q * price + abs(q) * price * rate
+                held[s] += q
+                fills += 1
+            pending[s] = []
+        momentum = {s: float(series[s].close[i]) / float(series[s].close[max(i - lookback, 0)])
+                    for s in names}
+        leader = max(momentum, key=lambda s: (momentum[s], s))
+        if not held[leader]:
+            for s in names:
+                if held[s]:
+                    pending[s].append("close")
+            pending[leader].append("buy")
+        equity.append(cash + sum(held[s] * float(series[s].close[i]) for s in names))
+    return equity, fills
+
+
+@pytest.mark.parametrize("symbols", [["AAA", "BBB", "CCC"], ["CCC", "AAA", "BBB"]])
+def test_a_universe_rotation_books_what_a_plain_loop_books(symbols: list[str]) -> None:
+    config = study(symbols, bars=500, strategy="Rotate", params={"lookback": 8},
+                   data={"batch_rows": 37})
+    got = only(admf.run_sync(config, write=False))
+    series = {s: whole_series(config, s) for s in symbols}
+    equity, fills = reference_rotation(series, 8, 10.0, 0.001, 100_000.0)
+    assert got.fills == fills > 20
+    np.testing.assert_allclose(got.equity["equity"], equity, rtol=0, atol=1e-8)
+    assert set(got.trades["symbol"].tolist()) == {"AAA", "BBB", "CCC"}
+
+
+class Watch(UniverseStrategy):
+    seen: list = []
+
+    def on_bars(self, ctx: Universe) -> None:
+        Watch.seen.append((ctx.time, tuple(ctx.active)))
+        if ctx.time == Watch.probe:
+            ctx["BBB"]
+
+
+def test_a_universe_sees_only_symbols_with_a_bar_and_names_one_it_cannot_see() -> None:
+    frames = {"AAA": _frame_of(60, 0, 1, 1), "BBB": _frame_of(10, 20, 3, 2)}
+    config = study(["AAA", "BBB"], bars=0, strategy="Watch")
+    config["data"] = {"symbols": ["AAA", "BBB"], "timeframe": "1m", "batch_rows": 7}
+    Watch.seen, Watch.probe = [], -1
+    admf.run_sync(config, write=False, data=frames)
+    minute = 60_000_000_000
+    base = int(frames["AAA"]["timestamp"][0])
+    both = {(t - base) // minute for t, active in Watch.seen if active == ("AAA", "BBB")}
+    assert both == set(range(20, 48, 3)) and len(Watch.seen) == 60
+    Watch.seen, Watch.probe = [], base + 5 * minute  # before BBB's first bar
+    with pytest.raises(AdmfError, match=r"symbol 'BBB', bar .*: 'BBB' has had no bar yet"):
+        admf.run_sync(config, write=False, data=frames)
