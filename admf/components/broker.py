@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from typing import Any, Protocol
 
-from ..messages import BrokerReport, BrokerRequest, Fill, Order, OrderUpdate
-from .execution import ExecutionKernel, Position, initial_units
+from ..messages import BrokerReport, BrokerRequest, Order
+from .execution import Account, ExecutionKernel, initial_units
 from .orders import Working
 
 __all__ = ("Broker", "SimulatedBroker", "KernelProxy")
@@ -68,39 +68,15 @@ class SimulatedBroker:
             next_id=kernel._next_id)
 
 
-class KernelProxy:
+class KernelProxy(Account):
     """The strategy side's view of a remote broker (see the module docstring):
     the kernel attributes a :class:`~admf.components.context.Context` reads."""
 
     fill = "next_open"
 
     def __init__(self, cash: float, whole_units: bool = False) -> None:
-        self.cash = float(cash)
-        self.whole_units = whole_units
-        self.positions: dict[str, Position] = {}
-        self.book: dict[int, Working] = {}
-        self.fills: list[Fill] = []
-        self.updates: list[OrderUpdate] = []
+        super().__init__(cash, whole_units)
         self.commands: list[tuple[Any, ...]] = []
-        self._next_id = 1
-
-    def new_id(self) -> int:
-        oid = self._next_id
-        self._next_id += 1
-        return oid
-
-    def position(self, symbol: str) -> Position:
-        pos = self.positions.get(symbol)
-        if pos is None:
-            pos = self.positions[symbol] = Position()
-        return pos
-
-    def equity(self) -> float:
-        eq = self.cash
-        for pos in self.positions.values():
-            if pos.units:
-                eq += pos.units * pos.last
-        return eq
 
     def submit(self, order: Order) -> int:
         self.book[order.id] = Working(order, 0, initial_units(order, self.whole_units),

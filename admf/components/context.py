@@ -387,10 +387,15 @@ class SymbolRunner:
         except AdmfError:
             raise
         except Exception as exc:
-            site = user_site(exc, type(self.strategy))
-            raise OrderError(f"{where(self.label, self.symbol, ts)}: the strategy raised "
-                             f"{type(exc).__name__}: {exc}"
-                             + (f" ({site})" if site else "")) from exc
+            raise strategy_raised(where(self.label, self.symbol, ts), self.strategy, exc) from exc
+
+
+def strategy_raised(place: str, strategy: Any, exc: Exception) -> OrderError:
+    """The error for user code raising in a callback: the place (strategy,
+    symbol, bar), the exception and the user's file and line."""
+    site = user_site(exc, type(strategy))
+    return OrderError(f"{place}: the strategy raised {type(exc).__name__}: {exc}"
+                      + (f" ({site})" if site else ""))
 
 
 def run_orders(strategy: OrderStrategy, bars: BarBatch, *, cash: float = 10_000.0,

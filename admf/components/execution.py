@@ -44,7 +44,7 @@ from typing import Any
 from ..messages import Fill, Order, OrderUpdate
 from .orders import Working
 
-__all__ = ("ExecutionKernel", "Position", "INTRABAR_PATHS", "LIMIT_FILLS", "DIRECTIONS")
+__all__ = ("Account", "ExecutionKernel", "Position", "INTRABAR_PATHS", "LIMIT_FILLS", "DIRECTIONS")
 
 INTRABAR_PATHS = ("ohlc", "olhc", "adverse")
 DIRECTIONS = ("long_only", "short_only", "long_short")
@@ -87,7 +87,40 @@ class Position:
         return f"Position(units={self.units}, avg_price={self.avg_price}, bars={self.bars})"
 
 
-class ExecutionKernel:
+class Account:
+    """Cash, positions, the open-order book and order ids: what a strategy's
+    context reads, whether the kernel is here or behind a broker
+    (:class:`~admf.components.broker.KernelProxy`)."""
+
+    def __init__(self, cash: float, whole_units: bool = False) -> None:
+        self.cash = float(cash)
+        self.whole_units = whole_units
+        self.positions: dict[str, Position] = {}
+        self.book: dict[int, Working] = {}
+        self.fills: list[Fill] = []
+        self.updates: list[OrderUpdate] = []
+        self._next_id = 1
+
+    def new_id(self) -> int:
+        oid = self._next_id
+        self._next_id += 1
+        return oid
+
+    def position(self, symbol: str) -> Position:
+        pos = self.positions.get(symbol)
+        if pos is None:
+            pos = self.positions[symbol] = Position()
+        return pos
+
+    def equity(self) -> float:
+        eq = self.cash
+        for pos in self.positions.values():
+            if pos.units:
+                eq += pos.units * pos.last
+        return eq
+
+
+class ExecutionKernel(Account):
     """Order book, cash and positions of one portfolio (any number of symbols)."""
 
     def __init__(self, cash: float, *, commission: Callable[[float, float], float] | None = None,
@@ -107,36 +140,19 @@ class ExecutionKernel:
         self.direction = direction
         """``long_only`` never lets a sell open or grow a short (it may only
         reduce a long), ``short_only`` the mirror; ``long_short`` both."""
-        self.cash = float(cash)
+        super().__init__(cash, whole_units)
         self.commission = commission
         self.slip = slippage.price if slippage is not None else None
         self.intrabar = intrabar
         self.through = limit_fill == "through"
         self.volume_share = volume_share
         self.fill = fill
-        self.whole_units = whole_units
-        self.positions: dict[str, Position] = {}
-        self.book: dict[int, Working] = {}
-        self.fills: list[Fill] = []
-        self.updates: list[OrderUpdate] = []
         self.trades: list[tuple] = []
         """Closed trades: (symbol, direction, entry_time, exit_time, entry, exit, units, pnl)."""
-        self._next_id = 1
         self._bar_index: dict[str, int] = {}
         self._budget = math.inf
 
     # -- placing -------------------------------------------------------------------
-
-    def new_id(self) -> int:
-        oid = self._next_id
-        self._next_id += 1
-        return oid
-
-    def position(self, symbol: str) -> Position:
-        pos = self.positions.get(symbol)
-        if pos is None:
-            pos = self.positions[symbol] = Position()
-        return pos
 
     def submit(self, order: Order) -> int:
         """Book a (validated) order; live from the symbol's next bar."""
@@ -164,13 +180,6 @@ class ExecutionKernel:
                                         status="cancelled", filled=w.filled,
                                         remaining=_rest(w), reason=reason))
         return True
-
-    def equity(self) -> float:
-        eq = self.cash
-        for pos in self.positions.values():
-            if pos.units:
-                eq += pos.units * pos.last
-        return eq
 
     # -- one bar -------------------------------------------------------------------
 

@@ -33,14 +33,13 @@ from anyio import BrokenResourceError, WouldBlock
 from anyio.lowlevel import checkpoint
 
 from ..components.broker import Broker, KernelProxy
-from ..components._blame import user_site
-from ..components.context import SymbolRunner, Universe, UniverseStrategy
+from ..components.context import SymbolRunner, Universe, UniverseStrategy, strategy_raised
 from ..components.orders import named
 from ..components.execution import ExecutionKernel
 from ..components.ledger import Ledger
 from ..components.metrics import RunningMetrics
 from ..data.timeparse import format_ns
-from ..errors import AdmfError, OrderError
+from ..errors import AdmfError
 from ..messages import BarBatch, BrokerReport, BrokerRequest
 from ..runtime.container import Container
 from .portfolio import FILL_COLUMNS, TRADE_CHUNK, CurveSink, PortfolioResult, _columns_of
@@ -146,10 +145,8 @@ class OrderTrader(Container):
         except AdmfError:
             raise
         except Exception as exc:
-            site = user_site(exc, type(self._shared))
-            raise OrderError(f"{named(self.label)}, symbols {', '.join(active)}, bar "
-                             f"{format_ns(ts)}: the strategy raised {type(exc).__name__}: {exc}"
-                             + (f" ({site})" if site else "")) from exc
+            place = f"{named(self.label)}, symbols {', '.join(active)}, bar {format_ns(ts)}"
+            raise strategy_raised(place, self._shared, exc) from exc
 
     async def on_initialize(self) -> None:
         probe = self._make()  # bad parameters fail before any data flows
