@@ -56,8 +56,8 @@ class SimulatedBroker:
                 kernel.close_out(*command[1:])
             else:
                 raise ValueError(f"unknown broker command {kind!r}")
-        for bar in request.bars:
-            kernel.on_bar(*bar)
+        if request.bars:
+            kernel.on_bars(request.bars)
         fills, updates = tuple(kernel.fills), tuple(kernel.updates)
         del kernel.fills[:], kernel.updates[:]
         return BrokerReport(
@@ -74,8 +74,10 @@ class KernelProxy(Account):
 
     fill = "next_open"
 
-    def __init__(self, cash: float, whole_units: bool = False) -> None:
+    def __init__(self, cash: float, whole_units: bool = False,
+                 direction: str = "long_short") -> None:
         super().__init__(cash, whole_units)
+        self.direction = direction
         self.commands: list[tuple[Any, ...]] = []
 
     def submit(self, order: Order) -> int:

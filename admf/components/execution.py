@@ -186,23 +186,51 @@ class ExecutionKernel(Account):
     def on_bar(self, symbol: str, ts: int, o: float, h: float, lo: float, c: float,
                v: float) -> None:
         """Run the fill procedure (module docstring) for ``symbol``'s next bar."""
+        bar = self._begin(symbol, ts, o, h, lo, c, v)
+        if bar is None:
+            return
+        self._sweep(symbol, bar[1], o, o, v, ts, "open")
+        self._finish(bar)
+
+    def on_bars(self, group: Any) -> None:
+        """Run the fill procedure for several symbols' bars of one timestamp
+        (``(symbol, ts, o, h, lo, c, v)`` each, in symbol-name order): every
+        open before any intrabar path, and at the open the symbols whose
+        first order to fill sells before the others, so that what a
+        rebalance sells pays for what it buys."""
+        if len(group) == 1:
+            self.on_bar(*group[0])
+            return
+        begun = [bar for bar in (self._begin(*g) for g in group) if bar is not None]
+        first = [self._sells_first(bar) for bar in begun]
+        for bar in [b for b, f in zip(begun, first) if f] + [b for b, f in zip(begun, first) if not f]:
+            symbol, index, _, _, ts, o, v = bar[:7]
+            self._budget = bar[-1]
+            self._sweep(symbol, index, o, o, v, ts, "open")
+            bar[-1] = self._budget
+        for bar in begun:
+            self._budget = bar[-1]
+            self._finish(bar)
+
+    def _begin(self, symbol: str, ts: int, o: float, h: float, lo: float, c: float,
+               v: float) -> list[Any] | None:
+        """Steps 1 and the path of a bar; None when nothing can fill or is held."""
         index = self._bar_index.get(symbol, -1) + 1
         self._bar_index[symbol] = index
         pos = self.positions.get(symbol) or self.position(symbol)
         if not self.book and not pos.units:  # nothing working, nothing held
             pos.last = c
-            return
+            return None
         live = [w for w in self.book.values() if w.order.symbol == symbol and w.live_from <= index]
         if not live and not pos.units:
             pos.last = c
-            return
+            return None
         day = ts // _DAY
         for w in live:  # 1: expiries before the bar trades
             od = w.order
             if (od.tif == "day" and day != w.day) or (od.tif == "until" and ts > od.until):
                 self._expire(w, ts)
         self._budget = self.volume_share * v if self.volume_share else math.inf
-        # 2-3: the open, then the intrabar path
         if self.intrabar == "ohlc":
             path = (o, h, lo, c)
         elif self.intrabar == "olhc":
@@ -210,6 +238,25 @@ class ExecutionKernel(Account):
         else:
             path = (o, lo, h, c) if pos.units > 0 or (pos.units == 0 and self._buying(symbol)) \
                 else (o, h, lo, c)
+        return [symbol, index, pos, path, ts, o, v, h, lo, c, self._budget]
+
+    def _sells_first(self, bar: list[Any]) -> bool:
+        """Whether the first order of ``bar``'s symbol to fill at its open sells."""
+        symbol, index, pos, _, _, o = bar[:6]
+        for w in self.book.values():
+            od = w.order
+            if od.symbol != symbol or w.live_from > index:
+                continue
+            if od.kind == "market" or self._hit(w, o, o) is not None:
+                if od.size_type == "target_percent":
+                    eq = self._sizing_equity(pos, o)
+                    return eq * od.size / 100.0 / o < pos.units
+                return od.side < 0
+        return False
+
+    def _finish(self, bar: list[Any]) -> None:
+        """Steps 3 to 5 of a bar whose open has been swept."""
+        symbol, index, pos, path, ts, _, v, h, lo, c = bar[:10]
         self._walk(symbol, index, path, v, ts)
         # 4: the close: marks and trailing levels
         pos.last = c
@@ -230,10 +277,8 @@ class ExecutionKernel(Account):
         return any(w.order.side > 0 for w in self.book.values() if w.order.symbol == symbol)
 
     def _walk(self, symbol: str, index: int, path: tuple[float, ...], volume: float, ts: int) -> None:
+        """The intrabar path after the open (step 3)."""
         cur = path[0]
-        phase = "open"
-        # the open: every order fillable at the open price, in placement order
-        self._sweep(symbol, index, cur, cur, volume, ts, phase)
         phase = "intrabar"
         for target in path[1:]:
             while True:

@@ -16,7 +16,7 @@ from ..errors import OrderError
 from ..messages import ORDER_TYPES, Order
 
 __all__ = ("SIZE_TYPES", "TIFS", "LEVEL_KINDS", "TRAIL_KINDS", "TRAIL_ON", "Working", "validate",
-           "where")
+           "where", "where_all")
 
 SIZE_TYPES = ("units", "notional", "percent_equity", "target_percent")
 TIFS = ("gtc", "day", "bars", "until")
@@ -27,8 +27,16 @@ TRAIL_ON = ("extreme", "close")
 
 def where(strategy: str, symbol: str, ts: int) -> str:
     """``strategy 'x', symbol 'Y', bar 2024-01-02T10:00:00Z`` for messages."""
-    stamp = datetime.fromtimestamp(ts / 1e9, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{named(strategy)}, symbol {symbol!r}, bar {stamp}"
+    return f"{named(strategy)}, symbol {symbol!r}, bar {_stamp(ts)}"
+
+
+def where_all(strategy: str, symbols: list[str], ts: int) -> str:
+    """``strategy 'x', symbols A, B, bar 2024-01-02T10:00:00Z``: a universe's place."""
+    return f"{named(strategy)}, symbols {', '.join(symbols)}, bar {_stamp(ts)}"
+
+
+def _stamp(ts: int) -> str:
+    return datetime.fromtimestamp(ts / 1e9, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def named(strategy: str) -> str:

@@ -34,7 +34,7 @@ from anyio.lowlevel import checkpoint
 
 from ..components.broker import Broker, KernelProxy
 from ..components.context import SymbolRunner, Universe, UniverseStrategy, strategy_raised
-from ..components.orders import named
+from ..components.orders import where_all
 from ..components.execution import ExecutionKernel
 from ..components.ledger import Ledger
 from ..components.metrics import RunningMetrics
@@ -145,8 +145,7 @@ class OrderTrader(Container):
         except AdmfError:
             raise
         except Exception as exc:
-            place = f"{named(self.label)}, symbols {', '.join(active)}, bar {format_ns(ts)}"
-            raise strategy_raised(place, self._shared, exc) from exc
+            raise strategy_raised(where_all(self.label, active, ts), self._shared, exc) from exc
 
     async def on_initialize(self) -> None:
         probe = self._make()  # bad parameters fail before any data flows
@@ -265,15 +264,24 @@ class OrderTrader(Container):
                 await self._exchange(ts, tuple(group))
                 if len(fills) != self._booked or updates:
                     self._dispatch(fills, updates)
-            else:
-                for k in range(i, group_end):  # every symbol's fills at this time first
+            elif group_end == i + 1:  # one symbol at this time
+                st, j = states[owners[i]], rows[i]
+                r = st.runner.rows
+                kernel.on_bar(st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j], r[5][j])
+                st.last_close, st.last_time, st.last_volume = r[4][j], ts, r[5][j]
+                if len(fills) != self._booked or updates:
+                    self._dispatch(fills, updates)
+            else:  # every symbol's fills at this time first: opens, sells first, then paths
+                group = []
+                for k in range(i, group_end):
                     st, j = states[owners[k]], rows[k]
                     r = st.runner.rows
-                    kernel.on_bar(st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j],
-                                  r[5][j])
+                    group.append((st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j],
+                                  r[5][j]))
                     st.last_close, st.last_time, st.last_volume = r[4][j], ts, r[5][j]
-                    if len(fills) != self._booked or updates:
-                        self._dispatch(fills, updates)
+                kernel.on_bars(group)
+                if len(fills) != self._booked or updates:
+                    self._dispatch(fills, updates)
             for k in range(i, group_end):  # then every strategy, on the state after them
                 st = states[owners[k]]
                 st.runner.step(rows[k])
