@@ -11,6 +11,7 @@ __all__ = ("cmd_list", "BUILTIN_MODULES", "KINDS")
 
 
 BUILTIN_MODULES = ("admf.components.strategies", "admf.components.ensembles",
+                   "admf.components.rebalance",
                    "admf.components.classifiers", "admf.components.indicators",
                    "admf.components.sizing", "admf.components.costs",
                    "admf.containers.factories")

@@ -67,6 +67,7 @@ __all__ = ("StrategyPoint", "StudyResult", "strategy_points", "build_backtest", 
 # make the built-in components register themselves
 from ..components import costs as _costs  # noqa: E402,F401
 from ..components import ensembles as _ensembles  # noqa: E402,F401
+from ..components import rebalance as _rebalance  # noqa: E402,F401
 from ..components import sizing as _sizing  # noqa: E402,F401
 from ..components import strategies as _strategies  # noqa: E402,F401
 from ..containers import factories as _factories  # noqa: E402,F401
@@ -334,7 +335,8 @@ class _Parts:
                 raise ConfigError("execution.fill: a strategy trading through a broker actor "
                                   "fills at next_open (a same_close fill happens inside "
                                   "on_bar, before any broker could answer)")
-            kernel = KernelProxy(config.portfolio.initial_cash, whole_units=kernel.whole_units)  # type: ignore[assignment]
+            kernel = KernelProxy(config.portfolio.initial_cash, whole_units=kernel.whole_units,
+                                 direction=kernel.direction)  # type: ignore[assignment]
         run = self.store_runs.get(point_id)
         if self.keep == "summary":
             equity_sink = trade_sink = fill_sink = None

@@ -1,0 +1,371 @@
+"""Target weights and rebalancing (issue 9, deliverables 2 and 4) against plain
+reference loops written here, which import nothing of admf's fill procedure.
+
+The references follow the documented rules: an order decided on a bar's
+close fills at each symbol's next open, sized there to its target weight of
+the equity (cash, the other symbols at their last close, this one at the
+open); at one open the symbols that sell go first, in name order, then the
+ones that buy; buys are cut to the cash there is, whole units round down,
+and a percentage commission is paid on every leg. Equity is cash plus units
+times close.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import admf
+from admf.components.execution import ExecutionKernel
+from admf.components.rebalance import WeightStrategy, next_due
+from admf.errors import AdmfError, ConfigError
+from admf.messages import BarBatch, Order
+from tests.integration.test_order_studies import only, whole_series
+
+HERE = "tests.acceptance.test_rebalance_reference"
+RATE = 0.001
+CASH = 100_000.0
+NS = 1_000_000_000
+
+
+def study(symbols: list[str], strategy: str, params: dict[str, Any] | None = None,
+          **sections: Any) -> dict[str, Any]:
+    return {"name": "rebalance", "seed": 11,
+            "data": {"source": "synthetic", "symbols": symbols, "bars": 3000, "timeframe": "1h",
+                     **sections.pop("data", {})},
+            "strategies": [{"type": strategy, "params": params or {}, **sections.pop("spec", {})}],
+            "portfolio": {"initial_cash": CASH},
+            "execution": {"commission": {"type": "percentage", "rate": RATE}},
+            **sections}
+
+
+def month_of(ts: int) -> int:
+    return int(np.datetime64(ts, "ns").astype("datetime64[M]").astype(np.int64))
+
+
+class Book:
+    """The reference's account: cash, units held and last closes per symbol."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.cash = CASH
+        self.held = dict.fromkeys(names, 0.0)
+        self.last = dict.fromkeys(names, 0.0)
+
+    def want(self, s: str, w: float | None, price: float) -> float:
+        """The units a target weight ``w`` asks for at ``price`` (None: close)."""
+        if w is None:
+            return 0.0
+        eq = self.cash + sum(u * self.last[o] for o, u in self.held.items() if o != s and u) \
+            + self.held[s] * price
+        return eq * (w * 100.0) / 100.0 / price
+
+    def fill(self, s: str, w: float | None, price: float, shorts: bool) -> float:
+        held, target = self.held[s], self.want(s, w, price)
+        if w is None:
+            return -held
+        units = math.floor(abs(target - held) + 1e-9)
+        if target <= held:
+            return -float(units if shorts else min(units, held))
+        if units * price + RATE * units * price > self.cash + 1e-9:  # cut to the cash
+            units = math.floor((self.cash + 1e-9) / (price * (1 + RATE)) + 1e-9)
+        return float(units)
+
+
+def reference(series: dict[str, BarBatch], decide: Any, due: Any = None,
+              shorts: bool = False) -> tuple[list[float], list]:
+    """The rebalance loop: ``decide(i, names)`` gives the target weights on
+    bar ``i`` when ``due(i)`` (every bar when None; not ready: None, asked
+    again next bar); returns the equity per bar and every fill."""
+    names = sorted(series)
+    book = Book(names)
+    orders: dict[str, float | None] = {}  # symbol -> target weight (None: close)
+    equity, fills = [], []
+    pending_due = False
+    for i in range(len(series[names[0]])):
+        opens = {s: float(series[s].open[i]) for s in names}
+        sellers = [s for s in names if s in orders
+                   and book.want(s, orders[s], opens[s]) < book.held[s]]
+        for s in sellers + [s for s in names if s in orders and s not in sellers]:
+            q = book.fill(s, orders[s], opens[s], shorts)
+            if q:
+                book.cash -= q * opens[s] + RATE * abs(q) * opens[s]
+                book.held[s] += q
+                fills.append((i, s, q))
+        orders = {}
+        for s in names:
+            book.last[s] = float(series[s].close[i])
+        eq = book.cash + sum(book.held[s] * book.last[s] for s in names)
+        equity.append(eq)
+        pending_due = pending_due or due is None or due(i)
+        target = decide(i, names) if pending_due else None
+        if target is not None:
+            pending_due = False
+            for s in names:
+                w = target.get(s, 0.0)
+                if w == 0.0:
+                    if book.held[s]:
+                        orders[s] = None
+                elif book.held[s] * book.last[s] / eq != w:
+                    orders[s] = w
+    return equity, fills
+
+
+def got_fills(result: Any) -> list[tuple[int, str, float]]:
+    table = result.order_fills
+    index = {int(t): i for i, t in enumerate(result.equity["timestamp"])}
+    return [(index[int(t)], s, float(q)) for t, s, q in
+            zip(table["timestamp"], table["symbol"], table["quantity"])]
+
+
+def monthly(series: dict[str, BarBatch]) -> Any:
+    stamps = next(iter(series.values())).timestamp
+    months = [month_of(int(t)) for t in stamps]
+    return lambda i: i == 0 or months[i] != months[i - 1]
+
+
+# -- the kernel's open across symbols -----------------------------------------------------
+
+
+def _kernel(cash: float) -> ExecutionKernel:
+    return ExecutionKernel(cash, whole_units=True)
+
+
+def _order(oid: int, symbol: str, side: int, units: float, **kw: Any) -> Order:
+    return Order(ts=0, id=oid, symbol=symbol, side=side, size=units, size_type="units", **kw)
+
+
+def test_at_one_open_sales_pay_for_purchases_whatever_the_names() -> None:
+    # 10 BBB held and no cash: the AAA buy placed first can only fill once BBB is sold
+    kernel = _kernel(1_000.0)
+    kernel.submit(_order(1, "BBB", 1, 10))
+    kernel.on_bars([("AAA", 1, 100.0, 100.0, 100.0, 100.0, 1e6),
+                    ("BBB", 1, 100.0, 100.0, 100.0, 100.0, 1e6)])
+    assert kernel.cash == 0.0 and kernel.positions["BBB"].units == 10
+    kernel.submit(_order(2, "AAA", 1, 10))
+    kernel.submit(_order(3, "BBB", -1, 10))
+    kernel.on_bars([("AAA", 2, 50.0, 50.0, 50.0, 50.0, 1e6),
+                    ("BBB", 2, 60.0, 60.0, 60.0, 60.0, 1e6)])
+    assert [(f.symbol, f.quantity, f.price) for f in kernel.fills[1:]] == \
+        [("BBB", -10.0, 60.0), ("AAA", 10.0, 50.0)]
+    assert kernel.cash == 100.0
+
+
+def test_every_open_comes_before_any_intrabar_fill() -> None:
+    # AAA's stop fills intrabar; BBB's open buy must not spend what that stop frees
+    kernel = _kernel(1_000.0)
+    kernel.submit(_order(1, "AAA", 1, 10))
+    kernel.on_bar("AAA", 1, 100.0, 100.0, 100.0, 100.0, 1e6)
+    kernel.submit(_order(2, "AAA", -1, 10, kind="stop", stop=95.0))
+    kernel.submit(_order(3, "BBB", 1, 5))
+    kernel.on_bars([("AAA", 2, 99.0, 99.0, 90.0, 92.0, 1e6),
+                    ("BBB", 2, 10.0, 10.0, 10.0, 10.0, 1e6)])
+    rejected = [u for u in kernel.updates if u.order_id == 3 and u.status == "rejected"]
+    assert rejected and rejected[0].reason == "insufficient cash"
+    assert kernel.cash == 950.0 and kernel.positions["AAA"].units == 0
+
+
+def test_one_symbol_at_a_time_is_the_single_bar_procedure() -> None:
+    a, b = _kernel(1_000.0), _kernel(1_000.0)
+    for k in (a, b):
+        k.submit(_order(1, "AAA", 1, 3, kind="limit", limit=99.0))
+    a.on_bar("AAA", 1, 100.0, 101.0, 98.0, 100.5, 1e6)
+    b.on_bars([("AAA", 1, 100.0, 101.0, 98.0, 100.5, 1e6)])
+    assert a.fills == b.fills and a.cash == b.cash
+
+
+# -- schedules ------------------------------------------------------------------------------
+
+
+def _ns(text: str) -> int:
+    return int(np.datetime64(text, "ns").astype(np.int64))
+
+
+@pytest.mark.parametrize(("rule", "on", "now", "due"), [
+    ("daily", 0, "2024-03-05T15:00", "2024-03-06T00:00"),
+    ("weekly", 0, "2024-03-05T15:00", "2024-03-11T00:00"),    # a Tuesday: next Monday
+    ("weekly", 4, "2024-03-05T15:00", "2024-03-08T00:00"),    # the same week's Friday
+    ("weekly", 1, "2024-03-05T00:00", "2024-03-12T00:00"),    # exactly due: the next one
+    ("monthly", 1, "2024-01-31T23:59", "2024-02-01T00:00"),
+    ("monthly", 15, "2024-02-10T00:00", "2024-02-15T00:00"),
+    ("monthly", 15, "2024-02-20T00:00", "2024-03-15T00:00"),
+    ("quarterly", 1, "2024-02-10T00:00", "2024-04-01T00:00"),
+    ("yearly", 1, "2024-02-10T00:00", "2025-01-01T00:00"),
+])
+def test_the_next_due_time_of_each_rule(rule: str, on: int, now: str, due: str) -> None:
+    assert next_due(rule, on, _ns(now)) == _ns(due)
+
+
+# -- studies against the reference loops ----------------------------------------------------
+
+
+@pytest.mark.parametrize("symbols", [["AAA", "BBB", "CCC", "DDD"], ["DDD", "BBB", "AAA", "CCC"]])
+def test_a_monthly_equal_weight_rebalance_with_costs_books_the_reference(
+        symbols: list[str]) -> None:
+    config = study(symbols, "equal_weight", {"rebalance": "monthly"}, data={"batch_rows": 97})
+    got = only(admf.run_sync(config, write=False))
+    series = {s: whole_series(config, s) for s in symbols}
+    equity, fills = reference(series, lambda i, names: dict.fromkeys(names, 1 / len(names)),
+                              monthly(series))
+    assert got_fills(got) == fills and len(fills) > 4 * 4
+    np.testing.assert_allclose(got.equity["equity"], equity, rtol=0, atol=1e-6)
+    months = len({month_of(int(t)) for t in series["AAA"].timestamp})
+    assert len({i for i, _, _ in fills}) == months  # one rebalance a month, filled next bar
+
+
+def test_a_top_n_rotation_books_the_reference() -> None:
+    symbols = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+    lookback, top = 48, 2
+    config = study(symbols, "momentum_rotation", {"lookback": lookback, "top": top,
+                                                  "rebalance": "weekly"})
+    got = only(admf.run_sync(config, write=False))
+    series = {s: whole_series(config, s) for s in symbols}
+    stamps = series["AAA"].timestamp
+    weeks = [(int(t) // (86_400 * NS) - 4) // 7 for t in stamps]
+
+    def decide(i: int, names: list[str]) -> dict[str, float] | None:
+        if i < lookback:
+            return None
+        score = {s: float(series[s].close[i]) / float(series[s].close[i - lookback]) - 1
+                 for s in names}
+        return dict.fromkeys(sorted(names, key=lambda s: (-score[s], s))[:top], 1 / top)
+
+    equity, fills = reference(series, decide, lambda i: i == 0 or weeks[i] != weeks[i - 1])
+    assert got_fills(got) == fills and len(fills) > 20
+    np.testing.assert_allclose(got.equity["equity"], equity, rtol=0, atol=1e-6)
+    assert set(got.trades["symbol"].tolist()) == set(symbols)
+
+
+class Pairs(WeightStrategy):
+    """Long the cheap leg, short the rich one when the log-price spread's
+    z-score over ``lookback`` bars passes ``entry``; flat inside ``exit``."""
+
+    rebalance = "every_bar"
+    lookback = 50
+    entry = 1.5
+    exit = 0.3
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.side = 0
+
+    def weights(self, ctx: Any) -> dict[str, float] | None:
+        a = np.log(ctx["AAA"].history("close", self.lookback))
+        b = np.log(ctx["BBB"].history("close", self.lookback))
+        if len(a) < self.lookback:
+            return None
+        spread = a - b
+        z = (spread[-1] - spread.mean()) / spread.std()
+        if self.side == 0 and abs(z) > self.entry:
+            self.side = -1 if z > 0 else 1
+        elif self.side != 0 and abs(z) < self.exit:
+            self.side = 0
+        return {"AAA": 0.4 * self.side, "BBB": -0.4 * self.side} if self.side else {}
+
+
+def test_a_pairs_strategy_books_the_reference() -> None:
+    config = study(["AAA", "BBB"], f"{HERE}:Pairs", spec={"direction": "long_short"})
+    got = only(admf.run_sync(config, write=False))
+    series = {s: whole_series(config, s) for s in ("AAA", "BBB")}
+    side = 0
+
+    def decide(i: int, names: list[str]) -> dict[str, float] | None:
+        nonlocal side
+        if i < 49:
+            return None
+        a = np.log(series["AAA"].close[i - 49: i + 1])
+        b = np.log(series["BBB"].close[i - 49: i + 1])
+        spread = a - b
+        z = (spread[-1] - spread.mean()) / spread.std()
+        if side == 0 and abs(z) > 1.5:
+            side = -1 if z > 0 else 1
+        elif side != 0 and abs(z) < 0.3:
+            side = 0
+        return {"AAA": 0.4 * side, "BBB": -0.4 * side} if side else {}
+
+    equity, fills = reference(series, decide, shorts=True)
+    assert got_fills(got) == fills and len(fills) > 10
+    assert any(q < 0 for _, s, q in fills if s == "AAA") and any(q > 0 for _, s, q in fills
+                                                                    if s == "AAA")
+    np.testing.assert_allclose(got.equity["equity"], equity, rtol=0, atol=1e-6)
+
+
+@settings(max_examples=12, deadline=None)
+@given(order=st.permutations(["AAA", "BBB", "CCC"]), rows=st.integers(1, 400),
+       rule=st.sampled_from(["weekly", "monthly"]), drift=st.sampled_from([0.0, 0.02]))
+def test_results_do_not_depend_on_the_order_symbols_are_listed(order: list[str], rows: int,
+                                                               rule: str, drift: float) -> None:
+    def run(symbols: list[str], batch_rows: int) -> Any:
+        return only(admf.run_sync(study(symbols, "inverse_volatility",
+                                        {"lookback": 30, "rebalance": rule, "drift": drift},
+                                        data={"bars": 1500, "batch_rows": batch_rows}),
+                                  write=False))
+
+    base, got = run(["AAA", "BBB", "CCC"], 100_000), run(order, rows)
+    assert got.equity["equity"].tolist() == base.equity["equity"].tolist()
+    assert got_fills(got) == got_fills(base) and len(got_fills(base)) > 3
+
+
+def test_drift_skips_small_differences() -> None:
+    symbols = ["AAA", "BBB", "CCC"]
+    runs = {d: only(admf.run_sync(study(symbols, "equal_weight",
+                                        {"rebalance": "every_bar", "drift": d}), write=False))
+            for d in (0.0, 0.05)}
+    assert 3 < len(got_fills(runs[0.05])) < len(got_fills(runs[0.0])) / 10
+
+
+def test_the_broker_actor_books_what_the_fused_loop_books() -> None:
+    base = study(["AAA", "BBB", "CCC"], "momentum_rotation", {"lookback": 24, "top": 1})
+    fused = only(admf.run_sync(base, write=False))
+    actor = only(admf.run_sync({**base, "topology": {"pattern": "orders_broker"}}, write=False))
+    assert got_fills(actor) == got_fills(fused) and len(got_fills(fused)) > 5
+    assert actor.equity["equity"].tolist() == fused.equity["equity"].tolist()
+
+
+# -- bad weights and rules ------------------------------------------------------------------
+
+
+class Fixed(WeightStrategy):
+    """Returns ``Fixed.target`` on every due bar."""
+
+    target: Any = None
+    rebalance = "every_bar"
+
+    def weights(self, ctx: Any) -> Any:
+        return Fixed.target
+
+
+@pytest.mark.parametrize(("target", "expected"), [
+    ({"AAA": float("nan")}, r"symbol 'AAA', bar 2020-01-01T00:00:00Z: weight nan is not a finite"),
+    ({"AAA": -0.2}, r"symbol 'AAA', bar .*: negative weight -0.2 with direction long_only"),
+    ({"ZZZ": 0.5}, r"symbol 'ZZZ', bar .*: a weight for 'ZZZ', which is not a symbol of this "
+                   r"study \(symbols: AAA, BBB\)"),
+    ({"AAA": 0.7, "BBB": 0.6}, r"symbol 'AAA', bar .*: weights sum to 1.3 \(absolute\), above "
+                               "the leverage cap"),
+    ({"AAA": "half"}, r"symbol 'AAA', bar .*: weight 'half' is not a number"),
+    ([0.5, 0.5], r"symbols AAA, BBB, bar 2020-01-01T00:00:00Z: weights\(\) must return a mapping"),
+])
+def test_bad_weights_name_the_strategy_symbol_and_bar(target: Any, expected: str) -> None:
+    Fixed.target = target
+    with pytest.raises(AdmfError, match=r"strategy 'Fixed' .*, " + expected):
+        admf.run_sync(study(["AAA", "BBB"], f"{HERE}:Fixed"), write=False)
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"rebalance": "fortnightly"}, r"rebalance must be one of every_bar, daily, weekly"),
+    ({"every": 0}, r"every must be a whole number of periods >= 1, got 0 \(a rule that never "
+                   "fires\\)"),
+    ({"rebalance": "monthly", "on": 31}, r"on must be a whole number in 1 … 28 for rebalance "
+                                         "'monthly', got 31 \\(a day some months do not have\\)"),
+    ({"rebalance": "weekly", "on": 7}, r"on must be a whole number in 0 … 6"),
+    ({"drift": -0.1}, r"drift must be a weight difference in \[0, 1\)"),
+    ({"top": 0}, r"top must be a whole number >= 1"),
+])
+def test_a_rule_that_cannot_fire_is_refused_before_any_bar(params: dict[str, Any],
+                                                           expected: str) -> None:
+    with pytest.raises(ConfigError, match=r"strategies.*params: momentum_rotation: .*" + expected):
+        admf.run_sync(study(["AAA", "BBB"], "momentum_rotation", params), write=False)
