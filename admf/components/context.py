@@ -38,7 +38,7 @@ from .execution import ExecutionKernel, Position
 from .indicators import build
 from .orders import validate, where
 from ..runtime.registry import registry
-from .per_bar import specs_of
+from .per_bar import class_params, specs_of
 
 __all__ = ("OrderStrategy", "UniverseStrategy", "Universe", "Context", "run_orders", "OrderRun",
            "SymbolRunner")
@@ -59,6 +59,11 @@ class OrderStrategy:
                 raise OrderError(f"{type(self).__name__} has no parameter {name!r} (declare it "
                                  "as a class attribute with its default)")
             setattr(self, name, value)
+
+    @classmethod
+    def __params__(cls) -> list[Any]:
+        """The class-attribute parameters, for ``admf list``."""
+        return class_params(cls)
 
     def on_bar(self, ctx: Context) -> None:
         raise NotImplementedError

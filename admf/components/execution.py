@@ -33,6 +33,13 @@ member of an OCO group cancels the others. ``volume_share`` caps the units
 filled per symbol and bar at that share of the bar's volume; the rest of a
 partially filled order stays working. Buys are cut to the cash available
 (costs included); a cut to nothing rejects the order.
+
+Several symbols' bars of one timestamp (:meth:`ExecutionKernel.on_bars`)
+run step 2 for every symbol before step 3 for any: the symbols whose first
+order to fill at the open sells go first, then the others, each in name
+order, so what a rebalance sells pays for what it buys; steps 3 to 5 then
+follow per symbol. An order is sized with the other symbols at their last
+close, never at a close of the same timestamp.
 """
 
 from __future__ import annotations

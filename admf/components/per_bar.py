@@ -103,15 +103,7 @@ class BarStrategy:
         says)."""
         if cls.__init__ is not BarStrategy.__init__:
             return None
-        hints: dict[str, Any] = {}
-        for klass in reversed(cls.__mro__):
-            hints.update(vars(klass).get("__annotations__", {}))
-        out = []
-        for name in parameters_of(cls):
-            default, hint = getattr(cls, name), hints.get(name)
-            text = hint if isinstance(hint, str) else getattr(hint, "__name__", None)
-            out.append(Param(name, text or type(default).__name__, default))
-        return out
+        return class_params(cls)
 
     def on_bar(self, bar: Any, ind: Any, position: float) -> float | None:
         raise NotImplementedError
@@ -150,6 +142,20 @@ def specs_of(user: BarStrategy) -> dict[str, tuple[str, Mapping[str, Any]]]:
             raise ConfigError(f"{name}.indicators[{role!r}] must be (indicator name, params "
                               f"mapping), e.g. ('sma', {{'period': 10}}), got {entry!r}")
         out[str(role)] = (entry[0], dict(entry[1]))
+    return out
+
+
+def class_params(cls: type) -> list[Param]:
+    """The class-attribute parameters of ``cls`` with their defaults and
+    types (annotations where given), for ``admf list``."""
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        hints.update(vars(klass).get("__annotations__", {}))
+    out = []
+    for name in parameters_of(cls):
+        default, hint = getattr(cls, name), hints.get(name)
+        text = hint if isinstance(hint, str) else getattr(hint, "__name__", None)
+        out.append(Param(name, text or type(default).__name__, default))
     return out
 
 

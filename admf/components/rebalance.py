@@ -12,10 +12,10 @@ is due:
 =============  ==============================================================
 ``every_bar``  every ``every``-th bar of the run
 ``daily``      the first bar of each UTC day
-``weekly``     the first bar at or after weekday ``on`` (0 Monday … 6 Sunday)
-``monthly``    the first bar at or after day ``on`` (1 … 28) of each month
-``quarterly``  the first bar at or after day ``on`` of each quarter's first month
-``yearly``     the first bar at or after day ``on`` of each January
+``weekly``     the first bar at or after weekday ``day`` (0 Monday … 6 Sunday)
+``monthly``    the first bar at or after day ``day`` (1 … 28) of each month
+``quarterly``  the first bar at or after day ``day`` of each quarter's first month
+``yearly``     the first bar at or after day ``day`` of each January
 =============  ==============================================================
 
 ``every: N`` keeps every N-th due period; the run's first bar is always
@@ -62,21 +62,21 @@ _DAY = 86_400_000_000_000
 _EPOCH_MONDAY = 4  # 1970-01-01 was a Thursday: day 4 is the first Monday
 
 
-def next_due(rule: str, on: int, ts: int) -> int:
+def next_due(rule: str, day: int, ts: int) -> int:
     """The first due time of ``rule`` strictly after ``ts`` (ns since the epoch)."""
-    day = ts // _DAY
+    today = ts // _DAY
     if rule == "daily":
-        return (day + 1) * _DAY
+        return (today + 1) * _DAY
     if rule == "weekly":
-        week = (day - _EPOCH_MONDAY) // 7
-        due = (_EPOCH_MONDAY + week * 7 + on) * _DAY
+        week = (today - _EPOCH_MONDAY) // 7
+        due = (_EPOCH_MONDAY + week * 7 + day) * _DAY
         return due if due > ts else due + 7 * _DAY
     month = int(np.datetime64(ts, "ns").astype("datetime64[M]").astype(np.int64))  # since 1970-01
     step = {"monthly": 1, "quarterly": 3, "yearly": 12}[rule]
     period = month - month % step
     while True:
         start = np.datetime64(period, "M").astype("datetime64[D]").astype(np.int64)
-        due = int(start + on - 1) * _DAY
+        due = int(start + day - 1) * _DAY
         if due > ts:
             return due
         period += step
@@ -86,7 +86,7 @@ class WeightStrategy(UniverseStrategy):
     """Target weights on a rebalance schedule (see the module docstring)."""
 
     rebalance: str = "monthly"
-    on: int | None = None
+    day: int | None = None
     """The day a period's rebalance is due: the weekday (0 Monday … 6 Sunday,
     default 0) for ``weekly``, the day of the month (1 … 28, default 1) for
     ``monthly``, ``quarterly`` and ``yearly``; not used by ``every_bar`` and
@@ -104,14 +104,14 @@ class WeightStrategy(UniverseStrategy):
             raise OrderError(f"{name}.every must be a whole number of periods >= 1, got "
                              f"{self.every!r} (a rule that never fires)")
         limits = {"weekly": (0, 6)}.get(self.rebalance, (1, 28))
-        if self.on is None:
-            self.on = limits[0]
+        if self.day is None:
+            self.day = limits[0]
         if self.rebalance in ("weekly", "monthly", "quarterly", "yearly") and not (
-                isinstance(self.on, int) and limits[0] <= self.on <= limits[1]):
-            raise OrderError(f"{name}.on must be a whole number in {limits[0]} … {limits[1]} for "
-                             f"rebalance {self.rebalance!r}, got {self.on!r}"
+                isinstance(self.day, int) and limits[0] <= self.day <= limits[1]):
+            raise OrderError(f"{name}.day must be a whole number in {limits[0]} … {limits[1]} for "
+                             f"rebalance {self.rebalance!r}, got {self.day!r}"
                              + (" (a day some months do not have)" if self.rebalance != "weekly"
-                                and isinstance(self.on, int) and self.on > 28 else ""))
+                                and isinstance(self.day, int) and self.day > 28 else ""))
         if not (isinstance(self.drift, (int, float)) and 0 <= self.drift < 1):
             raise OrderError(f"{name}.drift must be a weight difference in [0, 1), got "
                              f"{self.drift!r}")
@@ -136,7 +136,7 @@ class WeightStrategy(UniverseStrategy):
                 self._periods += 1
                 if self._periods % self.every == 0:
                     self._due = True
-            self._next = next_due(self.rebalance, self.on or 0, ts)
+            self._next = next_due(self.rebalance, self.day or 0, ts)
         if not self._due:
             return
         target = self.weights(ctx)

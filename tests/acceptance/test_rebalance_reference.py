@@ -185,7 +185,7 @@ def _ns(text: str) -> int:
     return int(np.datetime64(text, "ns").astype(np.int64))
 
 
-@pytest.mark.parametrize(("rule", "on", "now", "due"), [
+@pytest.mark.parametrize(("rule", "day", "now", "due"), [
     ("daily", 0, "2024-03-05T15:00", "2024-03-06T00:00"),
     ("weekly", 0, "2024-03-05T15:00", "2024-03-11T00:00"),    # a Tuesday: next Monday
     ("weekly", 4, "2024-03-05T15:00", "2024-03-08T00:00"),    # the same week's Friday
@@ -196,8 +196,8 @@ def _ns(text: str) -> int:
     ("quarterly", 1, "2024-02-10T00:00", "2024-04-01T00:00"),
     ("yearly", 1, "2024-02-10T00:00", "2025-01-01T00:00"),
 ])
-def test_the_next_due_time_of_each_rule(rule: str, on: int, now: str, due: str) -> None:
-    assert next_due(rule, on, _ns(now)) == _ns(due)
+def test_the_next_due_time_of_each_rule(rule: str, day: int, now: str, due: str) -> None:
+    assert next_due(rule, day, _ns(now)) == _ns(due)
 
 
 # -- studies against the reference loops ----------------------------------------------------
@@ -359,9 +359,9 @@ def test_bad_weights_name_the_strategy_symbol_and_bar(target: Any, expected: str
     ({"rebalance": "fortnightly"}, r"rebalance must be one of every_bar, daily, weekly"),
     ({"every": 0}, r"every must be a whole number of periods >= 1, got 0 \(a rule that never "
                    "fires\\)"),
-    ({"rebalance": "monthly", "on": 31}, r"on must be a whole number in 1 … 28 for rebalance "
+    ({"rebalance": "monthly", "day": 31}, r"day must be a whole number in 1 … 28 for rebalance "
                                          "'monthly', got 31 \\(a day some months do not have\\)"),
-    ({"rebalance": "weekly", "on": 7}, r"on must be a whole number in 0 … 6"),
+    ({"rebalance": "weekly", "day": 7}, r"day must be a whole number in 0 … 6"),
     ({"drift": -0.1}, r"drift must be a weight difference in \[0, 1\)"),
     ({"top": 0}, r"top must be a whole number >= 1"),
 ])
