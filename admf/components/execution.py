@@ -229,8 +229,10 @@ class ExecutionKernel(Account):
             pos.last = c
             return None
         live = [w for w in self.book.values() if w.order.symbol == symbol and w.live_from <= index]
-        if not live and not pos.units:
+        if not live:  # held, nothing working: the bar only marks it (no order of it is pending)
             pos.last = c
+            if pos.units:
+                pos.bars += 1
             return None
         day = ts // _DAY
         for w in live:  # 1: expiries before the bar trades
