@@ -75,9 +75,10 @@ class KernelProxy(Account):
     fill = "next_open"
 
     def __init__(self, cash: float, whole_units: bool = False,
-                 direction: str = "long_short") -> None:
+                 direction: str = "long_short", leverage: float = 1.0) -> None:
         super().__init__(cash, whole_units)
         self.direction = direction
+        self.leverage = leverage
         self.commands: list[tuple[Any, ...]] = []
 
     def submit(self, order: Order) -> int:

@@ -51,12 +51,33 @@ from typing import Any
 from ..messages import Fill, Order, OrderUpdate
 from .orders import Working
 
-__all__ = ("Account", "ExecutionKernel", "Position", "INTRABAR_PATHS", "LIMIT_FILLS", "DIRECTIONS")
+__all__ = ("Account", "ExecutionKernel", "Margin", "Position", "INTRABAR_PATHS", "LIMIT_FILLS", "DIRECTIONS")
 
 INTRABAR_PATHS = ("ohlc", "olhc", "adverse")
 DIRECTIONS = ("long_only", "short_only", "long_short")
 LIMIT_FILLS = ("touch", "through")
 _DAY = 86_400_000_000_000
+
+
+class Margin:
+    """A margin account: a position needs ``initial`` × its value of equity to
+    open or grow (``1 / leverage``); below ``maintenance`` × the gross
+    exposure a margin call liquidates (:meth:`ExecutionKernel.margin_call`)."""
+
+    __slots__ = ("initial", "maintenance")
+
+    def __init__(self, initial: float, maintenance: float) -> None:
+        if not 0 < initial <= 1:
+            raise ValueError(f"initial margin must be in (0, 1], got {initial!r}")
+        if not 0 < maintenance <= initial:
+            raise ValueError(f"maintenance margin must be in (0, initial = {initial}], got "
+                             f"{maintenance!r}")
+        self.initial = float(initial)
+        self.maintenance = float(maintenance)
+
+    @property
+    def leverage(self) -> float:
+        return 1.0 / self.initial
 
 
 class Position:
@@ -133,7 +154,8 @@ class ExecutionKernel(Account):
     def __init__(self, cash: float, *, commission: Callable[[float, float], float] | None = None,
                  slippage: Any = None, intrabar: str = "ohlc", limit_fill: str = "touch",
                  volume_share: float | None = None, fill: str = "next_open",
-                 whole_units: bool = False, direction: str = "long_short") -> None:
+                 whole_units: bool = False, direction: str = "long_short",
+                 margin: Margin | None = None) -> None:
         if intrabar not in INTRABAR_PATHS:
             raise ValueError(f"intrabar must be one of {', '.join(INTRABAR_PATHS)}, got {intrabar!r}")
         if limit_fill not in LIMIT_FILLS:
@@ -154,6 +176,13 @@ class ExecutionKernel(Account):
         self.through = limit_fill == "through"
         self.volume_share = volume_share
         self.fill = fill
+        self.margin = margin
+        """None: a cash account (buys cut to the cash, shorts uncapped); a
+        :class:`Margin`: buying power, margin calls and an equity floor."""
+        self.leverage = margin.leverage if margin is not None else 1.0
+        """Gross exposure over equity a fill may reach (1: a cash account)."""
+        self.halted = False
+        """Set when a margin call has left no equity: every later order is rejected."""
         self.trades: list[tuple] = []
         """Closed trades: (symbol, direction, entry_time, exit_time, entry, exit, units, pnl)."""
         self._bar_index: dict[str, int] = {}
@@ -194,10 +223,11 @@ class ExecutionKernel(Account):
                v: float) -> None:
         """Run the fill procedure (module docstring) for ``symbol``'s next bar."""
         bar = self._begin(symbol, ts, o, h, lo, c, v)
-        if bar is None:
-            return
-        self._sweep(symbol, bar[1], o, o, v, ts, "open")
-        self._finish(bar)
+        if bar is not None:
+            self._sweep(symbol, bar[1], o, o, v, ts, "open")
+            self._finish(bar)
+        if self.margin is not None:
+            self.margin_call(ts)
 
     def on_bars(self, group: Any) -> None:
         """Run the fill procedure for several symbols' bars of one timestamp
@@ -218,6 +248,8 @@ class ExecutionKernel(Account):
         for bar in begun:
             self._budget = bar[-1]
             self._finish(bar)
+        if self.margin is not None:
+            self.margin_call(group[0][1])
 
     def _begin(self, symbol: str, ts: int, o: float, h: float, lo: float, c: float,
                v: float) -> list[Any] | None:
@@ -407,7 +439,15 @@ class ExecutionKernel(Account):
                 return
         units = min(units, self._budget)
         whole = od.whole_units or self.whole_units
-        if side > 0:
+        if self.halted:
+            self._drop(w, ts, "rejected", "the account has no equity left (margin call)")
+            return
+        if self.margin is not None:
+            units = self._within_margin(od.symbol, pos, units, side, reference, volume, whole)
+            if units <= 0:
+                self._drop(w, ts, "rejected", "insufficient margin")
+                return
+        elif side > 0:
             units = self._affordable(units, reference, volume, whole)
         if whole:
             units = math.floor(units + 1e-9)
@@ -460,8 +500,69 @@ class ExecutionKernel(Account):
         fee = self.commission(units, fill) if self.commission else 0.0
         self._book_fill(symbol, pos, quantity, fill, fee, ts)
         self.fills.append(Fill(ts=ts, order_id=0, symbol=symbol, quantity=quantity, price=fill,
-                               commission=fee, phase="end", reason=reason,
+                               commission=fee, phase="margin" if reason == "margin_call" else "end",
+                               reason=reason,
                                slippage=abs(fill - price) * units))
+
+    def _within_margin(self, symbol: str, pos: Position, units: float, side: int, price: float,
+                       volume: float, whole: bool) -> float:
+        """Cut a fill of ``units`` so that, after it and its costs, equity
+        covers the initial margin of every position (this one marked at the
+        fill). What reduces the position always fills."""
+        assert self.margin is not None
+        initial = self.margin.initial
+        reducing = min(units, abs(pos.units)) if pos.units and (pos.units > 0) != (side > 0) else 0.0
+        others_value = others_gross = 0.0
+        for p in self.positions.values():
+            if p.units and p is not pos:
+                others_value += p.units * p.last
+                others_gross += abs(p.units * p.last)
+
+        def fits(q: float) -> bool:
+            quantity = q * side
+            px = self.slip(price, quantity, volume) if self.slip else price
+            fee = self.commission(q, px) if self.commission else 0.0
+            after = pos.units + quantity
+            equity = self.cash - quantity * px - fee + others_value + after * px
+            return equity + 1e-9 >= initial * (others_gross + abs(after * px))
+
+        if units <= reducing or fits(units):
+            return units
+        lo_, hi_ = reducing, units
+        if reducing and not fits(reducing):
+            return reducing
+        for _ in range(60):
+            mid = (lo_ + hi_) / 2
+            if fits(mid):
+                lo_ = mid
+            else:
+                hi_ = mid
+        return max(math.floor(lo_ + 1e-9), math.floor(reducing + 1e-9)) if whole else lo_
+
+    def margin_call(self, ts: int) -> None:
+        """Step 6 of a margin account, after a timestamp's marks: while equity
+        is below the maintenance margin of the gross exposure, close the
+        largest position (by absolute value at its last close; ties by
+        name) at its last close, costs paid, cancelling its orders. Equity
+        that a gap left below zero is floored at zero and the account stops
+        trading."""
+        margin = self.margin
+        if margin is None or self.halted:
+            return
+        while True:
+            held = [(abs(p.units * p.last), s) for s, p in self.positions.items() if p.units]
+            equity = self.equity()
+            gross = sum(v for v, _ in held)
+            if not held or equity >= margin.maintenance * gross:
+                break
+            _, symbol = min(held, key=lambda x: (-x[0], x[1]))
+            pos = self.positions[symbol]
+            self.close_out(symbol, pos.last, math.inf, ts, reason="margin_call")
+        if self.cash <= 0 and not any(p.units for p in self.positions.values()):
+            self.cash = 0.0  # the floor: a gap's loss past zero is not owed
+            self.halted = True
+            for w in list(self.book.values()):
+                self.cancel(w.order.id, ts, reason="margin call: no equity left")
 
     def _affordable(self, units: float, price: float, volume: float, whole: bool) -> float:
         cash = self.cash + 1e-9
@@ -484,6 +585,8 @@ class ExecutionKernel(Account):
     def _book_fill(self, symbol: str, pos: Position, quantity: float, price: float, fee: float,
                    ts: int) -> None:
         self.cash -= quantity * price + fee
+        if pos.last != pos.last:  # no close seen yet (its first bar): marked at its fill
+            pos.last = price
         held = pos.units
         if held == 0 or (held > 0) == (quantity > 0):
             total = held + quantity

@@ -173,10 +173,12 @@ class WeightStrategy(UniverseStrategy):
                                  "long_short to hold shorts)")
             out[symbol] = weight
         gross = sum(abs(w) for w in out.values())
-        if gross > 1 + 1e-9:
+        cap = float(getattr(ctx.kernel, "leverage", 1.0))
+        if gross > cap + 1e-9:
             heavy = max(out, key=lambda s: abs(out[s]))
             raise OrderError(f"{where(ctx.label, heavy, ctx.time)}: weights sum to {gross:.6g} "
-                             "(absolute), above the leverage cap of 1 a cash account has")
+                             f"(absolute), above the leverage cap of {cap:g}"
+                             + (" a cash account has" if cap == 1.0 else " of the margin account"))
         return out
 
     def place(self, ctx: Universe, target: dict[str, float]) -> None:

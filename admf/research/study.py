@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import numpy as np
 
-from ..components.execution import ExecutionKernel
+from ..components.execution import ExecutionKernel, Margin
 from ..components.metrics import Metrics, periods_per_year
 from ..components.portfolio import PortfolioEngine, RiskLimits
 from ..containers.data import BarSource, Feed, IntervalCheck, LiveSource
@@ -44,6 +44,7 @@ from ..runtime.topology import Topology
 from ..runtime.tracing import EventStore, Tracer
 from .bars import Window, bar_stream
 from .config import StudyConfig
+from .config.trading import margin_terms
 from .faults import blamed, strategy_label
 from .points import StrategyPoint, is_order_point, strategy_factory, strategy_points
 from .config.grid import apply_downstream
@@ -172,6 +173,11 @@ def check_order_study(config: StudyConfig, points: Sequence[StrategyPoint]) -> N
     orders carry their own size and exits, so the portfolio's sizing (but
     ``whole_units``) and risk limits would go unused."""
     if not order_study(points):
+        if margin_terms(config.portfolio) is not None:
+            raise ConfigError("portfolio.account: a margin account applies to order strategies "
+                              "(OrderStrategy, UniverseStrategy, WeightStrategy), whose fills "
+                              "the execution kernel checks against buying power; target "
+                              "strategies run a cash account")
         ex = config.execution
         for key in ("intrabar", "limit_fill"):
             if getattr(ex, key) is not None:
@@ -321,7 +327,8 @@ class _Parts:
             limit_fill=execution.limit_fill or "touch",
             volume_share=getattr(settings.slippage, "limit", None), fill=settings.fill,
             whole_units=bool(getattr(settings.sizer, "whole_units", False)),
-            direction=self.points[point_id].direction)
+            direction=self.points[point_id].direction,
+            margin=Margin(*terms) if (terms := margin_terms(config.portfolio)) else None)
 
     def broker(self, name: str, point_id: str) -> BrokerContainer:
         return BrokerContainer(name, SimulatedBroker(self.kernel(point_id)))
@@ -335,8 +342,8 @@ class _Parts:
                 raise ConfigError("execution.fill: a strategy trading through a broker actor "
                                   "fills at next_open (a same_close fill happens inside "
                                   "on_bar, before any broker could answer)")
-            kernel = KernelProxy(config.portfolio.initial_cash, whole_units=kernel.whole_units,
-                                 direction=kernel.direction)  # type: ignore[assignment]
+            kernel = KernelProxy(config.portfolio.initial_cash, whole_units=kernel.whole_units,  # type: ignore[assignment]
+                                 direction=kernel.direction, leverage=kernel.leverage)  # type: ignore[assignment]
         run = self.store_runs.get(point_id)
         if self.keep == "summary":
             equity_sink = trade_sink = fill_sink = None

@@ -169,6 +169,17 @@ def test_every_open_comes_before_any_intrabar_fill() -> None:
     assert kernel.cash == 950.0 and kernel.positions["AAA"].units == 0
 
 
+def test_on_the_first_bar_a_symbol_just_bought_is_marked_at_its_fill() -> None:
+    # no close seen yet: BBB's half of equity counts AAA at its fill price, not NaN
+    kernel = _kernel(10_000.0)
+    for oid, symbol in ((1, "AAA"), (2, "BBB")):
+        kernel.submit(Order(ts=0, id=oid, symbol=symbol, side=1, size=50.0,
+                            size_type="percent_equity"))
+    kernel.on_bars([("AAA", 1, 100.0, 100.0, 100.0, 100.0, 1e6),
+                    ("BBB", 1, 50.0, 50.0, 50.0, 50.0, 1e6)])
+    assert [(f.symbol, f.quantity) for f in kernel.fills] == [("AAA", 50.0), ("BBB", 100.0)]
+
+
 def test_one_symbol_at_a_time_is_the_single_bar_procedure() -> None:
     a, b = _kernel(1_000.0), _kernel(1_000.0)
     for k in (a, b):

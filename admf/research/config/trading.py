@@ -316,9 +316,17 @@ class PortfolioConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields
     values may be grids."""
     close_at_end: bool = False
     """Close open positions at the last bar's close, so their exit costs count."""
+    account: str | dict[str, Any] = "cash"
+    """``cash`` (buys cut to the cash; the default) or ``{type: margin, leverage,
+    initial, maintenance}`` (order strategies): a fill that opens or grows a position
+    (long or short) needs ``initial`` × the gross exposure of equity after it
+    (``initial`` = 1 / ``leverage``, default leverage 2), and below ``maintenance`` ×
+    the gross exposure (default ``initial`` / 2) a margin call closes the largest
+    positions at the close; equity is floored at zero."""
 
     def __post_init__(self) -> None:
         c.check_range(self, "initial_cash", self.initial_cash, low=0)
+        margin_terms(self)
         c.check_component(self, "sizing", self.sizing, "fixed_quantity | fixed_notional | "
                                                        "percent_equity | volatility_target")
         _component_grids(self, "sizing")
@@ -420,3 +428,42 @@ def _component_grids(obj: Any, key: str) -> None:
         if not count:
             raise c.fail(obj, (key, param), "an empty list makes an empty grid; give at "
                                             "least one value")
+
+
+MARGIN_KEYS = ("type", "leverage", "initial", "maintenance")
+
+
+def margin_terms(portfolio: Any) -> tuple[float, float] | None:
+    """``portfolio.account`` as ``(initial, maintenance)`` margins; None for
+    a cash account. Raises the error naming the key otherwise."""
+    account = portfolio.account
+    if account == "cash":
+        return None
+    if account == "margin":
+        account = {"type": "margin"}
+    if not isinstance(account, dict) or account.get("type") != "margin":
+        raise c.fail(portfolio, "account", f"expected cash, margin or {{type: margin, leverage, "
+                     f"initial, maintenance}}; got {account!r}")
+    unknown = [k for k in account if k not in MARGIN_KEYS]
+    if unknown:
+        raise c.fail(portfolio, ("account", unknown[0]), f"unknown key; a margin account takes "
+                     f"{', '.join(MARGIN_KEYS[1:])}" + c.suggest(str(unknown[0]), MARGIN_KEYS))
+    for key in MARGIN_KEYS[1:]:
+        if key in account and not c.is_number(account[key]):
+            raise c.fail(portfolio, ("account", key), f"expected a number, got {account[key]!r}")
+    if "leverage" in account and "initial" in account:
+        raise c.fail(portfolio, ("account", "initial"), "give leverage or initial, not both "
+                     "(initial = 1 / leverage)")
+    if "leverage" in account and account["leverage"] < 1:
+        raise c.fail(portfolio, ("account", "leverage"), f"expected a number >= 1, got "
+                     f"{account['leverage']!r}")
+    initial = float(account["initial"]) if "initial" in account else \
+        1.0 / float(account.get("leverage", 2.0))
+    if not 0 < initial <= 1:
+        raise c.fail(portfolio, ("account", "initial"), f"expected a number in (0, 1], got "
+                     f"{account['initial']!r}")
+    maintenance = float(account.get("maintenance", initial / 2))
+    if not 0 < maintenance <= initial:
+        raise c.fail(portfolio, ("account", "maintenance"), f"expected a number in (0, initial "
+                     f"= {initial:g}], got {account['maintenance']!r}")
+    return initial, maintenance
