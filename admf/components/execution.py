@@ -38,8 +38,10 @@ Several symbols' bars of one timestamp (:meth:`ExecutionKernel.on_bars`)
 run step 2 for every symbol before step 3 for any: the symbols whose first
 order to fill at the open sells go first, then the others, each in name
 order, so what a rebalance sells pays for what it buys; steps 3 to 5 then
-follow per symbol. An order is sized with the other symbols at their last
-close, never at a close of the same timestamp.
+follow per symbol. Sizing there reads the equity before the timestamp's
+first fill (cash and every other symbol at its last earlier close, plus
+this symbol's own fills), so no symbol's size depends on which filled
+first, and no close of that timestamp is read before it happens.
 """
 
 from __future__ import annotations
@@ -187,6 +189,9 @@ class ExecutionKernel(Account):
         """Closed trades: (symbol, direction, entry_time, exit_time, entry, exit, units, pnl)."""
         self._bar_index: dict[str, int] = {}
         self._budget = math.inf
+        self._snapshot: tuple[float, list[tuple[Position, float]]] | None = None
+        self._own_cash: dict[int, float] = {}
+        self._marks: dict[int, float] | None = None
 
     # -- placing -------------------------------------------------------------------
 
@@ -238,6 +243,12 @@ class ExecutionKernel(Account):
         if len(group) == 1:
             self.on_bar(*group[0])
             return
+        # before any bar of this time moves a mark (a held symbol with nothing
+        # working is marked at its close at once): what sizing and margin read
+        self._snapshot = (self.cash, [(p, p.units * p.last) for p in self.positions.values()
+                                      if p.units])
+        self._marks = {id(p): p.last for p in self.positions.values()}
+        self._own_cash = {}
         begun = [bar for bar in (self._begin(*g) for g in group) if bar is not None]
         first = [self._sells_first(bar) for bar in begun]
         for bar in [b for b, f in zip(begun, first) if f] + [b for b, f in zip(begun, first) if not f]:
@@ -248,6 +259,7 @@ class ExecutionKernel(Account):
         for bar in begun:
             self._budget = bar[-1]
             self._finish(bar)
+        self._snapshot = self._marks = None
         if self.margin is not None:
             self.margin_call(group[0][1])
 
@@ -411,10 +423,18 @@ class ExecutionKernel(Account):
         return units
 
     def _sizing_equity(self, pos: Position, price: float) -> float:
-        """Cash, other symbols at their latest close, this one at ``price``."""
-        others = self.cash + sum(p.units * p.last for p in self.positions.values()
-                                 if p.units and p is not pos)
-        return others + pos.units * price
+        """Cash, other symbols at their latest close, this one at ``price``.
+        Within :meth:`on_bars` the cash and the other symbols are those
+        before the timestamp's first fill, plus the cash of this symbol's own
+        fills: a symbol's size never depends on which symbol filled first."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            others = self.cash + sum(p.units * p.last for p in self.positions.values()
+                                     if p.units and p is not pos)
+            return others + pos.units * price
+        cash, values = snapshot
+        own = self._own_cash.get(id(pos), 0.0)
+        return cash + own + sum(v for p, v in values if p is not pos) + pos.units * price
 
     def _execute(self, w: Working, reference: float, volume: float, ts: int, phase: str) -> None:
         od = w.order
@@ -513,10 +533,13 @@ class ExecutionKernel(Account):
         initial = self.margin.initial
         reducing = min(units, abs(pos.units)) if pos.units and (pos.units > 0) != (side > 0) else 0.0
         others_value = others_gross = 0.0
+        marks = self._marks
         for p in self.positions.values():
             if p.units and p is not pos:
-                others_value += p.units * p.last
-                others_gross += abs(p.units * p.last)
+                mark = p.last if marks is None else marks.get(id(p), p.last)
+                value = p.units * (mark if mark == mark else p.last)  # NaN: no close before
+                others_value += value
+                others_gross += abs(value)
 
         def fits(q: float) -> bool:
             quantity = q * side
@@ -585,6 +608,8 @@ class ExecutionKernel(Account):
     def _book_fill(self, symbol: str, pos: Position, quantity: float, price: float, fee: float,
                    ts: int) -> None:
         self.cash -= quantity * price + fee
+        if self._snapshot is not None:
+            self._own_cash[id(pos)] = self._own_cash.get(id(pos), 0.0) - quantity * price - fee
         if pos.last != pos.last:  # no close seen yet (its first bar): marked at its fill
             pos.last = price
         held = pos.units

@@ -22,9 +22,10 @@ is due:
 due, so a portfolio is invested from its start. On a due bar each symbol
 whose weight (units × close / equity) is off its target by more than
 ``drift`` (absolute; 0 trades every difference) gets one market order to its
-target, sized at the fill (``target_percent``): every order fills at the
-symbol's next open, and at one open the symbols that sell go before the ones
-that buy, so a rebalance's sales pay for its purchases. Costs are paid on
+target (``target_percent``), filled at the symbol's next open and sized
+there on the equity before that time's first fill, the symbol at its open;
+at one open the symbols that sell go before the ones that buy, so a
+rebalance's sales pay for its purchases. Costs are paid on
 every leg, ``portfolio.sizing.whole_units`` rounds each leg down, and a buy is
 cut to the cash there is. A symbol held whose target is 0 is always closed.
 A symbol with no bar on the due bar (not started, ended, a hole) is not

@@ -3,8 +3,8 @@ reference loops written here, which import nothing of admf's fill procedure.
 
 The references follow the documented rules: an order decided on a bar's
 close fills at each symbol's next open, sized there to its target weight of
-the equity (cash, the other symbols at their last close, this one at the
-open); at one open the symbols that sell go first, in name order, then the
+the equity before that time's first fill (cash, the other symbols at their
+last close), this one at the open; at one open the symbols that sell go first, in name order, then the
 ones that buy; buys are cut to the cash there is, whole units round down,
 and a percentage commission is paid on every leg. Equity is cash plus units
 times close.
@@ -55,12 +55,17 @@ class Book:
         self.cash = CASH
         self.held = dict.fromkeys(names, 0.0)
         self.last = dict.fromkeys(names, 0.0)
+        self.before = (self.cash, dict(self.held))
 
     def want(self, s: str, w: float | None, price: float) -> float:
-        """The units a target weight ``w`` asks for at ``price`` (None: close)."""
+        """The units a target weight ``w`` asks for at ``price`` (None: close):
+        of the equity before this time's first fill (cash, the others at their
+        last close), this symbol at ``price``. Each symbol fills at most once
+        per time here, so its own earlier fills at this time are none."""
         if w is None:
             return 0.0
-        eq = self.cash + sum(u * self.last[o] for o, u in self.held.items() if o != s and u) \
+        cash, held = self.before
+        eq = cash + sum(u * self.last[o] for o, u in held.items() if o != s and u) \
             + self.held[s] * price
         return eq * (w * 100.0) / 100.0 / price
 
@@ -88,6 +93,7 @@ def reference(series: dict[str, BarBatch], decide: Any, due: Any = None,
     pending_due = False
     for i in range(len(series[names[0]])):
         opens = {s: float(series[s].open[i]) for s in names}
+        book.before = (book.cash, dict(book.held))
         sellers = [s for s in names if s in orders
                    and book.want(s, orders[s], opens[s]) < book.held[s]]
         for s in sellers + [s for s in names if s in orders and s not in sellers]:
@@ -178,6 +184,18 @@ def test_on_the_first_bar_a_symbol_just_bought_is_marked_at_its_fill() -> None:
     kernel.on_bars([("AAA", 1, 100.0, 100.0, 100.0, 100.0, 1e6),
                     ("BBB", 1, 50.0, 50.0, 50.0, 50.0, 1e6)])
     assert [(f.symbol, f.quantity) for f in kernel.fills] == [("AAA", 50.0), ("BBB", 100.0)]
+
+
+def test_an_open_is_sized_on_marks_before_the_time_not_on_its_closes() -> None:
+    # AAA held with nothing working closes at 200 at the time BBB opens: BBB's 25 % of
+    # equity counts AAA at its earlier close (100), not at the close it has not seen
+    kernel = _kernel(2_000.0)
+    kernel.submit(_order(1, "AAA", 1, 10))
+    kernel.on_bar("AAA", 1, 100.0, 100.0, 100.0, 100.0, 1e6)
+    kernel.submit(Order(ts=1, id=2, symbol="BBB", side=1, size=25.0, size_type="percent_equity"))
+    kernel.on_bars([("AAA", 2, 100.0, 200.0, 100.0, 200.0, 1e6),
+                    ("BBB", 2, 10.0, 10.0, 10.0, 10.0, 1e6)])
+    assert [(f.symbol, f.quantity) for f in kernel.fills] == [("AAA", 10.0), ("BBB", 50.0)]
 
 
 def test_one_symbol_at_a_time_is_the_single_bar_procedure() -> None:
