@@ -67,6 +67,11 @@ class Result:
         return self.best.equity
 
     @property
+    def fills(self) -> Table:
+        """The headline run's fills (order strategies only)."""
+        return self.best.fills
+
+    @property
     def windows(self) -> Table:
         """Train/test dates, chosen parameters and metrics per window (train/test,
         walk-forward and k-fold sequences)."""
@@ -120,7 +125,7 @@ class StudyResultView(Result):
         phase_dir = raw.path / phase / "runs" if raw.path is not None else None
         self._runs = [Run(run_key(pid), raw.points[pid].params, res.metrics,
                           path=phase_dir / run_key(pid) if phase_dir is not None else None,
-                          trades=res.trades, equity=res.equity)
+                          trades=res.trades, equity=res.equity, fills=res.order_fills)
                       for pid, res in raw.portfolios.items()]
         chosen = [r for r in self._runs if best_params is not None and r.params == best_params]
         self._best = chosen[0] if chosen else _best_key(self._runs, objective)

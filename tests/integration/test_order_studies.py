@@ -315,6 +315,21 @@ def test_every_fill_is_written_beside_the_trades(tmp_path: Path, storage: str) -
     assert all(s > 0 for s in fills["slippage"])
     assert set(fills["phase"]) <= {"open", "intrabar", "close"}
     assert metrics.trade_count == len(trades["pnl"])
+    # the result API reads the same table, in memory and from the run directory
+    for got in (result.fills, admf.run_sync({**config, "results": {"dir": str(tmp_path)}},
+                                            write=False).fills):
+        assert len(got) == len(fills["order_id"])
+        assert got["quantity"].tolist() == fills["quantity"]
+        assert got.columns == list(fills)
+
+
+def test_a_target_study_has_no_fills_and_says_where_its_trades_are() -> None:
+    result = admf.run_sync({"name": "t", "data": {"source": "synthetic", "symbols": ["A"],
+                                                  "bars": 300}, "strategies": [{"type": "sma_crossover"}]},
+                           write=False)
+    assert len(result.trades) > 0
+    with pytest.raises(AdmfError, match=r"kept no fills \(fills are an order strategy's"):
+        _ = result.fills
 
 
 def test_the_same_sweep_gives_the_same_results_inline_and_in_processes() -> None:

@@ -24,7 +24,7 @@ from ...components.metric_format import format_metric
 from ...components.metrics import Metrics
 from ...errors import AdmfError
 from ._files import _to_table, read_json, read_table
-from .runs import EQUITY_SCHEMA, TRADE_SCHEMA
+from .runs import EQUITY_SCHEMA, FILL_SCHEMA, TRADE_SCHEMA
 
 if TYPE_CHECKING:
     import pandas
@@ -153,13 +153,15 @@ class Run:
     def __init__(self, key: str, params: Mapping[str, object], metrics: Metrics, *,
                  path: Path | None = None,
                  trades: Mapping[str, npt.ArrayLike] | None = None,
-                 equity: Mapping[str, npt.ArrayLike] | None = None) -> None:
+                 equity: Mapping[str, npt.ArrayLike] | None = None,
+                 fills: Mapping[str, npt.ArrayLike] | None = None) -> None:
         self.key = key
         self.params: dict[str, object] = dict(params)
         self.metrics = metrics
         self.path = path
         self._trades = trades
         self._equity = equity
+        self._fills = fills
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v}" for k, v in self.params.items())
@@ -178,8 +180,13 @@ class Run:
         if self.path is not None and (self.path / f"{file}.parquet").is_file():
             return Table(read_table(self.path / f"{file}.parquet"), f"{self.key} {file}")
         where = f" in {self.path}" if self.path is not None else ""
-        hint = ("results.keep_equity_curves is false" if file == "equity" and self.path
-                else "a sequence keeps only summaries in memory: run it with write=True")
+        if file == "fills" and (self._trades is not None or self.path is not None):
+            hint = ("fills are an order strategy's (OrderStrategy and its kinds); a target "
+                    "strategy's portfolio trades toward targets: see trades")
+        elif file == "equity" and self.path:
+            hint = "results.keep_equity_curves is false"
+        else:
+            hint = "a sequence keeps only summaries in memory: run it with write=True"
         raise AdmfError(f"run {self.key!r} kept no {file}{where} ({hint})")
 
     @property
@@ -191,6 +198,13 @@ class Run:
     def equity(self) -> Table:
         """timestamp, equity, cash, exposure, drawdown: one row per bar."""
         return self._table(self._equity, "equity", EQUITY_SCHEMA)
+
+    @property
+    def fills(self) -> Table:
+        """An order strategy's fills, one row each (fills.parquet's columns:
+        time, order id, symbol, signed quantity, price, commission, slippage,
+        phase, reason)."""
+        return self._table(self._fills, "fills", FILL_SCHEMA)
 
 
 _TIME_COLUMNS = ("timestamp", "entry_time", "exit_time")
