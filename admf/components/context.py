@@ -321,6 +321,7 @@ class SymbolRunner:
         self.ctx = Context(kernel, label, symbol, self.columns)
         self.names: list[str] = []
         self.rows: list[list[Any]] = []
+        self.arrays: dict[str, np.ndarray] = {}
         self.ind_rows: list[list[Any]] = []
         self.offset = 0  # the bar index of the current batch's first row
         self.seen = 0
@@ -355,6 +356,8 @@ class SymbolRunner:
         self.seen += len(bars)
         self.names = [k for k in new if k not in FIELDS]
         self.rows = [new[k].tolist() for k in FIELDS]
+        self.arrays = new
+        """The current batch's columns (bar fields and indicators) as arrays."""
         self.ind_rows = [new[k].tolist() for k in self.names]
 
     def deliver(self, fills: list[Fill], updates: list[OrderUpdate]) -> None:

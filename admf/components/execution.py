@@ -263,6 +263,17 @@ class ExecutionKernel(Account):
         if self.margin is not None:
             self.margin_call(group[0][1])
 
+    def pass_bars(self, symbol: str, count: int, close: float) -> None:
+        """``count`` bars of ``symbol`` with no order working, the last closing
+        at ``close``: what :meth:`on_bar` does for each (bar index, mark, bars
+        held), at once."""
+        assert not any(w.order.symbol == symbol for w in self.book.values()), symbol
+        self._bar_index[symbol] = self._bar_index.get(symbol, -1) + count
+        pos = self.position(symbol)
+        pos.last = close
+        if pos.units:
+            pos.bars += count
+
     def _begin(self, symbol: str, ts: int, o: float, h: float, lo: float, c: float,
                v: float) -> list[Any] | None:
         """Steps 1 and the path of a bar; None when nothing can fill or is held."""

@@ -25,6 +25,7 @@ does. :class:`BarHub` hands every symbol's merged bars to each trader.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ from anyio.lowlevel import checkpoint
 from ..components.broker import Broker, KernelProxy
 from ..components.context import SymbolRunner, Universe, UniverseStrategy, strategy_raised
 from ..components.orders import where_all
+from ..components.rebalance import WeightStrategy
 from ..components.execution import ExecutionKernel
 from ..components.ledger import Ledger
 from ..components.metrics import RunningMetrics
@@ -45,6 +47,13 @@ from ..runtime.container import Container
 from .portfolio import FILL_COLUMNS, TRADE_CHUNK, CurveSink, PortfolioResult, _columns_of
 
 __all__ = ("OrderTrader", "BarHub", "BrokerContainer")
+
+MARK_SPANS = True
+"""Whether a weight strategy's rows between due times are marked vectorised
+(:meth:`OrderTrader._mark_span`); the per-row loop otherwise. The two are
+held equal by a property test."""
+SPAN_ROWS = 16
+"""The fewest rows worth marking as a span."""
 
 YIELD_ROWS = 2048
 """Timestamps traded between checkpoints: at tens of thousands of bars a
@@ -123,6 +132,10 @@ class OrderTrader(Container):
         self._booked = 0  # kernel fills booked in the ledger
         self._shared: UniverseStrategy | None = None
         self._universe: Universe | None = None
+        self._skipper: WeightStrategy | None = None
+        """A weight strategy whose calls between due times do nothing: while no
+        order is working, its rows until the next due time are only marked
+        (:meth:`_mark_span`, vectorised)."""
         self.result: PortfolioResult | None = None
 
     def _symbol(self, name: str) -> _Symbol:
@@ -152,6 +165,11 @@ class OrderTrader(Container):
         if isinstance(probe, UniverseStrategy):
             self._shared = probe
             self._universe = Universe(self.kernel, self.label, self._names)
+            if (MARK_SPANS and isinstance(probe, WeightStrategy) and not self.remote
+                    and type(probe).on_bars is WeightStrategy.on_bars
+                    and probe.rebalance != "every_bar"
+                    and getattr(self.kernel, "margin", None) is None):
+                self._skipper = probe
 
     async def on_execute(self) -> None:
         single = len(self._names) == 1
@@ -234,12 +252,16 @@ class OrderTrader(Container):
             start = int(np.searchsorted(stamps, self.trade_from, side="left"))
             if start == len(stamp_list):
                 return
-        await self._trade(states, rows[start:], owners[start:], stamp_list[start:])
+        arrays = None
+        if self._skipper is not None:
+            arrays = ((order - starts[which[order]])[start:], which[order][start:], stamps[start:])
+        await self._trade(states, rows[start:], owners[start:], stamp_list[start:], arrays)
 
     async def _trade(self, states: list[_Symbol], rows: list[int], owners: list[int],
-               stamps: list[int]) -> None:
+                     stamps: list[int], arrays: tuple[np.ndarray, ...] | None = None) -> None:
         kernel = self.kernel
         remote = self.remote
+        skipper = self._skipper
         universe = self._universe is not None
         fills, updates = kernel.fills, kernel.updates
         times: list[int] = []
@@ -248,7 +270,16 @@ class OrderTrader(Container):
         exposure: list[float] = []
         n = len(rows)
         i = 0
+        since_yield = 0
         while i < n:
+            if skipper is not None and arrays is not None and not skipper._due \
+                    and not kernel.book:
+                stop = bisect_left(stamps, skipper._next, i)
+                if stop - i >= SPAN_ROWS:
+                    since_yield += self._mark_span(states, arrays, i, stop, times, equity, cash,
+                                                   exposure)
+                    i = stop
+                    continue
             ts = stamps[i]
             group_end = i + 1
             while group_end < n and stamps[group_end] == ts:
@@ -303,7 +334,9 @@ class OrderTrader(Container):
             cash.append(kernel.cash)
             exposure.append(gross / eq if eq > 0 else 0.0)
             i = group_end
-            if not remote and len(times) % YIELD_ROWS == 0:
+            since_yield += 1
+            if not remote and since_yield >= YIELD_ROWS:
+                since_yield = 0
                 await checkpoint()  # a long batch must not hold the event loop
         del fills[:]  # booked and delivered: memory stays flat
         self._booked = 0
@@ -313,6 +346,52 @@ class OrderTrader(Container):
         self.ledger.flush(at_least=TRADE_CHUNK)
         if len(self._fill_rows) >= TRADE_CHUNK:
             self._flush_fills()
+
+    def _mark_span(self, states: list[_Symbol], arrays: tuple[np.ndarray, ...], i: int,
+                   stop: int, times: list[int], equity: list[float], cash: list[float],
+                   exposure: list[float]) -> int:
+        """Rows ``i:stop`` when no order is working and the strategy is not
+        due: what the per-row loop would do, vectorised. Each timestamp's
+        equity is the cash plus every position at its latest close, summed in
+        the loop's order (so the floats are the loop's, bit for bit); then
+        each symbol's state is left as after its last row (its mark, bar
+        counts, and its context on that row). Returns the timestamps marked."""
+        kernel = self.kernel
+        rows, owners, stamps = (a[i:stop] for a in arrays)
+        moments, group_of = np.unique(stamps, return_inverse=True)
+        count = len(moments)
+        eq = np.full(count, kernel.cash)
+        gross = np.zeros(count)
+        present = {states[o].runner.symbol: o for o in np.unique(owners).tolist()}
+        for symbol, pos in kernel.positions.items():
+            if not pos.units:
+                continue
+            o = present.get(symbol)
+            if o is None:  # no bar in these rows: marked at its last close throughout
+                value = np.full(count, pos.units * pos.last)
+            else:
+                mine = owners == o
+                closes = states[o].runner.arrays["close"][rows[mine]]
+                latest = np.searchsorted(group_of[mine], np.arange(count), side="right") - 1
+                marks = np.where(latest >= 0, closes[np.maximum(latest, 0)], pos.last)
+                value = pos.units * marks
+            eq += value
+            gross += np.abs(value)
+        for symbol, o in present.items():
+            st = states[o]
+            mine = rows[owners == o]
+            seen, j = len(mine), int(mine[-1])
+            r = st.runner.rows
+            kernel.pass_bars(symbol, seen, r[4][j])
+            st.last_close, st.last_time, st.last_volume = r[4][j], r[0][j], r[5][j]
+            st.runner.step(j)
+            st.bars += seen
+        times.extend(moments.tolist())
+        equity.extend(eq.tolist())
+        cash.extend([kernel.cash] * count)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exposure.extend(np.where(eq > 0, gross / eq, 0.0).tolist())
+        return count
 
     def _flush_fills(self) -> None:
         rows, self._fill_rows = self._fill_rows, []

@@ -398,3 +398,60 @@ def test_a_rule_that_cannot_fire_is_refused_before_any_bar(params: dict[str, Any
                                                            expected: str) -> None:
     with pytest.raises(ConfigError, match=r"strategies.*params: momentum_rotation: .*" + expected):
         admf.run_sync(study(["AAA", "BBB"], "momentum_rotation", params), write=False)
+
+
+# -- the vectorised marks between due times ---------------------------------------------
+
+
+def _frames(spec: list[tuple[int, int, int]], seed: int) -> dict[str, dict[str, np.ndarray]]:
+    """One hourly series per (bars, first hour, one hour in ``holes`` missing):
+    late starts, early ends and holes."""
+    out = {}
+    for k, (n, start, holes) in enumerate(spec):
+        rng = np.random.default_rng(seed + k)
+        kept = np.flatnonzero(rng.integers(0, holes, n) != 0) if holes > 1 else np.arange(n)
+        n = len(kept)
+        close = 50 * np.exp(np.cumsum(rng.normal(0.0002, 0.01, n)))
+        open_ = np.r_[close[0], close[:-1]] * (1 + rng.normal(0, 0.002, n))
+        hours = (start + kept).astype("timedelta64[h]")
+        stamps = (np.datetime64("2021-01-01T00:00") + hours).astype("datetime64[ns]")
+        out[f"S{k}"] = {"timestamp": stamps.astype(np.int64), "open": open_,
+                        "high": np.maximum(open_, close) * 1.002,
+                        "low": np.minimum(open_, close) * 0.998, "close": close,
+                        "volume": np.full(n, 1e6)}
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=st.lists(st.tuples(st.integers(200, 900), st.integers(0, 300), st.integers(1, 5)),
+                     min_size=1, max_size=4),
+       strategy=st.sampled_from([("equal_weight", {}), ("inverse_volatility", {"lookback": 20}),
+                                 ("momentum_rotation", {"lookback": 30, "top": 2})]),
+       rule=st.sampled_from(["daily", "weekly", "monthly"]), every=st.integers(1, 3),
+       drift=st.sampled_from([0.0, 0.03]), rows=st.integers(1, 500), seed=st.integers(0, 99))
+def test_marking_spans_between_due_times_books_what_the_per_row_loop_books(
+        spec: list[tuple[int, int, int]], strategy: tuple[str, dict[str, Any]], rule: str,
+        every: int, drift: float, rows: int, seed: int) -> None:
+    import admf.containers.orders as orders
+
+    frames = _frames(spec, seed)
+    kind, params = strategy
+    config = study(sorted(frames), kind, {**params, "rebalance": rule, "every": every,
+                                          "drift": drift},
+                   data={"batch_rows": rows}, portfolio={"initial_cash": CASH,
+                                                         "close_at_end": True})
+    config["data"] = {"symbols": sorted(frames), "timeframe": "1h", "batch_rows": rows}
+    got = {}
+    for spans in (True, False):
+        orders.MARK_SPANS = spans
+        try:
+            got[spans] = only(admf.run_sync(config, write=False, data=frames))
+        finally:
+            orders.MARK_SPANS = True
+    fast, slow = got[True], got[False]
+    assert fast.equity["equity"].tolist() == slow.equity["equity"].tolist()
+    assert fast.equity["exposure"].tolist() == slow.equity["exposure"].tolist()
+    assert fast.equity["timestamp"].tolist() == slow.equity["timestamp"].tolist()
+    assert got_fills(fast) == got_fills(slow)
+    assert fast.trades["pnl"].tolist() == slow.trades["pnl"].tolist()
+    assert fast.trades["bars_held"].tolist() == slow.trades["bars_held"].tolist()
