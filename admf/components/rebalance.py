@@ -153,7 +153,7 @@ class WeightStrategy(UniverseStrategy):
             raise OrderError(f"{where_all(ctx.label, ctx.active, ctx.time)}: weights() "
                              f"must return a mapping of symbol -> weight or None, got "
                              f"{type(target).__name__}")
-        long_only = getattr(ctx.kernel, "direction", "long_only") == "long_only"
+        direction = getattr(ctx.kernel, "direction", "long_only")
         out: dict[str, float] = {}
         for symbol, value in target.items():
             if symbol not in ctx.symbols:
@@ -168,10 +168,12 @@ class WeightStrategy(UniverseStrategy):
             if not math.isfinite(weight):
                 raise OrderError(f"{where(ctx.label, symbol, ctx.time)}: weight {weight} is not "
                                  "a finite number")
-            if weight < 0 and long_only:
-                raise OrderError(f"{where(ctx.label, symbol, ctx.time)}: negative weight "
-                                 f"{weight:g} with direction long_only (set direction: "
-                                 "long_short to hold shorts)")
+            if (weight < 0 and direction == "long_only") or (weight > 0 and
+                                                             direction == "short_only"):
+                raise OrderError(f"{where(ctx.label, symbol, ctx.time)}: "
+                                 f"{'negative' if weight < 0 else 'positive'} weight {weight:g} "
+                                 f"with direction {direction} (set direction: long_short to "
+                                 "hold both sides)")
             out[symbol] = weight
         gross = sum(abs(w) for w in out.values())
         cap = float(getattr(ctx.kernel, "leverage", 1.0))

@@ -371,6 +371,8 @@ class Fixed(WeightStrategy):
 @pytest.mark.parametrize(("target", "expected"), [
     ({"AAA": float("nan")}, r"symbol 'AAA', bar 2020-01-01T00:00:00Z: weight nan is not a finite"),
     ({"AAA": -0.2}, r"symbol 'AAA', bar .*: negative weight -0.2 with direction long_only"),
+    ({"AAA": 0.3, "BBB": 0.75}, r"symbol 'BBB', bar .*: weights sum to 1.05 \(absolute\), "
+                                r"above the leverage cap of 1 a cash account has"),
     ({"ZZZ": 0.5}, r"symbol 'ZZZ', bar .*: a weight for 'ZZZ', which is not a symbol of this "
                    r"study \(symbols: AAA, BBB\)"),
     ({"AAA": 0.7, "BBB": 0.6}, r"symbol 'AAA', bar .*: weights sum to 1.3 \(absolute\), above "
@@ -456,3 +458,24 @@ def test_marking_spans_between_due_times_books_what_the_per_row_loop_books(
     assert got_fills(fast) == got_fills(slow)
     assert fast.trades["pnl"].tolist() == slow.trades["pnl"].tolist()
     assert fast.trades["bars_held"].tolist() == slow.trades["bars_held"].tolist()
+
+
+def test_a_margin_account_lets_weights_reach_its_leverage() -> None:
+    Fixed.target = {"AAA": 0.75, "BBB": 0.75}
+    config = study(["AAA", "BBB"], f"{HERE}:Fixed", portfolio={
+        "initial_cash": CASH, "account": {"type": "margin", "leverage": 2}})
+    got = only(admf.run_sync(config, write=False))
+    exposure = got.equity["exposure"][5:]
+    assert 1.4 < float(np.median(exposure)) < 1.6
+    Fixed.target = {"AAA": 1.5, "BBB": 0.75}
+    with pytest.raises(AdmfError, match=r"weights sum to 2.25 \(absolute\), above the leverage "
+                                        r"cap of 2 of the margin account"):
+        admf.run_sync(config, write=False)
+
+
+def test_a_short_only_strategy_refuses_a_long_weight() -> None:
+    Fixed.target = {"AAA": 0.5}
+    with pytest.raises(AdmfError, match=r"symbol 'AAA', bar .*: positive weight 0.5 with "
+                                        r"direction short_only"):
+        admf.run_sync(study(["AAA", "BBB"], f"{HERE}:Fixed", spec={"direction": "short_only"}),
+                      write=False)
