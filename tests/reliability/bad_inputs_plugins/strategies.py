@@ -7,8 +7,10 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from admf.components.context import Context, OrderStrategy, Universe
 from admf.components.costs import CommissionModel
 from admf.components.per_bar import BarStrategy
+from admf.components.rebalance import WeightStrategy
 from admf.components.strategies import Strategy
 
 
@@ -119,3 +121,36 @@ class LongParams(BarStrategy):
 
     def on_bar(self, bar: Any, ind: Any, position: float) -> float | None:
         return 1.0 if position <= 0 and bar.close > bar.open else None
+
+
+class BadWeights(WeightStrategy):
+    """Weights that are wrong in the way ``kind`` says, from bar ``at``."""
+
+    rebalance = "every_bar"
+    kind = "nan"
+    at = 50
+
+    def weights(self, ctx: Universe) -> dict[str, float]:
+        if ctx["X"].i + 1 < self.at:
+            return {"X": 0.5}
+        return {"nan": {"X": float("nan")}, "symbol": {"ZZZ": 0.5}, "gross": {"X": 1.5},
+                "negative": {"X": -0.5}}[self.kind]
+
+
+class BadOrder(OrderStrategy):
+    """Places an order that is wrong in the way ``kind`` says on bar ``at``."""
+
+    kind = "negative_size"
+    at = 50
+
+    def on_bar(self, ctx: Context) -> None:
+        if ctx.i + 1 != self.at:
+            return
+        if self.kind == "negative_size":
+            ctx.buy(-3, size_type="units")
+        elif self.kind == "stop_above_entry":
+            ctx.buy(1, size_type="units", sl=ctx.bar.close * 1.1)
+        elif self.kind == "cancel_unknown":
+            ctx.cancel(12345)
+        else:
+            ctx.order(1, 1, size_type="units", kind=self.kind)
