@@ -162,8 +162,8 @@ class Fill(Message, frozen=True, tag=True, kw_only=True):
     ``price`` (slippage included), ``commission`` paid, ``slippage`` (what
     the price's slippage cost in cash: units times the distance from the
     reference price), and the fill's ``phase`` in the bar (``open``,
-    ``intrabar``, ``close``, or ``end`` for a position closed at the end of
-    the data)."""
+    ``intrabar``, ``close``, ``end`` for a position closed at the end of
+    the data, or ``margin`` for a margin call's liquidation at the close)."""
 
     order_id: int
     symbol: str
