@@ -56,7 +56,7 @@ from .context import Universe, UniverseStrategy
 from .orders import where, where_all
 
 __all__ = ("WeightStrategy", "EqualWeight", "InverseVolatility", "MomentumRotation",
-           "SCHEDULES", "next_due")
+           "WeightsTable", "SCHEDULES", "next_due")
 
 SCHEDULES = ("every_bar", "daily", "weekly", "monthly", "quarterly", "yearly")
 _DAY = 86_400_000_000_000
@@ -287,3 +287,183 @@ class MomentumRotation(WeightStrategy):
         if self.absolute:
             ranked = [s for s in ranked if momentum[s] > 0]
         return dict.fromkeys(ranked, 1.0 / self.top)
+
+
+TIME_COLUMNS = ("timestamp", "date", "datetime", "time")
+
+
+@register("strategy", "weights_table")
+class WeightsTable(WeightStrategy):
+    """Target weights computed elsewhere (a weights matrix from numpy, pandas
+    or a notebook), read from ``path``: a CSV or Parquet file with a time
+    column (``timestamp``, ``date``, ``datetime`` or ``time``) and one column
+    of weights per symbol, or the long form ``timestamp, symbol, weight``.
+    A row is the target from its time on: it is applied on the first bar at
+    or after it (never earlier), and with ``rebalance: every_bar`` (the
+    default) only when a new row has become current; a calendar rule
+    re-trims to the current row when it is due. Subclass and override
+    :meth:`table` to hand over a matrix from Python instead of a file."""
+
+    rebalance = "every_bar"
+    path: str = ""
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        key = _file_key(self.path) if self.path and type(self).table is WeightsTable.table \
+            else None
+        parsed = _TABLES.get(key) if key is not None else None
+        if parsed is None:
+            parsed = _weights_matrix(self.table(), self.where_from())
+            if key is not None:
+                _TABLES.clear()  # one file kept: every point and window of a study reads it
+                _TABLES[key] = parsed
+        self._times, self._names, self._matrix = parsed
+        self._row = -1  # the current row's index
+        self._applied = -1  # the row last rebalanced to
+
+    def where_from(self) -> str:
+        """What error messages call the table: its file, or the class."""
+        return self.path or f"{type(self).__name__}.table()"
+
+    def table(self) -> Mapping[str, Any]:
+        """The weights as columns: a time column and one per symbol (or
+        ``symbol`` and ``weight``). The default reads :attr:`path`."""
+        if not self.path:
+            raise OrderError(f"{type(self).__name__}: set path to a CSV or Parquet weights file "
+                             "(or override table())")
+        return _read_table(self.path)
+
+    def weights(self, ctx: Universe) -> Mapping[str, float] | None:
+        times, row = self._times, self._row
+        while row + 1 < len(times) and times[row + 1] <= ctx.time:
+            row += 1
+        self._row = row
+        if row < 0 or (self.rebalance == "every_bar" and row == self._applied):
+            return None
+        self._applied = row
+        values = self._matrix[row]
+        return {s: float(w) for s, w in zip(self._names, values) if w != 0.0}
+
+
+_TABLES: dict[tuple[str, int, int], tuple[np.ndarray, list[str], np.ndarray]] = {}
+
+
+def _file_key(path: str) -> tuple[str, int, int] | None:
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # reading it names the problem
+    return os.path.abspath(path), st.st_mtime_ns, st.st_size
+
+
+def _read_table(path: str) -> dict[str, Any]:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path) if path.endswith((".parquet", ".pq")) else pcsv.read_csv(path)
+    except FileNotFoundError:
+        raise OrderError(f"{path}: no such weights file") from None
+    except Exception as exc:  # pyarrow's parse errors name the line
+        raise OrderError(f"{path}: cannot read the weights table: {exc}") from None
+    return {name: table.column(name) for name in table.column_names}
+
+
+def _epoch_ns(values: np.ndarray) -> np.ndarray:
+    """Epoch numbers to ns, the unit by magnitude (s, ms, µs or ns)."""
+    top = float(np.max(np.abs(values))) if len(values) else 0.0
+    scale = 1 if top >= 1e17 else 1_000 if top >= 1e14 else 1_000_000 if top >= 1e11 \
+        else 1_000_000_000
+    return values.astype(np.int64) * scale
+
+
+def _times_of(column: Any, where: str, name: str) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        kind = column.type
+        if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+            column = pc.cast(column, pa.timestamp("ns", tz=getattr(kind, "tz", None)))
+            return np.asarray(column.to_numpy(zero_copy_only=False)).astype("datetime64[ns]") \
+                .astype(np.int64)
+        if pa.types.is_integer(kind):
+            return _epoch_ns(np.asarray(column.to_numpy(zero_copy_only=False)))
+        raise OrderError(f"{where}: column {name!r} holds {kind}, expected times (ISO-8601 "
+                         "dates or datetimes, or epoch numbers)")
+    values = np.asarray(column)
+    if values.dtype.kind == "M":
+        return values.astype("datetime64[ns]").astype(np.int64)
+    if values.dtype.kind in "iu":
+        return _epoch_ns(values)
+    try:
+        return np.array([np.datetime64(v, "ns") for v in values.tolist()]).astype(np.int64)
+    except (TypeError, ValueError):
+        raise OrderError(f"{where}: column {name!r} is not times (ISO-8601 dates or datetimes, "
+                         "or epoch numbers)") from None
+
+
+def _numbers(column: Any) -> np.ndarray:
+    to_numpy = getattr(column, "to_numpy", None)
+    values = to_numpy(zero_copy_only=False) if callable(to_numpy) and not isinstance(
+        column, np.ndarray) else column
+    return np.asarray(values, dtype=np.float64)
+
+
+def _weights_matrix(columns: Mapping[str, Any], where: str
+                    ) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(row times, symbols, rows × symbols weights), checked: the file, row
+    and symbol of what is wrong."""
+    lower = {str(k).lower(): k for k in columns}
+    time_key = next((lower[c] for c in TIME_COLUMNS if c in lower), None)
+    if time_key is None:
+        raise OrderError(f"{where}: no time column (expected one of {', '.join(TIME_COLUMNS)}; "
+                         f"have {', '.join(map(str, columns))})")
+    times = _times_of(columns[time_key], where, str(time_key))
+    others = [k for k in columns if k != time_key]
+    if {str(k).lower() for k in others} == {"symbol", "weight"}:  # the long form
+        sym_key, w_key = lower["symbol"], lower["weight"]
+        symbols = [str(s) for s in _plain_list(columns[sym_key])]
+        weights = _numbers(columns[w_key])
+        stamps = sorted(set(times.tolist()))
+        names = sorted(set(symbols))
+        matrix = np.zeros((len(stamps), len(names)))
+        at = {t: i for i, t in enumerate(stamps)}
+        col = {s: j for j, s in enumerate(names)}
+        seen: set[tuple[int, str]] = set()
+        for k, (t, s, w) in enumerate(zip(times.tolist(), symbols, weights.tolist())):
+            if (t, s) in seen:
+                raise OrderError(f"{where}: row {k + 1}: a second weight for {s!r} at the same "
+                                 "time")
+            seen.add((t, s))
+            matrix[at[t], col[s]] = w
+        times = np.array(stamps, dtype=np.int64)
+        check_rows = [(i, names[j]) for i, j in zip(*np.nonzero(~np.isfinite(matrix)))]
+    else:
+        if not others:
+            raise OrderError(f"{where}: no weight columns (one per symbol, or symbol and weight)")
+        names = [str(k) for k in others]
+        matrix = np.column_stack([_numbers(columns[k]) for k in others]) if len(times) else \
+            np.zeros((0, len(names)))
+        bad = np.argwhere(~np.isfinite(matrix))
+        check_rows = [(int(i), names[int(j)]) for i, j in bad]
+        if len(times) > 1:
+            order = np.diff(times)
+            if np.any(order <= 0):
+                k = int(np.flatnonzero(order <= 0)[0]) + 2
+                raise OrderError(f"{where}: row {k}: times must increase (row {k} is "
+                                 f"{'the same as' if order[k - 2] == 0 else 'before'} row {k - 1})")
+    if check_rows:
+        i, symbol = check_rows[0]
+        raise OrderError(f"{where}: row {i + 1}: the weight of {symbol!r} is not a finite number "
+                         "(write 0 for none)")
+    if not len(times):
+        raise OrderError(f"{where}: the table has no rows")
+    return times, names, matrix
+
+
+def _plain_list(column: Any) -> list[Any]:
+    to_pylist = getattr(column, "to_pylist", None)
+    return to_pylist() if callable(to_pylist) else list(column)

@@ -479,3 +479,82 @@ def test_a_short_only_strategy_refuses_a_long_weight() -> None:
                                         r"direction short_only"):
         admf.run_sync(study(["AAA", "BBB"], f"{HERE}:Fixed", spec={"direction": "short_only"}),
                       write=False)
+
+
+# -- a weights matrix computed elsewhere ----------------------------------------------------
+
+
+def _table_rows(stamps: np.ndarray, every: int, names: list[str], seed: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Row times between bar times (a row at 10:30 is applied on the 11:00 bar)
+    and random long weights summing to 0.9."""
+    rng = np.random.default_rng(seed)
+    times = stamps[::every][1:] - 30 * 60 * NS
+    return times, rng.dirichlet(np.ones(len(names)), len(times)) * 0.9
+
+
+@pytest.mark.parametrize("form", ["wide_csv", "long_parquet"])
+def test_a_weights_table_books_the_reference(tmp_path: Any, form: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    symbols = ["AAA", "BBB", "CCC"]
+    probe = study(symbols, "equal_weight")
+    series = {s: whole_series(probe, s) for s in symbols}
+    stamps = series["AAA"].timestamp
+    times, weights = _table_rows(stamps, 97, symbols, 4)
+    iso = np.datetime_as_string(times.astype("datetime64[ns]"), unit="s")
+    if form == "wide_csv":
+        path = tmp_path / "weights.csv"
+        lines = ["Date," + ",".join(symbols)]
+        lines += [f"{t}Z," + ",".join(repr(float(w)) for w in row) for t, row in zip(iso, weights)]
+        path.write_text("\n".join(lines) + "\n")
+    else:
+        path = tmp_path / "weights.parquet"
+        k = np.arange(len(times)).repeat(len(symbols))[::-1]  # the long form in any row order
+        pq.write_table(pa.table({
+            "timestamp": pa.array(times[k].astype("datetime64[ns]"), pa.timestamp("ns", "UTC")),
+            "symbol": [symbols[j] for j in np.tile(np.arange(len(symbols)), len(times))[::-1]],
+            "weight": weights.reshape(-1)[::-1]}), path)
+    got = only(admf.run_sync(study(symbols, "weights_table", {"path": str(path)}), write=False))
+
+    def decide(i: int, names: list[str]) -> dict[str, float] | None:
+        row = int(np.searchsorted(times, stamps[i], side="right")) - 1
+        if row < 0 or row == decide.applied:  # type: ignore[attr-defined]
+            return None
+        decide.applied = row  # type: ignore[attr-defined]
+        return {s: float(w) for s, w in zip(symbols, weights[row])}
+
+    decide.applied = -1  # type: ignore[attr-defined]
+    equity, fills = reference(series, decide)
+    assert got_fills(got) == fills and len({i for i, _, _ in fills}) == len(times)
+    np.testing.assert_allclose(got.equity["equity"], equity, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (None, r"no such weights file"),
+    ("when,AAA\n2020-01-01,0.5\n", r"no time column \(expected one of timestamp, date"),
+    ("date,AAA\n2020-01-01,0.5\n2020-01-03,nan\n", r"row 2: the weight of 'AAA' is not a finite"),
+    ("date,AAA\n2020-01-03,0.5\n2020-01-02,0.4\n", r"row 2: times must increase \(row 2 is before"),
+    ("date,AAA\n2020-01-02,0.5\n2020-01-02,0.4\n", r"row 2: times must increase \(row 2 is the same"),
+    ("date\n2020-01-02\n", r"no weight columns"),
+    ("date,symbol,weight\n2020-01-02,AAA,0.5\n2020-01-02,AAA,0.4\n",
+     r"row 2: a second weight for 'AAA' at the same time"),
+    ("date,AAA\nsoon,0.5\n", r"column 'date' .* expected times"),
+])
+def test_a_bad_weights_table_names_the_file_and_row(tmp_path: Any, text: str | None,
+                                                    expected: str) -> None:
+    path = tmp_path / "weights.csv"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError, match=r"strategies\[0\]\.params: weights_table: .*"
+                                          + r"weights\.csv: " + expected):
+        admf.run_sync(study(["AAA"], "weights_table", {"path": str(path)}), write=False)
+
+
+def test_a_table_naming_a_symbol_not_in_the_study_is_named_at_its_bar(tmp_path: Any) -> None:
+    path = tmp_path / "weights.csv"
+    path.write_text("date,AAA,ZZZ\n2020-01-01,0.5,0.2\n")
+    with pytest.raises(AdmfError, match=r"symbol 'ZZZ', bar 2020-01-01T00:00:00Z: a weight for "
+                                        r"'ZZZ', which is not a symbol of this study"):
+        admf.run_sync(study(["AAA", "BBB"], "weights_table", {"path": str(path)}), write=False)
