@@ -126,6 +126,14 @@ class WeightStrategy(UniverseStrategy):
     def weights(self, ctx: Universe) -> Mapping[str, float] | None:
         raise NotImplementedError(f"{type(self).__name__} must define weights(self, ctx)")
 
+    def quiet_until(self) -> int | None:
+        """The first time at which :meth:`on_bars` may do anything (bars
+        before it only count periods it has already counted), or None when it
+        may act on the next bar: due, not ready, or counting bars."""
+        if self._due or self.rebalance == "every_bar":
+            return None
+        return self._next
+
     def on_bars(self, ctx: Universe) -> None:
         ts = ctx.time
         if self.rebalance == "every_bar":

@@ -272,9 +272,9 @@ class OrderTrader(Container):
         i = 0
         since_yield = 0
         while i < n:
-            if skipper is not None and arrays is not None and not skipper._due \
-                    and not kernel.book:
-                stop = bisect_left(stamps, skipper._next, i)
+            quiet = skipper.quiet_until() if skipper is not None and not kernel.book else None
+            if quiet is not None and arrays is not None:
+                stop = bisect_left(stamps, quiet, i)
                 if stop - i >= SPAN_ROWS:
                     since_yield += self._mark_span(states, arrays, i, stop, times, equity, cash,
                                                    exposure)
