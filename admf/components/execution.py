@@ -474,7 +474,7 @@ class ExecutionKernel(Account):
             self._drop(w, ts, "rejected", "the account has no equity left (margin call)")
             return
         if self.margin is not None:
-            units = self._within_margin(od.symbol, pos, units, side, reference, volume, whole)
+            units = self._within_margin(pos, units, side, reference, volume, whole)
             if units <= 0:
                 self._drop(w, ts, "rejected", "insufficient margin")
                 return
@@ -535,7 +535,7 @@ class ExecutionKernel(Account):
                                reason=reason,
                                slippage=abs(fill - price) * units))
 
-    def _within_margin(self, symbol: str, pos: Position, units: float, side: int, price: float,
+    def _within_margin(self, pos: Position, units: float, side: int, price: float,
                        volume: float, whole: bool) -> float:
         """Cut a fill of ``units`` so that, after it and its costs, equity
         covers the initial margin of every position (this one marked at the
