@@ -180,9 +180,15 @@ class SequenceResultView(Result):
         if self._on_disk is not None:
             return self._on_disk
         rows = self.raw.table
-        if self.kind == "parameter_sweep":
-            return [Run(str(r["portfolio"]), {k: r[k] for k in (self.raw.best_params or {})},
-                        Metrics.from_json_dict(r)) for r in rows]
+        if self.kind == "parameter_sweep":  # a row: rank, portfolio, its params, its metrics
+            runs = []
+            for r in rows:
+                metrics = Metrics.from_json_dict(r)
+                measured = set(metrics.to_json_dict())
+                runs.append(Run(str(r["portfolio"]), {k: v for k, v in r.items() if k not in
+                                                      measured and k not in ("rank", "portfolio")},
+                                metrics))
+            return runs
         windows = self._window_rows()
         if windows is not None:
             return [Run(f"w{int(r['window']):03d}-test", r["params"],

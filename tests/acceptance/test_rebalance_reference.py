@@ -558,3 +558,21 @@ def test_a_table_naming_a_symbol_not_in_the_study_is_named_at_its_bar(tmp_path: 
     with pytest.raises(AdmfError, match=r"symbol 'ZZZ', bar 2020-01-01T00:00:00Z: a weight for "
                                         r"'ZZZ', which is not a symbol of this study"):
         admf.run_sync(study(["AAA", "BBB"], "weights_table", {"path": str(path)}), write=False)
+
+
+def test_a_weight_sweep_gives_the_same_results_inline_and_in_processes(tmp_path: Any) -> None:
+    # the span path, the table cache and the schedule are per process: none may show
+    path = tmp_path / "weights.csv"
+    path.write_text("date,AAA,BBB\n2020-01-01,0.3,0.6\n2020-01-20,0.7,0.2\n2020-02-11,0.5,0.5\n")
+
+    def table(kind: str) -> dict[str, list[Any]]:
+        config = study(["AAA", "BBB"], "momentum_rotation",
+                       {"lookback": [24, 48], "top": 1, "rebalance": ["daily", "weekly"]},
+                       executor={"kind": kind, "workers": 2} if kind != "inline" else
+                       {"kind": "inline"}, sequence={"type": "parameter_sweep"})
+        config["strategies"].append({"type": "weights_table", "params": {"path": str(path)}})
+        runs = admf.run_sync(config, write=False).runs
+        return {column: list(runs[column]) for column in runs.columns}
+
+    inline, pooled = table("inline"), table("processes")
+    assert inline == pooled and len(inline["portfolio"]) == 5

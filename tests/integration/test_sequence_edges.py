@@ -118,3 +118,18 @@ def test_a_workflow_phase_cannot_write_elsewhere(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"phases\[1\]\.results\.dir: a workflow writes all"):
         admf.load({"name": "w", "phases": [{"name": "a", **phase},
                                            {"name": "b", **phase, "results": {"dir": "x"}}]})
+
+
+def test_a_sweep_over_strategies_with_other_params_lists_each_runs_own_params() -> None:
+    # in memory (write=False) the runs came from the table with the best point's param
+    # names, so a second strategy without them raised KeyError
+    config = {"name": "two", "data": {"source": "synthetic", "symbols": ["A"], "bars": 1500},
+              "strategies": [{"type": "sma_crossover", "params": {"fast": [5, 10], "slow": 30}},
+                             {"type": "rsi_reversion", "params": {"period": 10}}],
+              "sequence": {"type": "parameter_sweep"}}
+    result = admf.run_sync(config, write=False)
+    params = {run.key: run.params for run in result._all_runs()}
+    assert params == {"sma_crossover(fast=5,slow=30)": {"fast": 5, "slow": 30},
+                      "sma_crossover(fast=10,slow=30)": {"fast": 10, "slow": 30},
+                      "rsi_reversion(period=10)": {"period": 10}}
+    assert len(result.runs) == 3
