@@ -575,4 +575,5 @@ def test_a_weight_sweep_gives_the_same_results_inline_and_in_processes(tmp_path:
         return {column: list(runs[column]) for column in runs.columns}
 
     inline, pooled = table("inline"), table("processes")
-    assert inline == pooled and len(inline["portfolio"]) == 5
+    np.testing.assert_equal(inline, pooled)  # NaN where a strategy lacks a parameter
+    assert len(inline["run"]) == 5
