@@ -14,6 +14,7 @@ correctly whatever unit it was written in.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 
@@ -83,6 +84,17 @@ def parse_time(value: TimeLike, *, end: bool = False, tz: str | None = None) -> 
         raise ConfigError(f"cannot read {value!r} as a time: expected an ISO-8601 string, a date, or an epoch number")
     if isinstance(value, (int, np.integer)):
         return _parse_epoch(int(value))
+    if isinstance(value, str):  # config bounds: the same few strings, parsed per piece
+        return _parse_string(value, end, tz)
+    return _parse_value(value, end, tz)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_string(value: str, end: bool, tz: str | None) -> int:
+    return _parse_value(value, end, tz)
+
+
+def _parse_value(value: str | dt.date, end: bool, tz: str | None) -> int:
     text = value.strip() if isinstance(value, str) else value.isoformat()
     if end and _DATE_ONLY.fullmatch(text):
         next_day = dt.date.fromisoformat(text) + dt.timedelta(days=1)
