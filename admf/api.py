@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -13,7 +14,7 @@ import anyio
 
 from ._views import (GenerationResultView, Result, SequenceResultView, StudyResultView,
                      WorkflowResultView, wrap)
-from .errors import AdmfError, ConfigError
+from .errors import AdmfError, ConfigError, EquityWarning
 from .research.config import StudyConfig, WorkflowConfig, load_config
 from .research.inmemory import with_frames
 from .research.results._lock import lock_scope
@@ -67,11 +68,27 @@ async def run(config: ConfigLike, *, overrides: Sequence[str] = (), write: bool 
         with with_frames(config, data) as staged:
             loaded = load(staged, overrides=overrides)
             raw = await _dispatch(loaded, write=write, resume=resume, progress=progress)
-            return wrap(raw, objective=_objective(loaded))
+            return _checked(wrap(raw, objective=_objective(loaded)))
     loaded = load(config, overrides=overrides)
     source = str(config) if isinstance(config, (str, Path)) else None
     raw = await _dispatch(loaded, write=write, resume=resume, progress=progress, source=source)
-    return wrap(raw, objective=_objective(loaded))
+    return _checked(wrap(raw, objective=_objective(loaded)))
+
+
+def _checked(result: Result) -> Result:
+    """Warn (:class:`~admf.errors.EquityWarning`, once, from this process and
+    not from every worker) when a run's equity fell below zero."""
+    try:
+        runs = result.runs
+        drawdowns = runs["max_drawdown"] if "max_drawdown" in runs else []
+    except AdmfError:  # a result without per-run metrics (signal generation)
+        return result
+    if any(float(d) > 1 for d in drawdowns):
+        warnings.warn(EquityWarning(
+            "a portfolio's equity fell below zero (max_drawdown above 100 %): a cash account "
+            "cuts buys to the cash but does not stop a losing short; an order strategy with "
+            "portfolio.account: margin gets margin calls and a floor at zero"), stacklevel=3)
+    return result
 
 
 def _objective(loaded: Any) -> str:

@@ -7,11 +7,13 @@ unless ``--debug``); a failure inside a run exits with status 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 from .components.metric_format import HEADLINE, format_metric
 from .errors import (
     AdmfError,
+    AdmfWarning,
     ComponentError,
     ConfigError,
     ContainerError,
@@ -80,6 +83,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """admf's own warnings as one ``admf: warning: ...`` line each, once per
+    message; any other warning as Python shows it."""
+    shown: set[str] = set()
+    default = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if not issubclass(category, AdmfWarning):
+            default(message, category, filename, lineno, file, line)
+            return
+        text = str(message)
+        if text not in shown:
+            shown.add(text)
+            print(f"admf: warning: {text}", file=sys.stderr, flush=True)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = default
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     # user components named "package.module:Name" are found from the current
     # directory, as with `python -m admf` (the console script's own directory
@@ -92,7 +119,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        with interruptible(partial(interrupted_line, args)):
+        with interruptible(partial(interrupted_line, args)), _warnings_as_lines():
             return int(args.handler(args) or 0)
     except (ConfigError, DataError, PluginError, TopologyError) as exc:
         return _fail(args, exc, status=2)

@@ -19,6 +19,8 @@ __all__ = (
     "ComponentError",
     "StrategyError",
     "LockedError",
+    "AdmfWarning",
+    "EquityWarning",
 )
 
 
@@ -108,3 +110,15 @@ class LockedError(ConfigError):
     """Raised when a run directory is already being written by another run or
     resume (it holds the directory's lock). The message names the holder: its
     pid, host, start time and command line."""
+
+
+class AdmfWarning(UserWarning):
+    """Base class of the warnings admf gives: a run that completed, but whose
+    numbers a user should read with something in mind (``admf`` prints them
+    as ``admf: warning: ...``)."""
+
+
+class EquityWarning(AdmfWarning):
+    """A portfolio's equity fell below zero. A cash account cuts buys to the
+    cash but does not stop a losing short; order strategies with
+    ``portfolio.account: margin`` get margin calls and a floor at zero."""

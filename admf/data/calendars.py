@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import AdmfWarning
+
 __all__ = ("CalendarWarning", "DAY_NS", "weekday_only")
 
 DAY_NS = 86_400_000_000_000
 _THURSDAY = 3  # 1970-01-01, day 0 of the epoch
 
 
-class CalendarWarning(UserWarning):
+class CalendarWarning(AdmfWarning):
     """Raised (as a warning) when the bars look like exchange sessions but
     ``data.calendar`` is ``24/7``, so annualised metrics would be mis-scaled."""
 

@@ -9,6 +9,7 @@ so the call comes at the first close above 60.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 import admf
 from admf.components.context import Context, OrderStrategy
 from admf.components.execution import ExecutionKernel, Margin
-from admf.errors import ConfigError
+from admf.errors import ConfigError, EquityWarning
 from admf.messages import Order
 from tests.integration.test_order_studies import only, whole_series
 
@@ -166,9 +167,31 @@ def test_the_same_short_on_a_cash_account_is_not_called() -> None:
                        "drift": 0.01, "volatility": 0.01},
               "strategies": [{"type": f"{HERE}:AllInShort", "direction": "long_short"}],
               "portfolio": {"initial_cash": 100_000.0}}
-    got = only(admf.run_sync(config, write=False))
+    with pytest.warns(EquityWarning, match=r"equity fell below zero .* portfolio\.account: "
+                                           r"margin gets margin calls"):
+        got = only(admf.run_sync(config, write=False))
     assert "margin_call" not in got.trades["reason"].tolist()
     assert min(got.equity["equity"]) < 0  # a cash account caps buys, not shorts
+
+
+def test_the_command_line_prints_the_warning_as_one_line(tmp_path: Any) -> None:
+    import yaml
+
+    from tests.reliability._support import cli
+
+    config = {"name": "short", "seed": 4,
+              "data": {"source": "synthetic", "symbols": ["UP"], "bars": 400, "timeframe": "1d",
+                       "drift": 0.01, "volatility": 0.01},
+              "strategies": [{"type": f"{HERE}:AllInShort", "direction": "long_short"}],
+              "results": {"dir": str(tmp_path / "results")}}
+    path = tmp_path / "short.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as a user's interpreter has it
+        status, err = cli("run", path)
+    assert status == 0, err
+    assert err.count("admf: warning: a portfolio's equity fell below zero") == 1, err
+    assert "warnings.warn" not in err and "study.py" not in err
 
 
 # -- bad accounts ---------------------------------------------------------------------------
