@@ -312,10 +312,7 @@ class ExecutionKernel(Account):
             if od.symbol != symbol or w.live_from > index:
                 continue
             if od.kind == "market" or self._hit(w, o, o) is not None:
-                if od.size_type == "target_percent":
-                    eq = self._sizing_equity(pos, o)
-                    return eq * od.size / 100.0 / o < pos.units
-                return od.side < 0
+                return self._side(od, pos, o) < 0
         return False
 
     def _finish(self, bar: list[Any]) -> None:
@@ -433,6 +430,14 @@ class ExecutionKernel(Account):
         w.remaining, w.sized = units, True
         return units
 
+    def _side(self, od: Order, pos: Position, price: float) -> int:
+        """The side ``od`` trades at ``price``: its own, or for a
+        ``target_percent`` order the side that moves the position to target."""
+        if od.size_type != "target_percent":
+            return od.side
+        eq = self._sizing_equity(pos, price)
+        return 1 if eq * od.size / 100.0 / price > pos.units else -1
+
     def _sizing_equity(self, pos: Position, price: float) -> float:
         """Cash, other symbols at their latest close, this one at ``price``.
         Within :meth:`on_bars` the cash and the other symbols are those
@@ -451,10 +456,7 @@ class ExecutionKernel(Account):
         od = w.order
         pos = self.position(od.symbol)
         units = self._units_for(w, reference, pos)
-        side = od.side
-        if od.size_type == "target_percent":
-            eq = self._sizing_equity(pos, reference)
-            side = 1 if eq * od.size / 100.0 / reference > pos.units else -1
+        side = self._side(od, pos, reference)
         if od.reduce_only:
             if pos.units == 0 or (pos.units > 0) == (side > 0):
                 self._drop(w, ts, "cancelled", "reduce-only order with no position to reduce")

@@ -101,9 +101,7 @@ class WeightStrategy(UniverseStrategy):
         if self.rebalance not in SCHEDULES:
             raise OrderError(f"{name}.rebalance must be one of {', '.join(SCHEDULES)}, "
                              f"got {self.rebalance!r}")
-        if not isinstance(self.every, int) or isinstance(self.every, bool) or self.every < 1:
-            raise OrderError(f"{name}.every must be a whole number of periods >= 1, got "
-                             f"{self.every!r} (a rule that never fires)")
+        self._whole("every", 1, "a whole number of periods", " (a rule that never fires)")
         limits = {"weekly": (0, 6)}.get(self.rebalance, (1, 28))
         if self.day is None:
             self.day = limits[0]
@@ -120,8 +118,13 @@ class WeightStrategy(UniverseStrategy):
         self._next = -(2**63)
         self._bars = 0
         self._periods = 0
-        self.rebalances = 0
-        """How many rebalances have placed orders (or found nothing to trade)."""
+
+    def _whole(self, name: str, low: int, what: str = "a whole number", hint: str = "") -> None:
+        """Parameter ``name`` is an int of at least ``low``, or the error naming it."""
+        value = getattr(self, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise OrderError(f"{type(self).__name__}.{name} must be {what} >= {low}, got "
+                             f"{value!r}{hint}")
 
     def weights(self, ctx: Universe) -> Mapping[str, float] | None:
         raise NotImplementedError(f"{type(self).__name__} must define weights(self, ctx)")
@@ -152,7 +155,6 @@ class WeightStrategy(UniverseStrategy):
         if target is None:
             return  # not ready: due again on the next bar
         self._due = False
-        self.rebalances += 1
         self.place(ctx, self.checked(ctx, target))
 
     def checked(self, ctx: Universe, target: Mapping[str, float]) -> dict[str, float]:
@@ -244,9 +246,7 @@ class InverseVolatility(WeightStrategy):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        if not isinstance(self.lookback, int) or self.lookback < 2:
-            raise OrderError(f"InverseVolatility.lookback must be a whole number >= 2, got "
-                             f"{self.lookback!r}")
+        self._whole("lookback", 2)
         self.history_bars = max(self.history_bars, self.lookback + 1)
 
     def weights(self, ctx: Universe) -> Mapping[str, float] | None:
@@ -276,11 +276,8 @@ class MomentumRotation(WeightStrategy):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        for name in ("lookback", "top"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise OrderError(f"MomentumRotation.{name} must be a whole number >= 1, got "
-                                 f"{value!r}")
+        self._whole("lookback", 1)
+        self._whole("top", 1)
         self.history_bars = max(self.history_bars, self.lookback + 1)
 
     def weights(self, ctx: Universe) -> Mapping[str, float] | None:

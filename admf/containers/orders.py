@@ -284,35 +284,18 @@ class OrderTrader(Container):
             group_end = i + 1
             while group_end < n and stamps[group_end] == ts:
                 group_end += 1
-            if remote:  # the broker runs every symbol's bar at this time, in order
-                group = []
-                for k in range(i, group_end):
-                    st, j = states[owners[k]], rows[k]
-                    r = st.runner.rows
-                    group.append((st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j],
-                                  r[5][j]))
-                    st.last_close, st.last_time, st.last_volume = r[4][j], ts, r[5][j]
-                await self._exchange(ts, tuple(group))
-                if len(fills) != self._booked or updates:
-                    self._dispatch(fills, updates)
-            elif group_end == i + 1:  # one symbol at this time
-                st, j = states[owners[i]], rows[i]
+            group = []  # every symbol's bar at this time, in name order
+            for k in range(i, group_end):
+                st, j = states[owners[k]], rows[k]
                 r = st.runner.rows
-                kernel.on_bar(st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j], r[5][j])
+                group.append((st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j], r[5][j]))
                 st.last_close, st.last_time, st.last_volume = r[4][j], ts, r[5][j]
-                if len(fills) != self._booked or updates:
-                    self._dispatch(fills, updates)
+            if remote:  # the broker runs them
+                await self._exchange(ts, tuple(group))
             else:  # every symbol's fills at this time first: opens, sells first, then paths
-                group = []
-                for k in range(i, group_end):
-                    st, j = states[owners[k]], rows[k]
-                    r = st.runner.rows
-                    group.append((st.runner.symbol, ts, r[1][j], r[2][j], r[3][j], r[4][j],
-                                  r[5][j]))
-                    st.last_close, st.last_time, st.last_volume = r[4][j], ts, r[5][j]
                 kernel.on_bars(group)
-                if len(fills) != self._booked or updates:
-                    self._dispatch(fills, updates)
+            if len(fills) != self._booked or updates:
+                self._dispatch(fills, updates)
             for k in range(i, group_end):  # then every strategy, on the state after them
                 st = states[owners[k]]
                 st.runner.step(rows[k])
