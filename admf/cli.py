@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import os
 import re
+import shlex
 import sys
 import time
 import warnings
@@ -151,6 +152,8 @@ def interrupted_line(args: argparse.Namespace) -> str:
         return "admf: interrupted (nothing to resume)"
     config = getattr(args, "config", None)
     again = f"admf run {config} --resume {where}" if config else f"--resume {where}"
+    for override in getattr(args, "overrides", None) or ():  # the same config, or it is refused
+        again += f" --set {shlex.quote(override)}"
     return f"admf: interrupted; finished runs are kept in {where}; to finish: {again}"
 
 

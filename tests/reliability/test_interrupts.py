@@ -10,6 +10,7 @@ pool's or a local Dask cluster's) exit when their parent is SIGKILLed."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -129,6 +130,26 @@ def test_the_first_ctrl_c_stops_a_sweep_and_resume_finishes_it(tmp_path: Path, e
     (full_dir,) = whole.iterdir()
     assert run_files(run_dir) == run_files(full_dir)
     assert len(run_files(run_dir)) > 6
+
+
+def test_the_resume_command_it_prints_works_as_printed_with_set_overrides(tmp_path: Path) -> None:
+    # the run was given --set: the printed command must repeat it, or resume refuses
+    # it as a different config
+    path = sweep(tmp_path, "inline")
+    results = tmp_path / "results"
+    process = start("run", path, "--no-progress", "--set", "seed=2",
+                    cwd=tmp_path)
+    wait_for(lambda: finished(results))
+    _, err = interrupt(process)
+    assert process.returncode == 130, err
+    printed = err.strip().split("to finish: ", 1)[1]
+    argv = shlex.split(printed)
+    assert argv[:2] == ["admf", "run"] and "--set" in argv, printed
+    again = start(*argv[1:], "--no-progress", cwd=tmp_path)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    (run_dir,) = results.iterdir()
+    assert (run_dir / "manifest.json").is_file()
 
 
 def test_the_first_ctrl_c_stops_a_strategy_blocking_in_python(tmp_path: Path) -> None:
