@@ -4,7 +4,7 @@ portfolio settings that one isolated portfolio runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -23,7 +23,7 @@ from .faults import not_built
 from .results.runs import run_key
 
 __all__ = ("StrategyPoint", "strategy_points", "expand_points", "strategy_factory", "warmup_bars",
-           "is_order_point")
+           "is_order_point", "with_settings", "check_settings")
 
 
 class StrategyPoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,6 +70,7 @@ def expand_points(config: StudyConfig) -> tuple[list[StrategyPoint], list[dict[s
             raise ConfigError(f"strategies[{i}].params: {strategy.params!r} is a reference to "
                               "a workflow phase's output; only a workflow can resolve it")
         grid = expand_grid(strategy.params)
+        check_settings(config, i)
         base = strategy.name or strategy.type.rsplit(":", 1)[-1]
         valid: list[StrategyPoint] = []
         first_error: ConfigError | None = None
@@ -85,16 +86,14 @@ def expand_points(config: StudyConfig) -> tuple[list[StrategyPoint], list[dict[s
                     first_error = first_error or exc
                     skipped.append({"portfolio": pid, "reason": str(exc)})
                     continue
-            valid.append(point)
+            valid.append(with_settings(point, strategy.settings))
         if not valid and first_error is not None:
             raise ConfigError(f"strategies[{i}]: every point of the grid is invalid, "
                               f"e.g. {first_error}") from None
         points.extend(valid)
     downstream = expand_downstream(config)
     if downstream != [{}]:
-        points = [msgspec.structs.replace(p, id=f"{p.id}+{downstream_label(values)}",
-                                          portfolio=dict(values), signals=p.id)
-                  for p in points for values in downstream]
+        points = [with_settings(p, values) for p in points for values in downstream]
     seen: dict[str, str] = {}  # run directory -> portfolio
     for point in points:
         key = run_key(point.id)
@@ -105,6 +104,33 @@ def expand_points(config: StudyConfig) -> tuple[list[StrategyPoint], list[dict[s
             raise ConfigError(f"two strategies resolve to {what}; give them distinct names")
         seen[key] = point.id
     return points, skipped
+
+
+def check_settings(config: StudyConfig, i: int) -> None:
+    """Strategy ``i``'s ``settings`` make valid components and limits, or the
+    error naming them (they are built again with each point's grid values)."""
+    settings = config.strategies[i].settings
+    if not settings:
+        return
+    from .config.grid import apply_downstream
+    from .study import _Settings  # the study module builds on this one
+
+    try:
+        _Settings(apply_downstream(config, settings))
+    except ConfigError as exc:
+        raise ConfigError(f"strategies[{i}].settings: {exc}") from None
+
+
+def with_settings(point: StrategyPoint, values: Mapping[str, Any]) -> StrategyPoint:
+    """``point`` run with the risk/sizing/execution ``values`` too (a
+    strategy's own ``settings``, then a study grid's combination, which wins
+    on a key both set): its id gets them as ``+key=value``, its signals stay
+    the strategy half's."""
+    if not values:
+        return point
+    portfolio = {**point.portfolio, **values}
+    return msgspec.structs.replace(point, id=f"{point.signal_id}+{downstream_label(portfolio)}",
+                                   portfolio=portfolio, signals=point.signal_id)
 
 
 def strategy_factory(point: StrategyPoint) -> Callable[[], Any]:

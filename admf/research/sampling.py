@@ -17,7 +17,6 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import msgspec
 
 from ..errors import ConfigError
 from .config import StudyConfig
@@ -25,11 +24,16 @@ from .config.grid import (
     apply_downstream,
     downstream_counts,
     downstream_grid,
-    downstream_label,
     expand_values,
     grid_size,
 )
-from .points import StrategyPoint, strategy_factory, strategy_points
+from .points import (
+    StrategyPoint,
+    check_settings,
+    strategy_factory,
+    strategy_points,
+    with_settings,
+)
 from .study import _Settings
 
 __all__ = ("EXACT_UP_TO", "grid_total", "sample_points")
@@ -62,8 +66,7 @@ def sample_points(config: StudyConfig, *, exact_up_to: int = EXACT_UP_TO) -> lis
     for key, values in grid.items():
         for value in values[1:]:
             _Settings(apply_downstream(config, {**first, key: value}))
-    return [msgspec.structs.replace(p, id=f"{p.id}+{downstream_label(first)}",
-                                    portfolio=dict(first), signals=p.id) for p in points]
+    return [with_settings(p, first) for p in points]
 
 
 def _lazy_grid(params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -78,6 +81,7 @@ def _first_valid(config: StudyConfig, i: int) -> StrategyPoint:
     if not isinstance(strategy.params, dict):
         raise ConfigError(f"strategies[{i}].params: {strategy.params!r} is a reference to "
                           "a workflow phase's output; only a workflow can resolve it")
+    check_settings(config, i)
     base = strategy.name or strategy.type.rsplit(":", 1)[-1]
     first_error: ConfigError | None = None
     for params in _lazy_grid(strategy.params):
@@ -90,6 +94,6 @@ def _first_valid(config: StudyConfig, i: int) -> StrategyPoint:
         except ConfigError as exc:
             first_error = first_error or exc
             continue
-        return point
+        return with_settings(point, strategy.settings)
     raise ConfigError(f"strategies[{i}]: every point of the grid is invalid, "
                       f"e.g. {first_error}") from None

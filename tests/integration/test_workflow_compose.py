@@ -12,6 +12,7 @@ import pytest
 
 import admf
 from admf.errors import ConfigError
+from admf.research.validate import validate
 from tests.integration.test_workflows import defaults, run, workflow
 
 SMA = "sma_crossover"
@@ -134,3 +135,92 @@ def test_referring_to_one_branch_of_a_join_is_refused(tmp_path: Path) -> None:
     phases[3] = {**phases[3], "strategies": "{validate.best}"}
     with pytest.raises(ConfigError, match=r"may not run.*as: <name>"):
         admf.run_sync(workflow(tmp_path, *phases))
+
+
+# -- a winner chosen over risk and cost settings carries them ------------------
+
+COSTLY = {"name": "explore", "sequence": {"type": "parameter_sweep"},
+          "strategies": [{"type": SMA, "params": {"fast": [5, 10], "slow": [40]}}],
+          "risk": {"stop_loss": [0.005, 0.02, 0.1]},
+          "execution": {"commission": {"type": "percentage", "rate": [0.0005, 0.004]},
+                        "slippage": {"type": "fixed_bps", "bps": 1}}}
+
+
+def plain_study(tmp_path: Path, strategy: dict[str, Any], stop_loss: Any,
+                commission: dict[str, Any]) -> Any:
+    """The winner written out by hand: its values in the study's own sections."""
+    config = {**defaults(tmp_path), "name": "alone", "strategies": [strategy]}
+    config["risk"] = {"stop_loss": stop_loss}
+    config["execution"] = {**config["execution"], "commission": commission}
+    return admf.run_sync(config, write=False)
+
+
+def won_with(portfolio: str) -> tuple[float, float]:
+    """The stop and rate a ranked row's portfolio id names (``...+stop_loss=0.02,rate=0.0005``)."""
+    values = dict(part.split("=") for part in portfolio.rsplit("+", 1)[1].split(","))
+    return float(values["stop_loss"]), float(values["rate"])
+
+
+@pytest.mark.parametrize("objective", ["sharpe_ratio", "max_drawdown", "trade_count"])
+def test_best_carries_the_risk_and_cost_values_it_won_with(tmp_path: Path, objective: str) -> None:
+    explore = {**COSTLY, "sequence": {"type": "parameter_sweep", "objective": objective}}
+    # the next phase's own settings differ from every point of the grid
+    check = {"name": "check", "depends_on": ["explore"], "strategies": "{explore.best}",
+             "risk": {"stop_loss": 0.05},
+             "execution": {"commission": {"type": "per_share", "rate": 0.01, "minimum": 1.0},
+                           "slippage": {"type": "fixed_bps", "bps": 1}}}
+    result = run(workflow(tmp_path, explore, check))
+    top = result.phases["explore"].result.table[0]
+    best = result.phases["explore"].outputs["best"]
+    stop, rate = won_with(top["portfolio"])
+    assert best["settings"] == {"risk.stop_loss": stop, "execution.commission.type": "percentage",
+                                "execution.commission.rate": rate}
+    alone = plain_study(tmp_path, {"type": SMA, "params": best["params"]}, stop,
+                        {"type": "percentage", "rate": rate})
+    ran = result.phases["check"].result
+    assert ran.metrics.to_dict() == alone.metrics.to_dict()
+    assert ran.metrics.to_dict()["sharpe_ratio"] == pytest.approx(top["sharpe_ratio"], abs=1e-3)
+
+
+def test_the_next_phase_runs_differently_without_the_carried_settings(tmp_path: Path) -> None:
+    """The test above could pass if settings did nothing: the winner run with
+    the next phase's own settings is a different run."""
+    result = run(workflow(tmp_path, COSTLY))
+    best = result.phases["explore"].outputs["best"]
+    own = plain_study(tmp_path, {"type": SMA, "params": best["params"]}, 0.05,
+                      {"type": "per_share", "rate": 0.01, "minimum": 1.0})
+    carried = single_pass(tmp_path, best)
+    assert own.metrics.to_dict() != carried.metrics.to_dict()
+
+
+def test_a_grid_in_the_next_phase_overrides_a_carried_value(tmp_path: Path) -> None:
+    check = {"name": "check", "depends_on": ["explore"], "strategies": "{explore.best}",
+             "sequence": {"type": "parameter_sweep"}, "risk": {"stop_loss": [0.01, 0.03]}}
+    result = run(workflow(tmp_path, COSTLY, check))
+    best = result.phases["explore"].outputs["best"]
+    runs = [won_with(row["portfolio"]) for row in result.phases["check"].result.table]
+    assert sorted(stop for stop, _ in runs) == [0.01, 0.03]
+    # the carried commission still applies to both
+    assert {rate for _, rate in runs} == {best["settings"]["execution.commission.rate"]}
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({"risk.stop_los": 0.01}, "settings.risk.stop_los: no risk limit 'stop_los'"),
+    ({"risk.stop_loss": [0.01, 0.02]}, "one value per key"),
+    ({"stop_loss": 0.01}, "expected a dotted risk, sizing or execution key"),
+    ({"execution.commission.type": 3}, "a component type is a name"),
+])
+def test_bad_strategy_settings_name_the_key(tmp_path: Path, settings: dict[str, Any],
+                                            expected: str) -> None:
+    config = {**defaults(tmp_path), "strategies": [{"type": SMA, "settings": settings}]}
+    with pytest.raises(ConfigError, match="strategies\\[0\\]\\.") as info:
+        validate(config)
+    assert expected in str(info.value)
+
+
+def test_a_carried_value_the_component_refuses_is_named(tmp_path: Path) -> None:
+    config = {**defaults(tmp_path), "strategies": [
+        {"type": SMA, "settings": {"execution.commission.rate": -1.0}}]}
+    with pytest.raises(ConfigError, match=r"strategies\[0\]\.settings: execution\.commission: "
+                                          r"percentage .*rate must be >= 0"):
+        validate(config)

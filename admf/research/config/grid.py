@@ -22,7 +22,8 @@ from ...errors import ConfigError
 __all__ = ("MAX_RANGE_VALUES", "MAX_GRID_POINTS", "is_range_spec", "range_spec", "range_count",
            "range_ends", "expand_range", "expand_values", "count_values", "grid_counts",
            "grid_size", "expand_grid", "is_grid_value", "downstream_grid", "downstream_counts",
-           "expand_downstream", "apply_downstream", "downstream_label", "grid_overflow")
+           "expand_downstream", "apply_downstream", "downstream_label", "grid_overflow",
+           "setting_problem")
 
 MAX_RANGE_VALUES = 1_000_000
 """A range with more values than this is refused (usually a typo in ``step``)."""
@@ -212,23 +213,57 @@ def expand_downstream(config: Any) -> list[dict[str, Any]]:
 
 def apply_downstream(config: Any, values: Mapping[str, Any]) -> Any:
     """``config`` with the dotted keys of ``values`` (one combination of
-    :func:`expand_downstream`) set to those values: the settings of one portfolio."""
+    :func:`expand_downstream`, a strategy's ``settings``, or both) set to
+    those values: the settings of one portfolio.
+
+    A component's ``type`` among them (``execution.commission.type``, which a
+    chosen strategy's settings carry with its parameters) that differs from
+    the config's own replaces the component: it starts from that type alone,
+    so no parameter of the other type is left over (types are set first)."""
     import msgspec
 
     if not values:
         return config
     sections: dict[str, Any] = {}
-    for path, value in values.items():
+    types_first = sorted(values.items(), key=lambda item: not item[0].endswith(".type"))
+    for path, value in types_first:
         section, *rest = path.split(".")
         current = sections.get(section, getattr(config, section))
         if len(rest) == 1:
             current = msgspec.structs.replace(current, **{rest[0]: value})
         else:
             key, param = rest
-            spec = {**getattr(current, key), param: value}
+            spec = dict(getattr(current, key))
+            if param == "type" and spec.get("type") != value:
+                spec = {}
+            spec[param] = value
             current = msgspec.structs.replace(current, **{key: spec})
         sections[section] = current
     return msgspec.structs.replace(config, **sections)
+
+
+def setting_problem(path: str, value: Any, risk_keys: Iterator[str] | tuple[str, ...]) -> str | None:
+    """What is wrong with one key of a strategy's ``settings``, or None: the
+    keys a risk/sizing/execution grid may vary (``risk.<limit>``,
+    ``execution.fill``, ``portfolio.sizing.<param>``,
+    ``execution.commission.<param>``, ``execution.slippage.<param>``, a
+    component's ``type`` included), each with one plain value."""
+    parts = path.split(".")
+    components = {f"{section}.{key}" for section, key in DOWNSTREAM_COMPONENTS}
+    if len(parts) == 2 and parts[0] == "risk":
+        if parts[1] not in risk_keys:
+            return f"no risk limit {parts[1]!r} (risk limits: {', '.join(risk_keys)})"
+    elif len(parts) == 3 and ".".join(parts[:2]) in components:
+        if parts[2] == "type" and not isinstance(value, str):
+            return f"a component type is a name, got {value!r}"
+    elif path != "execution.fill":
+        return ("expected a dotted risk, sizing or execution key: risk.<limit>, execution.fill, "
+                "portfolio.sizing.<param>, execution.commission.<param> or "
+                "execution.slippage.<param>")
+    if is_grid_value(value) or isinstance(value, Mapping):
+        return (f"a strategy's settings hold one value per key, got {value!r} (a grid goes in "
+                f"the study's own {parts[0]} section)")
+    return None
 
 
 def downstream_label(values: Mapping[str, Any]) -> str:

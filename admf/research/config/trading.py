@@ -23,6 +23,7 @@ from .grid import (
     is_range_spec,
     range_ends,
     range_spec,
+    setting_problem,
 )
 
 __all__ = (
@@ -267,10 +268,21 @@ class StrategyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=
     ``"{explore.best_params}"``."""
     direction: Direction = "long_only"
     """Which side it trades: ``long_only``, ``short_only`` or ``long_short``."""
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Risk, sizing and execution values this strategy's portfolios run with, over the
+    study's own: dotted keys such as ``risk.stop_loss`` or ``execution.commission.rate``
+    (with ``execution.commission.type``), one value each. A phase's ``best`` carries the
+    ones its winner was chosen with from a risk/sizing/execution grid, so ``strategies:
+    "{explore.best}"`` runs the winner whole; a grid over the same key in this study
+    overrides it."""
 
     def __post_init__(self) -> None:
         if self.name is not None:
             c.check_name(self, "name", self.name)
+        for key, value in self.settings.items():
+            problem = setting_problem(key, value, RiskConfig.__struct_fields__)
+            if problem is not None:
+                raise c.fail(self, ("settings", key), problem)
         c.check_name(self, "type", self.type, "a registered strategy name or 'package.module:Name'")
         module, sep, attr = self.type.partition(":")
         if sep and not (module and attr):

@@ -25,6 +25,7 @@ from ...data.timeparse import format_ns
 from ...errors import ConfigError
 from ...runtime.instrument import Progress
 from ..config import StudyConfig
+from ..config.grid import apply_downstream
 from ..executors import make_executor
 from ..results.runs import finish_store, open_store
 from ..results.store import ResultStore
@@ -41,12 +42,24 @@ __all__ = ("SequenceResult", "run_sequence", "strategy_of")
 
 def strategy_of(config: StudyConfig, point: StrategyPoint | None) -> dict[str, Any] | None:
     """The whole strategy a chosen point stands for, as a ``strategies`` item:
-    its type, params and direction (and name, if the user gave one), so that
+    its type, params and direction (and name, if the user gave one), and as
+    ``settings`` the risk, sizing and execution values it was chosen with
+    from a grid (a component's parameter with the component's type), so that
     ``strategies: "{explore.best}"`` runs exactly the winner, whatever its type."""
     if point is None:
         return None
     out: dict[str, Any] = {"type": point.type, "params": dict(point.params),
                            "direction": point.direction}
+    if point.portfolio:
+        settings: dict[str, Any] = {}
+        effective = apply_downstream(config, point.portfolio)
+        for key, value in point.portfolio.items():
+            section, *rest = key.split(".")
+            if len(rest) == 2:  # a component's parameter: read with that component's type
+                spec = getattr(getattr(effective, section), rest[0])
+                settings.setdefault(f"{section}.{rest[0]}.type", spec["type"])
+            settings[key] = value
+        out["settings"] = settings
     index = int(point.where.rsplit("[", 1)[-1].rstrip("]")) if "[" in point.where else None
     if index is not None and index < len(config.strategies) and config.strategies[index].name:
         out = {"name": config.strategies[index].name, **out}
