@@ -283,6 +283,28 @@ class RunningMetrics:
         self._equity_sum = 0.0
         self._intervals: list[np.ndarray] = []  # the first _INTERVAL_SAMPLE diffs
         self._sampled = 0
+        self._edges: np.ndarray | None = None
+        self._blocks: np.ndarray | None = None
+
+    def track_blocks(self, starts: npt.ArrayLike) -> None:
+        """Also keep the count, mean and sum of squared deviations of the bar
+        returns in each time block: block ``k`` holds the returns of bars at
+        or after ``starts[k]`` and before ``starts[k + 1]`` (the last block
+        runs to the end; bars before ``starts[0]`` are in none). Call before
+        the first :meth:`update`; read with :meth:`return_blocks`."""
+        starts = np.asarray(starts, dtype=np.int64)
+        if starts.ndim != 1 or not starts.size or np.any(np.diff(starts) <= 0):
+            raise ConfigError("return blocks need increasing start times")
+        self._edges = starts
+        self._blocks = np.zeros((starts.size, 3))
+
+    def return_blocks(self) -> np.ndarray | None:
+        """The ``(blocks, 3)`` count, mean and sum of squared deviations per
+        block (:meth:`track_blocks`), or None when not tracked or the returns
+        are undefined (equity reached zero)."""
+        if self._blocks is None or not self._returns_defined:
+            return None
+        return self._blocks.copy()
 
     @property
     def bars(self) -> int:
@@ -298,7 +320,7 @@ class RunningMetrics:
         for i in range(0, ts.size, _BLOCK):
             block = slice(i, i + _BLOCK)
             self._sample_intervals(self._check_order(ts[block]))
-            self._absorb_returns(eq[block])
+            self._absorb_returns(ts[block], eq[block])
             self._absorb_drawdown(ts[block], eq[block])
             self._absorb_totals(ts[block], eq[block], xp[block])
 
@@ -339,7 +361,7 @@ class RunningMetrics:
         self._n += eq.size
         self._last_ts, self._last_equity = int(ts[-1]), float(eq[-1])
 
-    def _absorb_returns(self, eq: np.ndarray) -> None:
+    def _absorb_returns(self, ts: np.ndarray, eq: np.ndarray) -> None:
         if self._last_equity <= 0 or (eq.size > 1 and eq[:-1].min() <= 0):
             self._returns_defined = False
         if not self._returns_defined:
@@ -348,6 +370,8 @@ class RunningMetrics:
         r[0] = eq[0] / self._last_equity
         np.divide(eq[1:], eq[:-1], out=r[1:])
         r -= 1.0
+        if self._blocks is not None:
+            self._absorb_blocks(ts, r)
         mean = float(r.mean())
         downside = np.minimum(r, 0.0)
         self._down_ss += float(np.square(downside, out=downside).sum())
@@ -360,6 +384,24 @@ class RunningMetrics:
         delta = mean - self._ret_mean
         self._ret_mean += delta * eq.size / total
         self._ret_m2 += m2 + delta * delta * self._n * eq.size / total
+
+    def _absorb_blocks(self, ts: np.ndarray, r: np.ndarray) -> None:
+        blocks, edges = self._blocks, self._edges
+        assert blocks is not None and edges is not None
+        ids = np.searchsorted(edges, ts, side="right") - 1
+        cuts = np.flatnonzero(np.diff(ids)) + 1  # ts are increasing: each block one run
+        for lo, hi in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [ids.size]))):
+            block = int(ids[lo])
+            if block < 0:
+                continue
+            part = r[lo:hi]
+            n, mean = part.size, float(part.mean())
+            m2 = float(np.square(part - mean).sum())
+            seen, before, m2_before = blocks[block]
+            total = seen + n
+            delta = mean - before
+            blocks[block] = (total, before + delta * n / total,
+                             m2_before + m2 + delta * delta * seen * n / total)
 
     def _absorb_drawdown(self, ts: np.ndarray, eq: np.ndarray) -> None:
         peak = np.maximum.accumulate(eq)

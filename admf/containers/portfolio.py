@@ -90,6 +90,9 @@ class PortfolioResult(msgspec.Struct, kw_only=True):
     traded_notional: float = 0.0
     order_fills: dict[str, np.ndarray] | None = None
     """An order strategy's fills (``FILL_COLUMNS``) when kept in memory."""
+    return_blocks: list[list[float]] | None = None
+    """Count, mean and sum of squared deviations of the bar returns per time
+    block, when the run was asked for them (a sweep's PBO)."""
 
     def __repr__(self) -> str:  # the tables are large; asyncio may repr a task's result
         return f"PortfolioResult({self.name!r}, fills={self.fills}, final_equity={self.final_equity:.2f})"

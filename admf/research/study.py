@@ -434,7 +434,8 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
                      trace: Path | None = None, traced: bool = True,
                      trade_from: int | None = None,
                      replay: Mapping[str, Callable[[BarBatch], Any]] | None = None,
-                     feed: Feed | None = None) -> tuple[dict[str, PortfolioResult], int]:
+                     feed: Feed | None = None, blocks: Sequence[int] | None = None
+                     ) -> tuple[dict[str, PortfolioResult], int]:
     """Run ``points`` over ``config``'s data (or its ``window``) in one pass;
     with ``runs`` (point id -> result-store run directory) write each
     portfolio's files there. ``keep`` is what the caller needs back:
@@ -446,12 +447,18 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
     strategy (:mod:`admf.research.signals.replay`): the ``signal_replay``
     pattern runs then; with ``topology.pattern: signal_replay`` and no
     ``replay``, the players read ``signals.store``. ``feed`` (an
-    application's bars, :class:`admf.Runtime`) runs the ``live`` pattern."""
+    application's bars, :class:`admf.Runtime`) runs the ``live`` pattern.
+    ``blocks`` (start times) asks every portfolio for its returns' moments
+    per time block (:meth:`~admf.components.metrics.RunningMetrics.track_blocks`),
+    as a sweep's probability of backtest overfitting needs them."""
     tables = keep != "summary"
     backtest = build_backtest(config, points, runs if tables else None, window, keep,
                               trade_from, replay,
                               pattern="signal_replay" if replay is not None else
                               "live" if feed is not None else None, feed=feed)
+    if blocks is not None:
+        for container in backtest.portfolios.values():
+            container.metrics.track_blocks(blocks)
     tracer = tracer_for(config, trace) if traced else None
     if tracer is not None:
         instruments = (*instruments, tracer)
@@ -463,6 +470,11 @@ async def run_points(config: StudyConfig, points: Sequence[StrategyPoint],
         if tracer is not None:
             tracer.store.close()
     results = {pid: outcome.collected[c.name] for pid, c in backtest.portfolios.items()}
+    if blocks is not None:
+        for pid, container in backtest.portfolios.items():
+            moments = container.metrics.return_blocks()
+            results[pid] = msgspec.structs.replace(
+                results[pid], return_blocks=None if moments is None else moments.tolist())
     if runs:
         write_runs(runs, points, results, config, tables=tables)
     return results, sum(s.rows for s in backtest.sources)

@@ -42,6 +42,7 @@ class PointSummary(msgspec.Struct, kw_only=True):
     equity: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # timestamp, equity, exposure
     trades: dict[str, np.ndarray] | None = None
     traded_notional: float = 0.0
+    return_blocks: list[list[float]] | None = None  # the returns' moments per time block
     seconds: float = 0.0  # the task's time in its worker over its points: sizes later pieces
 
     def __repr__(self) -> str:
@@ -61,6 +62,7 @@ class Task(msgspec.Struct, kw_only=True):
     curves: bool  # return the equity curve and trades
     close_at_end: bool = False  # close positions at the span's last bar (test windows)
     warm_from: int | None = None  # read from this bar time on, trading only from span[0]
+    blocks: tuple[int, ...] | None = None  # start times of the blocks to keep returns' moments of
 
 
 def execute(task: Task) -> list[PointSummary]:
@@ -90,7 +92,7 @@ async def _execute(task: Task) -> list[PointSummary]:
     if task.warm_from is not None and task.span is not None:
         window, trade_from = (task.warm_from, task.span[1]), task.span[0]
     results, bars = await run_points(config, task.points, runs, window=window, keep=keep,
-                                     trace=trace, trade_from=trade_from)
+                                     trace=trace, trade_from=trade_from, blocks=task.blocks)
     out = []
     for point in task.points:
         res = results[point.id]
@@ -98,7 +100,8 @@ async def _execute(task: Task) -> list[PointSummary]:
         equity = (curve["timestamp"], curve["equity"], curve["exposure"]) if curve else None
         out.append(PointSummary(id=point.id, params=point.params, metrics=res.metrics, bars=bars,
                                 equity=equity, trades=res.trades if task.curves else None,
-                                traded_notional=res.traded_notional))
+                                traded_notional=res.traded_notional,
+                                return_blocks=res.return_blocks))
     return out
 
 
@@ -144,7 +147,7 @@ class Runner:
 
     def tasks(self, points: Sequence[StrategyPoint], span: tuple[int, int] | None, prefix: str,
               *, tables: bool, curves: bool, close_at_end: bool = False,
-              warm_from: int | None = None) -> list[Task]:
+              warm_from: int | None = None, blocks: tuple[int, ...] | None = None) -> list[Task]:
         keys = {p.id: f"{prefix}{run_key(p.id)}" for p in points}
         # pieces are saved as they finish: small ones when there is a store to resume
         # from, one per worker (the most shared indicators) when nothing is kept
@@ -152,7 +155,7 @@ class Runner:
         where = (str(self.store.path.parent), self.store.run_id) if self.store else None
         return [Task(config=self.config, points=chunk, span=span, store=where, phase=self.phase,
                      keys={p.id: keys[p.id] for p in chunk}, tables=tables, curves=curves,
-                     close_at_end=close_at_end, warm_from=warm_from)
+                     close_at_end=close_at_end, warm_from=warm_from, blocks=blocks)
                 for chunk in parts if chunk]
 
     async def run(self, tasks: list[Task], unit: str = "points") -> list[list[PointSummary]]:
@@ -223,7 +226,8 @@ class Runner:
         path = self.store.phase(self.phase).run(task.keys[point.id]).path  # type: ignore[union-attr]
         done = completed_result(path, point)
         if not task.curves:
-            return PointSummary(id=point.id, params=point.params, metrics=done.metrics, bars=0)
+            return PointSummary(id=point.id, params=point.params, metrics=done.metrics, bars=0,
+                                return_blocks=done.return_blocks)
         if not (path / "equity.parquet").is_file():
             return None
         equity = read_table(path / "equity.parquet")
@@ -235,7 +239,7 @@ class Runner:
                     equity.column("exposure").to_numpy()),
             trades={name: trades.column(name).to_numpy(zero_copy_only=False)
                     for name in ("pnl", "return", "open")},
-            traded_notional=done.traded_notional)
+            traded_notional=done.traded_notional, return_blocks=done.return_blocks)
 
 
 PIECES_PER_WORKER = 8

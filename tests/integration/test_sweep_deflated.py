@@ -1,6 +1,7 @@
-"""A sweep reports its winner's deflated Sharpe ratio (issue 13), computed
-here again from the sweep's own table and the winner's equity file, with the
-formula written out (normal CDF from math.erf, quantiles from statistics)."""
+"""A sweep reports its winner's deflated Sharpe ratio and its probability of
+backtest overfitting (issue 13), computed here again from the sweep's own
+table and equity files, with the formulas written out (normal CDF from
+math.erf, quantiles from statistics, CSCV as a plain loop)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 import admf
 from admf.research.results.runs import run_key
 from tests.integration.test_research import study
+from tests.unit.research.test_overfitting import reference_pbo
 
 
 def test_sweep_aggregate_has_the_deflated_sharpe_ratio(tmp_path: Path) -> None:
@@ -45,3 +47,37 @@ def test_sweep_aggregate_has_the_deflated_sharpe_ratio(tmp_path: Path) -> None:
     assert got["skewness"] == pytest.approx(skew, rel=1e-9)
     assert got["kurtosis"] == pytest.approx(kurt, rel=1e-9)
     assert got["value"] == pytest.approx(0.5 * (1 + math.erf(stat / math.sqrt(2))), abs=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["inline", "processes"])
+def test_sweep_aggregate_has_the_pbo_of_its_equity_files(tmp_path: Path, kind: str) -> None:
+    """The PBO each run's streamed block moments give is the plain CSCV over
+    the return columns read back from the runs' equity files."""
+    config = study(tmp_path, strategies=[{"type": "sma_crossover",
+                                          "params": {"fast": [3, 5, 8, 13], "slow": [20, 40]}},
+                                         {"type": "momentum", "params": {"period": [10, 30]}}],
+                   bars=2003, sequence={"type": "parameter_sweep"},
+                   executor={"kind": kind, "workers": 2},
+                   results={"dir": str(tmp_path / "results"), "storage": "hybrid"})
+    result = admf.run_sync(config)
+    got = result.aggregate["pbo"]
+    runs = Path(result.path) / "main" / "runs"
+    columns = []
+    for row in sorted(result.table, key=lambda r: r["portfolio"]):
+        equity = pq.read_table(runs / run_key(row["portfolio"]) / "equity.parquet")
+        values = equity.column("equity").to_numpy()
+        columns.append(values / np.concatenate([[100_000.0], values[:-1]]) - 1)
+    matrix = np.stack(columns, axis=1)
+    assert matrix.shape == (2003, 10)
+    expected, median = reference_pbo(matrix, 16)
+    assert got["trials"] == 10 and got["blocks"] == 16 and got["combinations"] == 12_870
+    assert got["value"] == expected
+    assert got["median_logit"] == pytest.approx(median, abs=1e-12)
+
+
+def test_a_one_point_sweep_has_no_pbo(tmp_path: Path) -> None:
+    config = study(tmp_path, strategies=[{"type": "sma_crossover",
+                                          "params": {"fast": 5, "slow": 20}}],
+                   sequence={"type": "parameter_sweep"})
+    got = admf.run_sync(config, write=False).aggregate["pbo"]
+    assert got["value"] is None and "one point" in got["why"]

@@ -123,7 +123,8 @@ def completed_result(path: Path, point: Any) -> PortfolioResult:
     return PortfolioResult(name=point.id, metrics=metrics, trades=None, equity=None,
                            signals=None, fills=int(doc.get("fills", 0)),
                            final_equity=float(metrics.final_equity),
-                           traded_notional=float(doc.get("traded_notional", 0.0)))
+                           traded_notional=float(doc.get("traded_notional", 0.0)),
+                           return_blocks=doc.get("return_blocks"))
 
 
 def resume_store(path: Path | str, config: Any) -> ResultStore:
@@ -227,7 +228,9 @@ def write_run(run: Any, point: Any, result: PortfolioResult, config: StudyConfig
                        "portfolio_params": getattr(point, "portfolio", {}),
                        "direction": point.direction, "fills": result.fills,
                        "traded_notional": result.traded_notional,
-                       "metrics": result.metrics.to_json_dict()})
+                       "metrics": result.metrics.to_json_dict(),
+                       **({"return_blocks": result.return_blocks}
+                          if result.return_blocks is not None else {})})
 
 
 WRITER_THREADS = 4

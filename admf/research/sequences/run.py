@@ -203,8 +203,30 @@ def _result(config: StudyConfig, **fields: Any) -> SequenceResult:
                           **{**defaults, **fields})
 
 
+PBO_BLOCKS = 16
+"""The blocks a sweep's timeline is cut into for its probability of backtest
+overfitting: C(16, 8) = 12,870 in-sample/out-of-sample splits (Bailey et al.
+use 16); fewer, still even, when the data has under 2 bars per block."""
+
+
+PBO_MAX_TRIALS = 20_000
+"""A sweep of more points reports no PBO: its 12,870 splits rank every point
+(about 9 s at this size), and the runs' block moments would be held for all."""
+
+
+def pbo_starts(line: np.ndarray, blocks: int = PBO_BLOCKS) -> tuple[int, ...] | None:
+    """The start times of ``blocks`` blocks of consecutive bars of ``line``
+    (``numpy.array_split``'s cut), fewer when it is short; None under 4 bars."""
+    blocks = min(blocks, (len(line) // 2) // 2 * 2)
+    if blocks < 2:
+        return None
+    return tuple(int(line[part[0]]) for part in np.array_split(np.arange(len(line)), blocks))
+
+
 async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: Runner) -> SequenceResult:
-    summaries = flat(await runner.run(runner.tasks(points, None, "", tables=True, curves=False)))
+    starts = pbo_starts(_line(config, runner)) if 1 < len(points) <= PBO_MAX_TRIALS else None
+    summaries = flat(await runner.run(runner.tasks(points, None, "", tables=True, curves=False,
+                                                   blocks=starts)))
     objective = config.sequence.objective
     best, order = _best(summaries, objective)
     by_id = {s.id: s for s in summaries}
@@ -215,7 +237,30 @@ async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: Runne
                                            "best": best.id, "ranking": order,
                                            "skipped": expand_points(config)[1],
                                            "deflated_sharpe": _deflated(config, summaries,
-                                                                        best, runner)})
+                                                                        best, runner),
+                                           "pbo": _pbo(summaries, starts)})
+
+
+def _pbo(summaries: list[PointSummary], starts: tuple[int, ...] | None) -> dict[str, Any]:
+    """The sweep's probability of backtest overfitting, every point a trial,
+    from the returns' moments each run kept per block of the timeline."""
+    from .overfitting import pbo_of_blocks
+
+    out: dict[str, Any] = {"trials": len(summaries), "blocks": len(starts) if starts else 0}
+    if starts is None:
+        return {**out, "value": None, "why": f"a sweep of one point, of more than "
+                                             f"{PBO_MAX_TRIALS:,} points, or under 4 bars"}
+    missing = [s.id for s in summaries if s.return_blocks is None]
+    if missing:
+        return {**out, "value": None, "why": f"{len(missing)} point(s) have no return blocks "
+                                             f"(equity reached zero, or a run resumed from an "
+                                             f"older version), e.g. {missing[0]!r}"}
+    stats = np.asarray([s.return_blocks for s in summaries], dtype=np.float64)  # trials, blocks, 3
+    found = pbo_of_blocks(stats.transpose(1, 2, 0))
+    value = found["value"]
+    return {**out, "value": None if math.isnan(value) else value,
+            "median_logit": None if math.isnan(found["median_logit"]) else found["median_logit"],
+            "combinations": found["combinations"]}
 
 
 def _deflated(config: StudyConfig, summaries: list[PointSummary], best: PointSummary,

@@ -4,15 +4,22 @@ math.erf, its quantile from the standard library, not scipy)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from statistics import NormalDist
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from admf.components.metrics import RunningMetrics
 from admf.errors import ConfigError
 from admf.research.sequences.overfitting import (
+    block_statistics,
     deflated_sharpe_ratio,
     expected_max_sharpe,
+    pbo_of_blocks,
     probability_of_backtest_overfitting,
 )
 
@@ -91,3 +98,76 @@ def test_the_expected_maximum_agrees_with_scipy_quantiles(trials: int) -> None:
                                 skewness=-0.4, kurtosis=5.0)
     z = (0.05 - sr0 / 100) * math.sqrt(4_999) / math.sqrt(1 + 0.4 * 0.05 + 4 / 4 * 0.05 ** 2)
     assert got == pytest.approx(float(norm.cdf(z)), rel=1e-12, abs=1e-300)
+
+
+# -- PBO from block moments, held to the plain definition ---------------------
+
+def reference_pbo(matrix: np.ndarray, blocks: int) -> tuple[float, float]:
+    """CSCV as Bailey et al. write it: every half of the blocks in sample, the
+    rows concatenated, Sharpe ratios from the rows (ddof 1), the in-sample
+    best's out-of-sample rank. Returns (PBO, median logit)."""
+    parts = np.array_split(matrix, blocks)
+    trials = matrix.shape[1]
+    logits = []
+    for chosen in itertools.combinations(range(blocks), blocks // 2):
+        inside = np.concatenate([parts[i] for i in chosen])
+        outside = np.concatenate([parts[i] for i in range(blocks) if i not in chosen])
+        sr_in = inside.mean(axis=0) / inside.std(axis=0, ddof=1)
+        sr_out = outside.mean(axis=0) / outside.std(axis=0, ddof=1)
+        best = int(np.argmax(sr_in))
+        rank = int(np.sum(sr_out < sr_out[best])) + 1
+        logits.append(math.log(rank / (trials + 1) / (1 - rank / (trials + 1))))
+    return float(np.mean(np.array(logits) <= 0)), float(np.median(logits))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), trials=st.integers(2, 9), rows=st.integers(20, 400),
+       blocks=st.sampled_from([2, 4, 6, 8]))
+def test_pbo_from_block_moments_equals_the_plain_definition(seed: int, trials: int, rows: int,
+                                                            blocks: int) -> None:
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(0.0005, 0.01, (rows, trials)) + rng.normal(0, 0.0005, trials)
+    expected, median = reference_pbo(matrix, blocks)
+    got = pbo_of_blocks(block_statistics(matrix, blocks))
+    assert got["value"] == expected
+    assert got["median_logit"] == pytest.approx(median, abs=1e-12)
+    assert got["combinations"] == math.comb(blocks, blocks // 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(8, 3000),
+       chunk=st.integers(1, 700), blocks=st.sampled_from([2, 4, 16]))
+def test_streamed_return_blocks_equal_the_matrix_blocks(seed: int, rows: int, chunk: int,
+                                                        blocks: int) -> None:
+    """RunningMetrics keeps each block's moments as the equity streams in
+    chunks of any size: the same as the blocks of the whole return column."""
+    if rows < 2 * blocks:
+        blocks = 2
+    rng = np.random.default_rng(seed)
+    equity = 1000 * np.cumprod(1 + rng.normal(0, 0.01, rows))
+    stamps = np.cumsum(rng.integers(1, 5, rows)) * 60_000_000_000
+    starts = [int(stamps[p[0]]) for p in np.array_split(np.arange(rows), blocks)]
+    running = RunningMetrics(initial_equity=1000.0)
+    running.track_blocks(starts)
+    for i in range(0, rows, chunk):
+        running.update(stamps[i:i + chunk], equity[i:i + chunk], np.zeros(len(stamps[i:i + chunk])))
+    returns = equity / np.concatenate([[1000.0], equity[:-1]]) - 1
+    expected = block_statistics(np.stack([returns, returns], axis=1), blocks)[:, :, 0]
+    got = running.return_blocks()
+    assert got is not None
+    np.testing.assert_array_equal(got[:, 0], expected[:, 0])
+    np.testing.assert_allclose(got[:, 1:], expected[:, 1:], rtol=1e-9, atol=1e-15)
+
+
+def test_return_blocks_are_none_once_equity_reaches_zero() -> None:
+    running = RunningMetrics(initial_equity=100.0)
+    running.track_blocks([0, 10])
+    running.update(np.arange(20), np.r_[np.full(5, 100.0), 0.0, np.full(14, 1.0)], np.zeros(20))
+    assert running.return_blocks() is None
+
+
+def test_a_split_where_nothing_varies_in_sample_is_left_out() -> None:
+    # trial returns constant over blocks 0-1: the split with those in sample names no winner
+    matrix = np.array([[0.01, 0.01]] * 4 + [[0.02, -0.01], [0.0, 0.03], [0.01, 0.0], [-0.01, 0.02]])
+    got = pbo_of_blocks(block_statistics(matrix, 2))
+    assert got["combinations"] == 1
