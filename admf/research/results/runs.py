@@ -159,8 +159,14 @@ def _comparable(saved: Any, config: Any) -> Any:
 
 def finish_store(store: ResultStore, config: Any, phases: Sequence[str],
                  extra: Mapping[str, Any] | None = None) -> None:
-    """Write the merged config, then the manifest (last: the run is complete)."""
+    """Write the merged config, each phase's tables across its runs
+    (:mod:`.tables`), then the manifest (last: the run is complete)."""
+    from .tables import write_phase_tables
+
     store.write_config(dump_yaml(config))
+    for phase in phases:
+        if (store.path / phase).is_dir():
+            write_phase_tables(store.path / phase, fsync=store.fsync)
     studies = [config] if isinstance(config, StudyConfig) else list(getattr(config, "phases", []))
     digest = check_still_same(store.path)  # the data the run started on, still the same
     if digest is None and studies:  # a store made without start_store

@@ -8,6 +8,7 @@ Layout (the contract is CONFIG.md, "Results on disk")::
       <phase>/
         summary.json
         aggregate.json
+        runs.parquet, trades.parquet   across the runs (:mod:`.tables`)
         runs/<run_key>/        metrics.json (written last), <table>.parquet ...
         trace/
 
