@@ -14,7 +14,7 @@ import anyio
 
 from ._views import (GenerationResultView, Result, SequenceResultView, StudyResultView,
                      WorkflowResultView, wrap)
-from .errors import AdmfError, ConfigError, EquityWarning
+from .errors import AdmfError, ConfigError, ContainerError, EquityWarning
 from .research.config import StudyConfig, WorkflowConfig, load_config
 from .research.inmemory import with_frames
 from .research.results._lock import lock_scope
@@ -98,8 +98,29 @@ def _objective(loaded: Any) -> str:
 async def _dispatch(loaded: Any, *, write: bool, resume: str | Path | None = None,
                     progress: Progress | None = None, source: str | None = None) -> Any:
     with lock_scope():  # a run that raises gives its directory's lock back at once
-        return await _dispatch_locked(loaded, write=write, resume=resume, progress=progress,
-                                      source=source)
+        try:
+            return await _dispatch_locked(loaded, write=write, resume=resume, progress=progress,
+                                          source=source)
+        except ContainerError as exc:
+            error = unwrapped(exc)
+            raise error from error.__cause__  # its own cause kept: the user's error
+
+
+def unwrapped(error: ContainerError) -> AdmfError:
+    """What a caller should catch for ``error``: the admf error a container
+    met (a :class:`~admf.errors.DataError` naming the file and row, an
+    :class:`~admf.errors.OrderError` naming the strategy and bar, ...), with
+    ``container`` and ``stage`` kept as attributes, not in its message; the
+    ``ContainerError`` itself when the cause is not admf's (a bug, or a
+    user's code, which it names)."""
+    cause: BaseException = error
+    while isinstance(cause, ContainerError) and isinstance(cause.cause, AdmfError):
+        cause = cause.cause
+    if cause is error or not isinstance(cause, AdmfError):
+        return error
+    if not isinstance(cause, ContainerError):
+        cause.container, cause.stage = error.container, error.stage  # type: ignore[attr-defined]
+    return cause
 
 
 async def _dispatch_locked(loaded: Any, *, write: bool, resume: str | Path | None,

@@ -64,8 +64,8 @@ import anyio
 import anyio.lowlevel
 
 from ._feed import FeedBridge, Schedule, _soon
-from .api import load, running_event_loop
-from .errors import AdmfError, ConfigError
+from .api import load, running_event_loop, unwrapped
+from .errors import AdmfError, ConfigError, ContainerError
 from .research.config import StudyConfig
 from .research.inmemory import with_frames
 from .research.study import StudyResult, run_study
@@ -334,6 +334,9 @@ class Runtime:
             try:
                 return await run_study(self.config, write=self.write,
                                        instruments=(self._tracer,), feed=self._feed)
+            except ContainerError as exc:  # the admf error a container met, as admf.run gives it
+                error = unwrapped(exc)
+                raise error from error.__cause__  # its own cause kept: the user's error
             finally:
                 running[0] = False
                 with self._lock:

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 import admf
-from admf.errors import ContainerError, LockedError
+from admf.errors import LockedError, StrategyError
 from admf.research.config import load_config
 from admf.research.results._lock import LOCK_NAME, RunLock
 from admf.research.results.runs import start_store
@@ -164,7 +164,7 @@ def test_a_run_that_fails_in_process_gives_its_lock_back(tmp_path: Path) -> None
     config = sweep(tmp_path)
     config["strategies"] = [{"type": "tests.integration._support:Boom"}]
     config["sequence"] = {"type": "single_pass"}
-    with pytest.raises(ContainerError):
+    with pytest.raises(StrategyError):
         admf.run_sync(config)
     (run_dir,) = (tmp_path / "results").iterdir()
     assert not (run_dir / LOCK_NAME).exists()
