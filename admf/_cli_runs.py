@@ -93,7 +93,8 @@ def _window_table(kind: str, table: list[dict[str, Any]], objective: str) -> str
     scored = "k-fold" if any("folds" in r for r in table) else "train"
     header = [name, "test start", "test end", "params", f"{scored} {objective}",
               *(f"test {m}" for m in shown)]
-    body = [[str(r["window"]), str(r["test"][0]), str(r["test"][1]), _params(r.get("params")),
+    body = [[str(r["window"]), str(r["test"][0]), str(r["test"][1]),
+             _params({**(r.get("params") or {}), **(r.get("settings") or {})}),
              format_metric(objective, r.get("train_objective")),
              *(format_metric(m, (r.get("test_metrics") or {}).get(m)) for m in shown)]
             for r in table]
@@ -217,6 +218,10 @@ def _phase(info: RunInfo, phase: Path, kind: str | None = None) -> None:
             info.metrics, info.params = dict(best.get("metrics") or {}), best.get("params")
         return
     info.params = summary.get("best_params")
+    settings = (summary.get("best") or {}).get("settings") or {}
+    if info.params is not None and settings:  # both halves of the chosen point
+        info.params = {**info.params, **{k: v for k, v in settings.items()
+                                         if not k.endswith(".type")}}
     metrics = dict(summary.get("metrics") or {})
     if kind == "monte_carlo":  # distributions: the base run's own metrics are the headline
         base = sorted((phase / "runs").glob("base-*/metrics.json"))

@@ -3,6 +3,7 @@ views :func:`admf.run` returns over what each runner produced."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,12 @@ class Result:
                 + self.metrics._repr_html_())
 
 
+def _within(settings: Mapping[str, object], chosen: Mapping[str, object] | None) -> bool:
+    """Whether a run's grid settings are the chosen point's (which also
+    carry each component's type)."""
+    return all((chosen or {}).get(k) == v for k, v in settings.items())
+
+
 def _best_key(runs: list[Run], objective: str) -> Run:
     order = rank_points({r.key: float(getattr(r.metrics, objective)) for r in runs}, objective)
     return next(r for r in runs if r.key == order[0])
@@ -117,17 +124,20 @@ class StudyResultView(Result):
     kind = "single_pass"
 
     def __init__(self, raw: StudyResult, *, objective: str = "sharpe_ratio",
-                 phase: str = "main", best_params: dict[str, object] | None = None) -> None:
+                 phase: str = "main", best_params: dict[str, object] | None = None,
+                 best_settings: Mapping[str, object] | None = None) -> None:
         super().__init__(raw.name, raw.run_id, raw.path, raw.seconds)
         self.raw = raw
         from .research.results.runs import run_key
 
         phase_dir = raw.path / phase / "runs" if raw.path is not None else None
         self._runs = [Run(run_key(pid), raw.points[pid].params, res.metrics,
+                          settings=raw.points[pid].portfolio,
                           path=phase_dir / run_key(pid) if phase_dir is not None else None,
                           trades=res.trades, equity=res.equity, fills=res.order_fills)
                       for pid, res in raw.portfolios.items()]
-        chosen = [r for r in self._runs if best_params is not None and r.params == best_params]
+        chosen = [r for r in self._runs if best_params is not None and r.params == best_params
+                  and _within(r.settings, best_settings)]
         self._best = chosen[0] if chosen else _best_key(self._runs, objective)
 
     @property
@@ -185,14 +195,16 @@ class SequenceResultView(Result):
             for r in rows:
                 metrics = Metrics.from_json_dict(r)
                 measured = set(metrics.to_json_dict())
-                runs.append(Run(str(r["portfolio"]), {k: v for k, v in r.items() if k not in
-                                                      measured and k not in ("rank", "portfolio")},
-                                metrics))
+                rest = {k: v for k, v in r.items() if k not in measured
+                        and k not in ("rank", "portfolio")}
+                runs.append(Run(str(r["portfolio"]), {k: v for k, v in rest.items() if "." not in k},
+                                metrics, settings={k: v for k, v in rest.items() if "." in k}))
             return runs
         windows = self._window_rows()
         if windows is not None:
             return [Run(f"w{int(r['window']):03d}-test", r["params"],
-                        Metrics.from_json_dict(r["test_metrics"])) for r in windows]
+                        Metrics.from_json_dict(r["test_metrics"]),
+                        settings=r.get("settings") or {}) for r in windows]
         return []  # a Monte Carlo draw in memory has no params of its own
 
     def _window_rows(self) -> list[dict[str, Any]] | None:
@@ -249,8 +261,11 @@ class SequenceResultView(Result):
         (windowed sequences, and a Monte Carlo over one: test trades, stitched
         equity), the base run (Monte Carlo)."""
         runs = self._all_runs()
-        if self.kind == "parameter_sweep":
-            chosen = [r for r in runs if r.params == self.raw.best_params]
+        if self.kind == "parameter_sweep":  # the winning point, by its id
+            from .research.results.runs import run_key
+
+            best_id = str(self.raw.aggregate.get("best", ""))
+            chosen = [r for r in runs if r.key in (best_id, run_key(best_id))]
             return chosen[0] if chosen else _best_key(runs, self.objective)
         if self.kind == "monte_carlo" and not self.raw.aggregate.get("over"):
             base = [r for r in runs if r.key.startswith("base-")]
@@ -282,6 +297,7 @@ class SequenceResultView(Result):
                 "test_start": r["test"][0], "test_end": r["test"][1],
                 "train_bars": r["train_bars"], "test_bars": r["test_bars"],
                 **{str(k): v for k, v in r["params"].items()},
+                **(r.get("settings") or {}),
             }
             row.update({f"test_{k}": v for k, v in r["test_metrics"].items()})
             row.update({f"train_{k}": v for k, v in (r["train_metrics"] or {}).items()})
@@ -342,8 +358,10 @@ class WorkflowResultView(Result):
             if phase.result is None:
                 continue
             directory = phase.directories[-1] if phase.directories else name
+            best = (phase.outputs or {}).get("best") or {}
             self._phases[name] = wrap(phase.result, phase=directory,
-                                      best_params=(phase.outputs or {}).get("best_params"))
+                                      best_params=(phase.outputs or {}).get("best_params"),
+                                      best_settings=best.get("settings") or {})
 
     def phase(self, name: str) -> Result:
         """The result of phase ``name`` (its last iteration's)."""
@@ -396,10 +414,12 @@ class WorkflowResultView(Result):
 
 
 def wrap(raw: StudyResult | SequenceResult | WorkflowResult, *, objective: str = "sharpe_ratio",
-         phase: str = "main", best_params: dict[str, object] | None = None) -> Result:
+         phase: str = "main", best_params: dict[str, object] | None = None,
+         best_settings: Mapping[str, object] | None = None) -> Result:
     """The :class:`Result` view of what a runner returned."""
     if isinstance(raw, StudyResult):
-        return StudyResultView(raw, objective=objective, phase=phase, best_params=best_params)
+        return StudyResultView(raw, objective=objective, phase=phase, best_params=best_params,
+                               best_settings=best_settings)
     from .research.sequences.run import SequenceResult
 
     if isinstance(raw, SequenceResult):

@@ -318,3 +318,14 @@ def test_demo_in_a_subprocess(tmp_path: Path) -> None:
     path = results_path(out)
     assert path.parent == tmp_path / "out"
     assert (path / "manifest.json").is_file()
+
+
+def test_a_sweep_over_a_stop_prints_the_winning_stop(study_file: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(study_file), "--set", "sequence.type=parameter_sweep",
+                 "--set", "risk.stop_loss=[0.002,0.05]"]) == 0
+    out = capsys.readouterr().out
+    path = results_path(out)
+    best = json.loads((path / "main" / "summary.json").read_text())["best"]
+    stop = best["settings"]["risk.stop_loss"]
+    assert f"best settings: risk.stop_loss={stop}\n" in out

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from ._files import COMPRESSION, _write_atomic, read_json
@@ -92,6 +91,8 @@ def _column(values: list[Any]) -> pa.Array:
 
 
 def _write_trades(path: Path, finished: list[Path], *, fsync: bool) -> None:
+    import pyarrow.dataset as ds  # only finishing a run directory needs it
+
     files = [d / "trades.parquet" for d in finished if (d / "trades.parquet").is_file()]
     if not files:
         path.unlink(missing_ok=True)  # a rerun that keeps no trades leaves no stale table

@@ -148,15 +148,17 @@ class Table:
 
 class Run:
     """One run (a grid point, a window's train or test run, a fold, a draw):
-    its parameters, metrics, trades and equity curve."""
+    its parameters, the risk/sizing/execution values of a grid over them
+    (``settings``, dotted keys), metrics, trades and equity curve."""
 
     def __init__(self, key: str, params: Mapping[str, object], metrics: Metrics, *,
-                 path: Path | None = None,
+                 settings: Mapping[str, object] | None = None, path: Path | None = None,
                  trades: Mapping[str, npt.ArrayLike] | None = None,
                  equity: Mapping[str, npt.ArrayLike] | None = None,
                  fills: Mapping[str, npt.ArrayLike] | None = None) -> None:
         self.key = key
         self.params: dict[str, object] = dict(params)
+        self.settings: dict[str, object] = dict(settings or {})
         self.metrics = metrics
         self.path = path
         self._trades = trades
@@ -164,7 +166,7 @@ class Run:
         self._fills = fills
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        params = ", ".join(f"{k}={v}" for k, v in {**self.params, **self.settings}.items())
         return f"Run({self.key!r}, {params or 'no params'}, sharpe_ratio=" \
                f"{format_metric('sharpe_ratio', self.metrics.sharpe_ratio)})"
 
@@ -231,15 +233,16 @@ def read_runs(phase_dir: Path) -> list[Run]:
             continue
         doc = read_json(path / "metrics.json")
         runs.append(Run(path.name, doc.get("params") or {},
-                        Metrics.from_json_dict(doc.get("metrics") or {}), path=path))
+                        Metrics.from_json_dict(doc.get("metrics") or {}),
+                        settings=doc.get("portfolio_params") or {}, path=path))
     return runs
 
 
 def runs_table(runs: Sequence[Run], name: str = "runs") -> Table:
-    """One row per run: key, params, then metrics (NaN as null)."""
+    """One row per run: key, params, grid settings, then metrics (NaN as null)."""
     rows: list[dict[str, object]] = []
     for run in runs:
         metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                    for k, v in run.metrics.to_dict().items()}
-        rows.append({"run": run.key, **run.params, **metrics})
+        rows.append({"run": run.key, **run.params, **run.settings, **metrics})
     return Table.from_rows(rows, name)

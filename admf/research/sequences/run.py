@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -116,8 +116,12 @@ def _best(summaries: list[PointSummary], objective: str) -> tuple[PointSummary, 
     return by_id[order[0]], order
 
 
-def _row(summary: PointSummary, **extra: Any) -> dict[str, Any]:
-    return {**extra, "portfolio": summary.id, **summary.params, **summary.metrics.to_json_dict()}
+def _row(summary: PointSummary, settings: Mapping[str, Any] | None = None,
+         **extra: Any) -> dict[str, Any]:
+    """A table row: ``extra``, the portfolio id, its params and grid
+    settings (dotted keys), its metrics."""
+    return {**extra, "portfolio": summary.id, **summary.params, **(settings or {}),
+            **summary.metrics.to_json_dict()}
 
 
 async def run_sequence(config: StudyConfig, *, write: bool = True, store: ResultStore | None = None,
@@ -230,7 +234,8 @@ async def _sweep(config: StudyConfig, points: list[StrategyPoint], runner: Runne
     objective = config.sequence.objective
     best, order = _best(summaries, objective)
     by_id = {s.id: s for s in summaries}
-    table = [_row(by_id[pid], rank=i + 1) for i, pid in enumerate(order)]
+    settings = {p.id: p.portfolio for p in points}
+    table = [_row(by_id[pid], settings.get(pid), rank=i + 1) for i, pid in enumerate(order)]
     return _result(config, metrics=best.metrics.to_json_dict(), best_params=best.params,
                    best=strategy_of(config, _point(points, best.id)),
                    table=table, aggregate={"objective": objective, "points": len(summaries),
@@ -375,7 +380,8 @@ async def _train_then_test(config: StudyConfig, points: list[StrategyPoint], run
             "train": [[format_ns(int(line[s.first])), format_ns(int(line[s.last]))] for s in w.train],
             "test": [format_ns(int(line[w.test.first])), format_ns(int(line[w.test.last]))],
             "train_bars": sum(s.bars for s in w.train), "test_bars": w.test.bars,
-            "params": test.params, "train_objective": score,
+            "params": test.params, "settings": dict(_point(points, best_id).portfolio),
+            "train_objective": score,
             "train_metrics": summaries[w.index][best_id].metrics.to_json_dict()
             if len(w.train) == 1 and not select else None,
             "test_metrics": test.metrics.to_json_dict(), "_summary": test,

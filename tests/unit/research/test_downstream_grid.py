@@ -117,3 +117,46 @@ def test_bad_grid_value_names_the_key() -> None:
         load_config(_config(risk={"stop_loss": [0.01, 1.5]}))
     with pytest.raises(ConfigError, match="fill"):
         load_config(_config(execution={"fill": ["next_open", "tomorrow"]}))
+
+
+# -- both halves in every table, and the winner by its whole point -------------
+
+SWEEP = {"sequence": {"type": "parameter_sweep"}, "risk": {"stop_loss": [0.002, 0.01, 0.05]}}
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_sweep_tables_and_runs_name_both_halves(tmp_path: Any, write: bool) -> None:
+    result = admf.run_sync(_config(**SWEEP, results={"dir": str(tmp_path), "storage": "hybrid"}),
+                           write=write)
+    table = result.table  # the ranked summary table
+    assert {row["risk.stop_loss"] for row in table} == {0.002, 0.01, 0.05}
+    runs = result.runs.rows()
+    assert len(runs) == 6 and {r["risk.stop_loss"] for r in runs} == {0.002, 0.01, 0.05}
+    for run in runs:  # each run's stop is the one its portfolio id names
+        named = next(row for row in table if row["sharpe_ratio"] == run["sharpe_ratio"]
+                     and row["fast"] == run["fast"] and row["risk.stop_loss"] == run["risk.stop_loss"])
+        assert named["portfolio"].endswith(f"+stop_loss={run['risk.stop_loss']}")
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_best_is_the_winning_point_not_the_first_with_its_params(tmp_path: Any,
+                                                                 write: bool) -> None:
+    """Three runs share each strategy point's params; .best is the one that won."""
+    for objective in ("sharpe_ratio", "trade_count", "max_drawdown"):
+        sweep = {**SWEEP, "sequence": {"type": "parameter_sweep", "objective": objective}}
+        result = admf.run_sync(_config(**sweep, results={"dir": str(tmp_path),
+                                                         "storage": "hybrid"}), write=write)
+        top = result.table[0]
+        assert result.best.settings == {"risk.stop_loss": top["risk.stop_loss"]}
+        assert result.best.metrics.to_json_dict()[objective] == top[objective]
+
+
+def test_walk_forward_windows_name_the_chosen_settings() -> None:
+    config = _config(risk={"stop_loss": [0.002, 0.05]},
+                     sequence={"type": "walk_forward", "train": 1000, "test": 500})
+    result = admf.run_sync(config, write=False)
+    windows = result.windows.rows()
+    assert windows and all(w["risk.stop_loss"] in (0.002, 0.05) for w in windows)
+    raw = {r["window"]: r for r in result.raw.table}
+    for w in windows:
+        assert w["risk.stop_loss"] == raw[w["window"]]["settings"]["risk.stop_loss"]

@@ -26,7 +26,7 @@ import pytest
 
 import admf
 import admf.research.study
-from admf.errors import ContainerError, DataError
+from admf.errors import DataError, StrategyError
 from admf.research.study import build_backtest, strategy_points, tracer_for
 from admf.runtime.instrument import Instrument
 from admf.runtime.sequencer import RunResult, run_topology
@@ -495,7 +495,7 @@ def test_a_run_traced_in_memory_gives_the_events_a_file_gets(tmp_path: Path) -> 
 def test_a_failing_run_still_writes_a_readable_trace_naming_the_error(tmp_path: Path) -> None:
     config = study(tmp_path, {"level": "normal"},
                    strategies=[{"type": "tests.integration._support:Boom"}])
-    with pytest.raises(ContainerError, match="boom at bar 100"):
+    with pytest.raises(StrategyError, match="boom at bar 100"):
         admf.run_sync(config)
     (run_dir,) = (tmp_path / "results").iterdir()
     assert not (run_dir / "manifest.json").exists()
