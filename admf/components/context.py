@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AdmfError, OrderError
+from ..errors import AdmfError, DataError, OrderError
 from ..messages import BarBatch, Fill, Order, OrderUpdate
 from ._blame import user_site
 from .execution import ExecutionKernel, Position
@@ -336,7 +336,11 @@ class SymbolRunner:
         """Compute the indicators over ``bars`` (the symbol's next rows)."""
         new: dict[str, np.ndarray] = {f: np.asarray(getattr(bars, f)) for f in FIELDS}
         for role, indicator in self.indicators.items():
-            value = indicator.update(bars)
+            try:
+                value = indicator.update(bars)
+            except DataError as exc:  # the data lacks what it reads: name who asked, and where
+                raise DataError(f"{self.label}, symbol {self.symbol!r}, indicator {role!r}: "
+                                f"{exc}") from None
             if isinstance(value, dict):
                 new.update({f"{role}_{out}": np.asarray(v) for out, v in value.items()})
             else:

@@ -16,7 +16,7 @@ from anyio import BrokenResourceError, WouldBlock
 from ..components._blame import user_site
 from ..components.strategies import BadTargets, RowFailed, checked_targets
 from ..data.timeparse import format_ns
-from ..errors import AdmfError, StrategyError
+from ..errors import AdmfError, DataError, StrategyError
 from ..messages import BarBatch, SignalBatch
 from ..runtime.container import Container
 
@@ -61,6 +61,9 @@ class _SymbolBank:
         for key, indicator in self.indicators.items():
             try:
                 values[key] = indicator.update(batch)
+            except DataError as exc:  # the data lacks what it reads: name who asked, and where
+                raise DataError(f"{self._indicator_users(key)}, symbol {batch.symbol!r}: "
+                                f"{exc}") from None
             except AdmfError:
                 raise
             except Exception as exc:
@@ -96,13 +99,16 @@ class _SymbolBank:
 
     def _indicator_failed(self, key: tuple, indicator: Any, batch: BarBatch,
                           exc: Exception) -> StrategyError:
-        users = [self._label(sid) for (sid, _), roles in zip(self.strategies, self.roles)
-                 if key in roles.values()]
         site = user_site(exc, type(indicator))
         return StrategyError(f"indicator {type(indicator).__name__} {key!r} of "
-                             f"{', '.join(users)}, symbol {batch.symbol!r}, "
+                             f"{self._indicator_users(key)}, symbol {batch.symbol!r}, "
                              f"{self._where(batch, None)}: raised {type(exc).__name__}: {exc}"
                              + (f" ({site})" if site else ""))
+
+    def _indicator_users(self, key: tuple) -> str:
+        """The strategies that read indicator ``key``."""
+        return ", ".join(self._label(sid) for (sid, _), roles in zip(self.strategies, self.roles)
+                         if key in roles.values())
 
     def _where(self, batch: BarBatch, index: int | None) -> str:
         stamps = batch.timestamp

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from admf.components.context import OrderStrategy
 from admf.components.per_bar import BarStrategy
 from tests._walks import walk_arrays
 
@@ -155,3 +156,22 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+class VolumeBreak(BarStrategy):
+    """Long while volume is above its 5-bar mean: it needs bar volume."""
+
+    indicators = {"v": ("sma", {"period": 5, "source": "volume"})}
+
+    def on_bar(self, bar: Any, ind: Any, position: float) -> float | None:
+        return 1.0 if bar.volume > ind.v else 0.0
+
+
+class VolumeBuyer(OrderStrategy):
+    """An order strategy reading a volume indicator."""
+
+    indicators = {"v": ("sma", {"period": 5, "source": "volume"})}
+
+    def on_bar(self, ctx: Any) -> None:
+        if not ctx.position and ctx.bar.volume > ctx.ind.v:
+            ctx.buy()

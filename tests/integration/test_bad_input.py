@@ -290,3 +290,15 @@ def test_data_errors_leave_no_complete_looking_run(tmp_path: Path) -> None:
     # only the input record and the merged config (written first, for resuming);
     # nothing that looks complete
     assert sorted(p.name for p in leftovers) in ([], ["config.yaml", "inputs.json"]), leftovers
+
+
+@pytest.mark.parametrize("kind", ["VolumeBreak", "VolumeBuyer"])
+def test_an_indicator_reading_volume_on_bars_without_it_says_so(tmp_path: Path, kind: str) -> None:
+    """A file without a volume column reads as NaN volume: an indicator of
+    volume would give NaN and trade nothing, silently."""
+    data_file(tmp_path, [r[:5] for r in ROWS], HEADER[:5])
+    with pytest.raises(DataError) as info:
+        run(tmp_path, strategies=[{"type": f"tests.integration._support:{kind}"}])
+    message = str(info.value)
+    assert f"'{kind}'" in message and "symbol 'X'" in message
+    assert "reads bar volume, but the data has no volume" in message

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ...errors import ConfigError
+from ...errors import ConfigError, DataError
 from ...runtime.registry import registry
 
 CHUNK = 4096
@@ -297,9 +297,15 @@ class Indicator(ABC, Generic[_Out]):
         self._seen = 0
 
     def update(self, bars: Bars) -> _Out:
-        """Values for the rows of ``bars``, the next rows of the series."""
+        """Values for the rows of ``bars``, the next rows of the series. An
+        indicator that reads ``volume`` refuses bars that have none (a file
+        without a volume column reads as NaN volume) rather than give NaN."""
         cols = [np.asarray(getattr(bars, f), dtype=np.float64) for f in self._fields]
         rows = len(cols[0])
+        if rows and "volume" in self._fields and np.isnan(cols[self._fields.index("volume")]).all():
+            raise DataError(f"indicator {self!r} reads bar volume, but the data has no volume "
+                            "(no volume column, or every volume NaN); give the data a volume "
+                            "column or use another source")
         if rows <= CHUNK:
             return self._pack(self._advance(cols))
         pieces = [self._advance([c[i : i + CHUNK] for c in cols]) for i in range(0, rows, CHUNK)]
