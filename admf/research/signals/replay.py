@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import anyio
+import msgspec
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ...components.per_bar import BarStrategy
 from ...components.signals import dense
@@ -112,6 +116,15 @@ def check_stored(config: StudyConfig, plan: Iterable[tuple[Sequence[StrategyPoin
             row = store.index().get(key)
             span = "the whole data" if window is None else f"window {window[0]}..{window[1]} (ns)"
             if row is None:
+                other = _stored_for_other_data(store, half, window, digest)
+                if other is not None:  # the same point and window, generated on other data
+                    raise ConfigError(
+                        f"signal store {store.path}: the signals of {half.where} {half.id} over "
+                        f"{span} were stored (key {other['key']!r}) for data digest "
+                        f"{other['data_digest']}, but the data given has digest {digest} "
+                        f"(key {key!r}): the data changed since they were generated; generate "
+                        "them again (topology.pattern: signal_generation) or replay the data "
+                        "they were made from")
                 raise ConfigError(f"signal store {store.path}: no stored signals under key "
                                   f"{key!r} for {half.where} {half.id} over {span} (data digest "
                                   f"{digest}); run this study with topology.pattern: "
@@ -120,6 +133,37 @@ def check_stored(config: StudyConfig, plan: Iterable[tuple[Sequence[StrategyPoin
                 raise ConfigError(f"signal store {store.path}: key {key!r} was stored for data "
                                   f"digest {row['data_digest']}, but the data given has digest "
                                   f"{digest}")
+            _check_file(store, row)
+
+
+def _check_file(store: SignalStore, row: dict[str, Any]) -> None:
+    """The stored file of ``row`` is there and its Parquet footer reads: a
+    missing or corrupted file fails before the replay writes anything."""
+    path = store.path / str(row.get("file") or f"{row['key']}.parquet")
+    try:
+        meta = pq.read_metadata(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: the signal file of key {row['key']!r} is missing from the "
+                        "store (its index lists it)") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: not a readable signal file ({exc})") from None
+    if meta.num_rows != row.get("rows", meta.num_rows):
+        raise DataError(f"{path}: holds {meta.num_rows} rows, but the store's index says "
+                        f"{row['rows']} (a file from another key, or cut short)")
+
+
+def _stored_for_other_data(store: SignalStore, half: StrategyPoint, window: Window | None,
+                           digest: str) -> dict[str, Any] | None:
+    """An index row of ``half`` (type, params, direction) over ``window``
+    stored for data other than ``digest``, or None."""
+    params = msgspec.json.encode(half.params).decode()
+    first, last = (window[0], window[1]) if window else (None, None)
+    for row in store.index().values():
+        if (row["strategy"] == half.type and row["params"] == params
+                and row["direction"] == half.direction and row["data_digest"] != digest
+                and row["window_first"] == first and row["window_last"] == last):
+            return row
+    return None
 
 
 def replay_signals(config: StudyConfig, store: SignalStore, *,

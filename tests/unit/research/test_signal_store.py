@@ -192,3 +192,40 @@ def test_the_code_version_follows_the_strategy_file_not_the_ast(tmp_path: Path,
     assert strategy_code_version(edited.Edited) == first
     module.write_text("class Edited:\n    period = 6\n\nclass Other:\n    pass\n")
     assert strategy_code_version(edited.Edited) != first
+
+
+def test_data_changed_since_generation_names_both_digests(tmp_path: Path) -> None:
+    """Not a tampered index: the same study over other data (another
+    volatility) finds the points stored under other keys, and says so."""
+    store = SignalStore(tmp_path)
+    made = generate_signals(_config(), store)
+    changed = _config(data={"source": "synthetic", "symbols": ["AAA", "BBB"], "bars": 2500,
+                            "batch_rows": 600, "volatility": 0.02})
+    from admf.research.results.runs import data_digest
+    from admf.research.sequences.plan import run_plan
+    from admf.research.signals.replay import check_stored
+
+    with pytest.raises(ConfigError) as info:
+        check_stored(changed, run_plan(changed), SignalStore(tmp_path))
+    text = str(info.value)
+    assert made.data_digest in text and data_digest(changed) in text
+    assert "the data changed since they were generated" in text
+
+
+def test_a_corrupted_signal_file_fails_before_the_results_directory(tmp_path: Path) -> None:
+    config = _config()
+    store = SignalStore(tmp_path / "store")
+    made = generate_signals(config, store)
+    path = tmp_path / "store" / f"{next(iter(made.keys.values()))}.parquet"
+    path.write_bytes(path.read_bytes()[:100])
+    study = {"name": "sig", "seed": 5,
+             "data": {"source": "synthetic", "symbols": ["AAA", "BBB"], "bars": 2500,
+                      "batch_rows": 600},
+             "strategies": [{"type": "sma_crossover", "params": {"fast": [4, 9], "slow": 25}},
+                            {"type": "rsi_reversion", "direction": "long_short"}],
+             "risk": {"stop_loss": [0.01, None], "take_profit": 0.03},
+             "topology": {"pattern": "signal_replay"}, "signals": {"store": str(tmp_path / "store")},
+             "results": {"dir": str(tmp_path / "results")}}
+    with pytest.raises(DataError, match=str(path)):
+        admf.run_sync(study)
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
