@@ -10,7 +10,9 @@ Measured in one run:
   SMAs and the crossings, the portfolio booking every fill and marking every
   bar, metrics. Results kept in memory (nothing written).
 * ``numpy_baseline``: the same rule written as plain vectorised numpy on the
-  same generated bars (generation included, as in the pipeline): SMAs by
+  same bars, already in memory on both sides (admf's timed runs read them
+  from its per-process synthetic-bar cache; the baseline's are generated
+  before its timer): SMAs by
   cumulative sums, crossings, the position carried forward, next-open
   returns compounded, Sharpe and max drawdown. It has no whole units, no
   trade list and no per-trade accounting, so it is a generous ceiling.
