@@ -42,6 +42,12 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: in
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def shown_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A chosen point's settings as a line shows them: the values, without
+    the component types they carry (``execution.commission.type``)."""
+    return {k: v for k, v in (settings or {}).items() if not k.endswith(".type")}
+
+
 def _params(params: Mapping[str, Any] | None) -> str:
     return ",".join(f"{k}={v}" for k, v in (params or {}).items()) or "-"
 
@@ -218,10 +224,9 @@ def _phase(info: RunInfo, phase: Path, kind: str | None = None) -> None:
             info.metrics, info.params = dict(best.get("metrics") or {}), best.get("params")
         return
     info.params = summary.get("best_params")
-    settings = (summary.get("best") or {}).get("settings") or {}
+    settings = shown_settings((summary.get("best") or {}).get("settings"))
     if info.params is not None and settings:  # both halves of the chosen point
-        info.params = {**info.params, **{k: v for k, v in settings.items()
-                                         if not k.endswith(".type")}}
+        info.params = {**info.params, **settings}
     metrics = dict(summary.get("metrics") or {})
     if kind == "monte_carlo":  # distributions: the base run's own metrics are the headline
         base = sorted((phase / "runs").glob("base-*/metrics.json"))

@@ -430,10 +430,11 @@ def _report(result: Any, seconds: float, *, top: int = TOP, objective: str = "sh
         print(f"\n{result.type}: " + ", ".join(f"{k} {format_metric(k, v)}" for k, v in headline.items()))
         if result.best_params is not None:
             print(f"best params: {result.best_params}")
-            settings = (getattr(result, "best", None) or {}).get("settings")
+            from ._cli_runs import shown_settings
+
+            settings = shown_settings((getattr(result, "best", None) or {}).get("settings"))
             if settings:  # the risk/sizing/execution values it won with
-                print("best settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()
-                                                    if not k.endswith(".type")))
+                print("best settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
         print(f"{seconds:.2f} s")
     path = getattr(result, "path", None)
     if path is not None:

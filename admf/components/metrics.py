@@ -250,6 +250,15 @@ def compute_metrics(
     )
 
 
+def _merged(n_a: float, mean_a: float, m2_a: float, n_b: float, mean_b: float, m2_b: float
+            ) -> tuple[float, float, float]:
+    """Count, mean and sum of squared deviations of two groups together
+    (Chan, Golub & LeVeque)."""
+    total = n_a + n_b
+    delta = mean_b - mean_a
+    return total, mean_a + delta * n_b / total, m2_a + (m2_b + delta * delta * n_a * n_b / total)
+
+
 class RunningMetrics:
     """Metrics of an equity curve fed in chunks, without holding the curve.
 
@@ -380,10 +389,8 @@ class RunningMetrics:
         if self._n == 0:
             self._ret_mean, self._ret_m2 = mean, m2
             return
-        total = self._n + eq.size
-        delta = mean - self._ret_mean
-        self._ret_mean += delta * eq.size / total
-        self._ret_m2 += m2 + delta * delta * self._n * eq.size / total
+        _, self._ret_mean, self._ret_m2 = _merged(self._n, self._ret_mean, self._ret_m2,
+                                                   eq.size, mean, m2)
 
     def _absorb_blocks(self, ts: np.ndarray, r: np.ndarray) -> None:
         blocks, edges = self._blocks, self._edges
@@ -395,13 +402,9 @@ class RunningMetrics:
             if block < 0:
                 continue
             part = r[lo:hi]
-            n, mean = part.size, float(part.mean())
-            m2 = float(np.square(part - mean).sum())
-            seen, before, m2_before = blocks[block]
-            total = seen + n
-            delta = mean - before
-            blocks[block] = (total, before + delta * n / total,
-                             m2_before + m2 + delta * delta * seen * n / total)
+            mean = float(part.mean())
+            blocks[block] = _merged(*blocks[block], part.size, mean,
+                                    float(np.square(part - mean).sum()))
 
     def _absorb_drawdown(self, ts: np.ndarray, eq: np.ndarray) -> None:
         peak = np.maximum.accumulate(eq)
