@@ -1,13 +1,24 @@
 """The event loop of the commonest frame, specialised for speed.
 
-A *plain* frame has one symbol, targets in {-1, 0, +1}, no stops or targets,
-no risk limits beyond cash, and a sizer that needs no volatility. There every
-order is a full exit, a full entry, or an exit then an entry (a reversal), so
-the loop keeps the open position in local variables instead of going through
+A *plain* frame has one symbol, targets in {-1, 0, +1}, no trailing stop, no
+risk limits beyond cash, and a sizer that needs no volatility; with a fixed
+stop-loss or take-profit, a slippage that moves a price by the side of the
+order only (none, fixed bps, percentage). There every order is a full exit, a
+full entry, or an exit then an entry (a reversal), so the loop keeps the open
+position in local variables instead of going through
 :class:`~admf.components.portfolio.PortfolioEngine`'s general
 ``_order``/``_fill`` and the ledger's per-fill calls. It books exactly what
 the general loop books — same prices, costs, quantities, trade rows, in the
 same order of float operations — and a property test holds it to that.
+
+Stops: the entry price of every order that can open a position is known
+before the loop (the order's reference price moved by its side's slippage),
+and so are the bars it can be held over (up to the next order), so
+:func:`~admf.components._stops.span_triggers` finds every entry's first stop
+or target in one pass over the frame, and each becomes an exit order placed
+between its entry and the next order. An exit finds no position when its
+entry was refused (for cash) and does nothing, as the general loop never
+searches such an entry's stop.
 """
 
 from __future__ import annotations
@@ -15,6 +26,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
+from ._stops import first_trigger, span_triggers
 from .ledger import OpenPosition
 
 __all__ = ("run_plain",)
@@ -37,6 +51,8 @@ def run_plain(engine: Any, fs: Any, events: list[tuple], fills: Any) -> None:
         held, entry, since, at, fees, slipped = (
             position.quantity, position.price, position.entry_time, position.entry_bar,
             position.commission, position.slippage)
+    if engine.has_stops:
+        events = _with_stops(engine, fs, events, held, entry if held else math.nan)
     for row, _, _, bar, target, reason, price, volume, time in events:
         if held and (target == 0.0 or (held > 0) != (target > 0)):
             px = slip(price, -held, volume)
@@ -78,3 +94,53 @@ def run_plain(engine: Any, fs: Any, events: list[tuple], fills: Any) -> None:
     if held:
         ledger.positions[name] = OpenPosition(held, entry, since, at, fees, slipped)
     st.stop_epoch += 1
+
+
+def _with_stops(engine: Any, fs: Any, events: list[tuple], held: float,
+                entry: float) -> list[tuple]:
+    """``events`` with each possible position's first stop or target as an
+    exit order (target 0) on its bar, after its entry and before the next
+    order: the position carried in (``held`` at ``entry``) and every entry."""
+    risk, bars, n = engine.risk, fs.bars, len(fs.bars)
+    fill_bars = fs.fill_bars
+    late = engine.fill != "next_open"  # a close fill comes after that bar's intrabar checks
+
+    def end_of(k: int) -> int:  # the bars a position opened by order k can be held over
+        end = fill_bars[k] if k < len(fill_bars) else n
+        return end + 1 if late and end < n else end
+
+    exits: dict[int, tuple] = {}
+    if held:  # the position carried in, from bar 0 (PortfolioEngine._search_stop)
+        hit = first_trigger(bars, 0, end_of(0), held > 0, entry, fs.state.peak, risk) \
+            if end_of(0) > 0 else None
+        if hit is not None:
+            exits[-1] = _exit(bars, hit[0], hit[1], hit[2])
+    opening = [k for k, event in enumerate(events) if event[4]]
+    if opening:
+        slip = engine._slip
+        starts = np.array([events[k][3] + late for k in opening], dtype=np.int64)
+        ends = np.array([end_of(k + 1) for k in opening], dtype=np.int64)
+        long = np.array([events[k][4] > 0 for k in opening])
+        entries = np.array([slip(events[k][6], events[k][4], events[k][7]) for k in opening])
+        found, levels, take = span_triggers(bars, starts, ends, long, entries, risk)
+        opens = bars.open
+        for j in np.flatnonzero(found >= 0).tolist():
+            at, level = int(found[j]), float(levels[j])
+            if take[j]:
+                price = max(float(opens[at]), level) if long[j] else min(float(opens[at]), level)
+            else:
+                price = min(float(opens[at]), level) if long[j] else max(float(opens[at]), level)
+            exits[opening[j]] = _exit(bars, at, price, "take_profit" if take[j] else "stop_loss")
+    if not exits:
+        return events
+    merged = [exits[-1]] if -1 in exits else []
+    for k, event in enumerate(events):
+        merged.append(event)
+        if k in exits:
+            merged.append(exits[k])
+    return merged
+
+
+def _exit(bars: Any, at: int, price: float, reason: str) -> tuple:
+    """An exit order on frame bar ``at`` (one symbol: its row) at ``price``."""
+    return (at, 1, 0, at, 0.0, reason, price, float(bars.volume[at]), int(bars.timestamp[at]))

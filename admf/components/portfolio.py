@@ -64,7 +64,7 @@ from ._marks import mark_frame, ranked_positions
 from ._plain import run_plain
 from ._risk import RiskLimits, RiskState
 from ._stops import extreme, first_trigger
-from .costs import NoCommission, NoSlippage
+from .costs import FixedBpsSlippage, NoCommission, NoSlippage, PercentageSlippage
 from .ledger import Ledger
 
 __all__ = ("RiskLimits", "PortfolioEngine", "FrameResult", "FILL_MODES")
@@ -117,6 +117,10 @@ class PortfolioEngine:
         self.tracks_equity = risk.max_drawdown is not None or risk.daily_loss_limit is not None
         self._limited = (self.tracks_equity or risk.max_position is not None
                          or risk.max_exposure is not None or self._volume_limit is not None)
+        # the specialised loop knows every entry's price before booking it when the
+        # slippage moves a price by the order's side only (see _plain)
+        self._plain_stops = risk.trailing_stop is None and type(slippage) in (
+            NoSlippage, FixedBpsSlippage, PercentageSlippage)
         self.plain_allowed = True
         """The specialised loop is used where it applies (tests turn it off to
         check it books exactly what the general loop books)."""
@@ -289,12 +293,13 @@ class PortfolioEngine:
 
     def _plain(self, events: list[tuple], symbols: list[FrameSymbol]) -> bool:
         """Whether the frame fits the specialised loop (see :mod:`._plain`): one
-        symbol, whole targets, no stops, no limits, no position in another
+        symbol, whole targets, no trailing stop (and a side-only slippage when
+        it stops), no limits, no position in another
         symbol (its loop sizes on its own cash and position: a symbol without
         bars in this frame may still hold one), and no carried position that
         the first order would add to."""
-        if (len(symbols) != 1 or self.has_stops or self._limited or self._needs_vol
-                or not self.plain_allowed):
+        if (len(symbols) != 1 or self._limited or self._needs_vol or not self.plain_allowed
+                or (self.has_stops and not self._plain_stops)):
             return False
         name = symbols[0].name
         if any(held != name for held in self.ledger.positions):

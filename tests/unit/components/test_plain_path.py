@@ -9,19 +9,24 @@ from hypothesis import strategies as st
 from admf.components.costs import (
     FixedBpsSlippage,
     FixedCommission,
+    PercentageSlippage,
     NoCommission,
     NoSlippage,
     PercentageCommission,
     PerShareCommission,
     VolumeShareSlippage,
 )
-from admf.components.portfolio import PortfolioEngine
+from admf.components.portfolio import PortfolioEngine, RiskLimits
 from admf.components.sizing import FixedNotional, FixedQuantity, PercentEquity
 from admf.messages import BarBatch
 
 COMMISSIONS = [NoCommission(), PercentageCommission(rate=0.001), FixedCommission(amount=5.0),
                PerShareCommission(rate=0.01, minimum=1.0)]
-SLIPPAGES = [NoSlippage(), FixedBpsSlippage(bps=3.0), VolumeShareSlippage(limit=1.0, impact=0.2)]
+SLIPPAGES = [NoSlippage(), FixedBpsSlippage(bps=3.0), PercentageSlippage(rate=0.001),
+             VolumeShareSlippage(limit=1.0, impact=0.2)]
+RISKS = [RiskLimits(), RiskLimits(stop_loss=0.01), RiskLimits(take_profit=0.015),
+         RiskLimits(stop_loss=0.004, take_profit=0.006), RiskLimits(stop_loss=0.0, take_profit=0.0),
+         RiskLimits(stop_loss=0.02, trailing_stop=0.01)]
 SIZERS = [PercentEquity(), PercentEquity(percent=50, whole_units=False), FixedQuantity(quantity=7),
           FixedNotional(notional=20_000)]
 
@@ -37,9 +42,9 @@ def bars(n: int, seed: int) -> BarBatch:
 
 
 def run(plain: bool, batch: BarBatch, target: np.ndarray, split: list[int], fill: str,
-        commission, slippage, sizer, close_at_end: bool):
+        commission, slippage, sizer, close_at_end: bool, risk: RiskLimits = RiskLimits()):
     engine = PortfolioEngine("p", ["X"], initial_cash=100_000, sizer=sizer,
-                             commission=commission, slippage=slippage, fill=fill)
+                             commission=commission, slippage=slippage, fill=fill, risk=risk)
     engine.plain_allowed = plain
     equity = []
     edges = [0, *split, len(target)]
@@ -50,7 +55,7 @@ def run(plain: bool, batch: BarBatch, target: np.ndarray, split: list[int], fill
     return np.concatenate(equity), engine.finish(), engine.ledger
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(seed=st.integers(0, 10_000), data=st.data())
 def test_plain_loop_equals_general_loop(seed: int, data: st.DataObject) -> None:
     n = 300
@@ -63,6 +68,7 @@ def test_plain_loop_equals_general_loop(seed: int, data: st.DataObject) -> None:
         slippage=data.draw(st.sampled_from(SLIPPAGES)),
         sizer=data.draw(st.sampled_from(SIZERS)),
         close_at_end=data.draw(st.booleans()),
+        risk=data.draw(st.sampled_from(RISKS)),
     )
     batch = bars(n, seed)
     eq_fast, trades_fast, ledger_fast = run(True, batch, target, split, **options)
