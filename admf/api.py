@@ -126,6 +126,10 @@ def unwrapped(error: ContainerError) -> AdmfError:
 async def _dispatch_locked(loaded: Any, *, write: bool, resume: str | Path | None,
                            progress: Progress | None, source: str | None) -> Any:
     if isinstance(loaded, StudyConfig):
+        if loaded.signals.select is not None:  # the strategies come from the signal store
+            from .research.signals.select import select_stored
+
+            loaded = select_stored(loaded)
         if loaded.topology.pattern == "signal_generation":  # stores signals, no portfolios
             from .research.signals.run import run_generation
 

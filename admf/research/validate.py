@@ -32,7 +32,7 @@ from ..containers.data import MIN_CHECK_ROWS, IntervalCheck
 from ..data.readers import iter_bars
 from ..data.timeparse import parse_duration
 from ..errors import AdmfError, ConfigError
-from .config import PhaseConfig, StudyConfig, WorkflowConfig, load_config
+from .config import PhaseConfig, StudyConfig, WorkflowConfig, load_config, to_dict
 from .config._checks import suggest
 from .expressions import evaluate, parse
 from .sequences.run import CURVE_METRICS, strategy_of
@@ -63,8 +63,12 @@ def validate(config: Any, *, overrides: Any = (), source: str | None = None) -> 
         validate_workflow(loaded, source=where)
     else:
         try:
-            validate_study(loaded)
             if loaded.topology.pattern == "signal_replay":  # a workflow's may be generated first
+                from .signals.select import select_stored
+
+                loaded = select_stored(loaded)
+            validate_study(loaded)
+            if loaded.topology.pattern == "signal_replay":
                 from .sequences.plan import run_plan
                 from .signals.replay import check_stored
 
@@ -215,6 +219,8 @@ def validate_workflow(workflow: WorkflowConfig, *, source: str | None = None) ->
                                     studies)
             except ConfigError as exc:
                 raise fail("strategies", exc) from None
+            if study.signals.select is not None:
+                study = _selected_for_check(study, studies, fail)
             try:
                 for point in validate_study(study, cache):
                     points.setdefault(msgspec.json.encode([point.type, point.params]), point)
@@ -233,6 +239,29 @@ def validate_workflow(workflow: WorkflowConfig, *, source: str | None = None) ->
         head = f"{source}: " if source else ""
         _check_output(spec, outputs, lambda exc, out=out: ConfigError(
             f"{head}outputs.{out}.value: {exc}"))
+
+
+def _selected_for_check(study: StudyConfig, studies: Mapping[str, StudyConfig],
+                        fail: Any) -> StudyConfig:
+    """A phase's ``signals.select`` resolved from its store as it is now; when
+    the store lacks them and an earlier ``signal_generation`` phase writes
+    that store, the points that phase will store (the selection then runs on
+    what it stored)."""
+    from .signals.select import select_stored
+
+    try:
+        return select_stored(study)
+    except ConfigError as exc:
+        made = [s for s in studies.values() if s.topology.pattern == "signal_generation"
+                and s.signal_store == study.signal_store]
+        if not made:
+            raise fail("signals.select", exc) from None
+    tree = to_dict(study)
+    tree["strategies"] = [to_dict(s) for m in made for s in m.strategies]
+    tree["signals"]["select"] = None
+    resolved = load_config(tree)
+    assert isinstance(resolved, StudyConfig)
+    return resolved
 
 
 def _check_output(spec: Any, context: Mapping[str, Any], fail: Any) -> None:

@@ -400,10 +400,40 @@ class SignalsConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=T
 
     store: str | None = None
     """The signal store's directory; ``<results.dir>/signals`` when unset."""
+    select: str | dict[str, Any] | None = None
+    """In a ``signal_replay`` study without ``strategies``: which stored points it
+    replays. ``all``: every strategy point stored for this data; or a filter
+    ``{strategy: <type or list>, params: {name: value or list}, direction: ...}``
+    (every key optional; a list means any of its values)."""
 
     def __post_init__(self) -> None:
         if self.store is not None:
             c.check_name(self, "store", self.store, "a directory path")
+        if self.select is None or self.select == "all":
+            return
+        if not isinstance(self.select, dict):
+            raise c.fail(self, "select", f"expected 'all' or a mapping like {{strategy: "
+                                         f"sma_crossover, params: {{fast: [5, 10]}}}}, got "
+                                         f"{self.select!r}")
+        unknown = sorted(set(self.select) - {"strategy", "params", "direction"})
+        if unknown:
+            raise c.fail(self, ("select", str(unknown[0])),
+                         "unknown key; valid keys: strategy, params, direction")
+        strategy = self.select.get("strategy")
+        names = strategy if isinstance(strategy, list) else [strategy]
+        if strategy is not None and not all(isinstance(n, str) and n for n in names):
+            raise c.fail(self, ("select", "strategy"),
+                         f"expected a strategy type or a list of them, got {strategy!r}")
+        params = self.select.get("params")
+        if params is not None and not isinstance(params, dict):
+            raise c.fail(self, ("select", "params"),
+                         f"expected a mapping of parameter values, got {params!r}")
+        direction = self.select.get("direction")
+        directions = direction if isinstance(direction, list) else [direction]
+        valid = ("long_only", "short_only", "long_short")
+        if direction is not None and not all(d in valid for d in directions):
+            raise c.fail(self, ("select", "direction"),
+                         f"expected {', '.join(valid)} or a list of them, got {direction!r}")
 
 
 class ExecutorConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -463,8 +493,9 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
     derives from this."""
     data: DataConfig
     """Where the bars come from."""
-    strategies: tuple[StrategyConfig, ...]
-    """One or more strategies; every parameter point feeds its own portfolio."""
+    strategies: tuple[StrategyConfig, ...] = ()
+    """One or more strategies; every parameter point feeds its own portfolio. A
+    ``signal_replay`` study may take them from the store instead (``signals.select``)."""
     portfolio: PortfolioConfig = msgspec.field(default_factory=PortfolioConfig)
     """Cash and position sizing of every portfolio."""
     execution: ExecutionConfig = msgspec.field(default_factory=ExecutionConfig)
@@ -495,7 +526,16 @@ class StudyConfig(_Section, kw_only=True, frozen=True, forbid_unknown_fields=Tru
         # a workflow phase may give "{phase.best}" for its strategies (resolved by the workflow)
         reference = self._in_workflow and isinstance(self.strategies, str)
         strategies = () if reference else c.as_tuple(self, "strategies")
-        if not strategies and not self._in_workflow:
+        if self.signals.select is not None:
+            if self.topology.pattern != "signal_replay":
+                raise c.fail(self, ("signals", "select"),
+                             "selects stored signals to replay: it needs topology.pattern: "
+                             f"signal_replay, got {self.topology.pattern!r}")
+            if strategies or reference:
+                raise c.fail(self, ("signals", "select"),
+                             "takes the strategies from the signal store: give strategies or "
+                             "signals.select, not both")
+        elif not strategies and not self._in_workflow:
             raise c.fail(self, "strategies", "expected at least one strategy, got an empty list")
         seen: dict[str, int] = {}
         for i, strategy in enumerate(strategies):

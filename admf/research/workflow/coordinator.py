@@ -240,11 +240,11 @@ def phase_study(phase: PhaseConfig, context: Mapping[str, Any], phases: Mapping[
     tree = to_dict(phase)
     for key in ("depends_on", "when", "else", "repeat", "outputs"):
         tree.pop(key, None)
-    if not tree.get("strategies"):
+    if not tree.get("strategies") and not (tree.get("signals") or {}).get("select"):
         tree["strategies"] = _inherited_strategies(phase, resolved)
     names = set(phases) | set(phase.aliases)
     tree = _resolve(tree, context, names, phase.name)
-    if not isinstance(tree["strategies"], list):
+    if not isinstance(tree.get("strategies", []), list):
         tree["strategies"] = [tree["strategies"]]
     study = load_config(tree)
     if not isinstance(study, StudyConfig):  # pragma: no cover - a phase has no phases

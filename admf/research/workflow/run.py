@@ -92,6 +92,10 @@ async def run_workflow(workflow: WorkflowConfig, *, write: bool = True,
 
     async def run_phase(study: StudyConfig, directory: str) -> tuple[dict[str, Any], Any]:
         heard = _prefixed(progress, directory)
+        if study.signals.select is not None:  # stored by an earlier phase, maybe
+            from ..signals.select import select_stored
+
+            study = select_stored(study)
         if study.topology.pattern == "signal_generation":  # signals stored, no portfolio
             from ..signals.run import run_generation
 
