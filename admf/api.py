@@ -40,6 +40,13 @@ def load(config: ConfigLike, *, overrides: Sequence[str] = ()) -> StudyConfig | 
 
         config = to_dict(config)
     loaded = load_config(config, overrides=overrides)
+    if isinstance(loaded, StudyConfig) and loaded.signals.select is not None:
+        from .research.signals.select import select_stored  # the strategies, from the store
+
+        try:
+            loaded = select_stored(loaded)
+        except ConfigError as exc:
+            raise ConfigError(f"{config}: {exc}" if isinstance(config, (str, Path)) else str(exc)) from None
     if isinstance(config, (str, Path)) and isinstance(loaded, StudyConfig):
         try:  # component parameters are checked by the components: name the file too
             check_components(loaded, sample_points(loaded))  # no grid is expanded here
@@ -126,10 +133,6 @@ def unwrapped(error: ContainerError) -> AdmfError:
 async def _dispatch_locked(loaded: Any, *, write: bool, resume: str | Path | None,
                            progress: Progress | None, source: str | None) -> Any:
     if isinstance(loaded, StudyConfig):
-        if loaded.signals.select is not None:  # the strategies come from the signal store
-            from .research.signals.select import select_stored
-
-            loaded = select_stored(loaded)
         if loaded.topology.pattern == "signal_generation":  # stores signals, no portfolios
             from .research.signals.run import run_generation
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._stops import first_trigger, span_triggers
+from ._stops import first_trigger, level_fill, span_triggers
 from .ledger import OpenPosition
 
 __all__ = ("run_plain",)
@@ -125,11 +125,8 @@ def _with_stops(engine: Any, fs: Any, events: list[tuple], held: float,
         found, levels, take = span_triggers(bars, starts, ends, long, entries, risk)
         opens = bars.open
         for j in np.flatnonzero(found >= 0).tolist():
-            at, level = int(found[j]), float(levels[j])
-            if take[j]:
-                price = max(float(opens[at]), level) if long[j] else min(float(opens[at]), level)
-            else:
-                price = min(float(opens[at]), level) if long[j] else max(float(opens[at]), level)
+            at = int(found[j])
+            price = level_fill(float(opens[at]), float(levels[j]), bool(long[j]), bool(take[j]))
             exits[opening[j]] = _exit(bars, at, price, "take_profit" if take[j] else "stop_loss")
     if not exits:
         return events

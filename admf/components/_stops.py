@@ -14,7 +14,7 @@ import numpy as np
 
 from ..messages import BarBatch
 
-__all__ = ("first_trigger", "extreme", "span_triggers")
+__all__ = ("first_trigger", "extreme", "level_fill", "span_triggers")
 
 
 def first_trigger(bars: BarBatch, start: int, end: int, long: bool, entry: float, peak: float,
@@ -47,7 +47,7 @@ def first_trigger(bars: BarBatch, start: int, end: int, long: bool, entry: float
         if len(stop_hit):
             k = int(stop_hit[0])
             level = float(stop[k])
-            price = min(float(open_[k]), level) if long else max(float(open_[k]), level)
+            price = level_fill(float(open_[k]), level, long, False)
             why = reason if isinstance(reason, str) else (str(reason[k]) if reason is not None else "stop_loss")
             hits.append((k, 0, price, why))
     if risk.take_profit is not None:
@@ -55,12 +55,21 @@ def first_trigger(bars: BarBatch, start: int, end: int, long: bool, entry: float
         target_hit = np.flatnonzero(high >= level if long else low <= level)
         if len(target_hit):
             k = int(target_hit[0])
-            price = max(float(open_[k]), level) if long else min(float(open_[k]), level)
+            price = level_fill(float(open_[k]), level, long, True)
             hits.append((k, 1, price, "take_profit"))
     if not hits:
         return None
     k, _, price, why = min(hits)
     return k, price, why
+
+
+def level_fill(open_: float, level: float, long: bool, take_profit: bool) -> float:
+    """The fill of a triggered level on a bar opening at ``open_``: the level,
+    or the open when the bar gapped through it (worse for a stop, better for
+    a target)."""
+    if long != take_profit:  # a long's stop or a short's target: the price fell to it
+        return min(open_, level)
+    return max(open_, level)
 
 
 def extreme(bars: BarBatch, start: int, end: int, long: bool, peak: float) -> float:

@@ -247,7 +247,7 @@ def _selected_for_check(study: StudyConfig, studies: Mapping[str, StudyConfig],
     the store lacks them and an earlier ``signal_generation`` phase writes
     that store, the points that phase will store (the selection then runs on
     what it stored)."""
-    from .signals.select import select_stored
+    from .signals.select import select_stored, with_strategies
 
     try:
         return select_stored(study)
@@ -256,12 +256,7 @@ def _selected_for_check(study: StudyConfig, studies: Mapping[str, StudyConfig],
                 and s.signal_store == study.signal_store]
         if not made:
             raise fail("signals.select", exc) from None
-    tree = to_dict(study)
-    tree["strategies"] = [to_dict(s) for m in made for s in m.strategies]
-    tree["signals"]["select"] = None
-    resolved = load_config(tree)
-    assert isinstance(resolved, StudyConfig)
-    return resolved
+    return with_strategies(study, [to_dict(s) for m in made for s in m.strategies])
 
 
 def _check_output(spec: Any, context: Mapping[str, Any], fail: Any) -> None:

@@ -23,7 +23,7 @@ from ..config import StudyConfig, load_config, to_dict
 from ..results.runs import data_digest
 from .store import SignalStore
 
-__all__ = ("select_stored", "selected_points")
+__all__ = ("select_stored", "selected_points", "with_strategies")
 
 
 def select_stored(config: StudyConfig) -> StudyConfig:
@@ -37,9 +37,15 @@ def select_stored(config: StudyConfig) -> StudyConfig:
     points = selected_points(store, digest, select)
     if not points:
         raise ConfigError(_nothing_selected(store, digest, select))
+    return with_strategies(config, [
+        {"type": kind, "params": {k: _single(v) for k, v in params.items()}, "direction": direction}
+        for kind, params, direction in points])
+
+
+def with_strategies(config: StudyConfig, strategies: list[dict[str, Any]]) -> StudyConfig:
+    """``config`` running ``strategies`` in place of its ``signals.select``."""
     tree = to_dict(config)
-    tree["strategies"] = [{"type": kind, "params": {k: _single(v) for k, v in params.items()},
-                           "direction": direction} for kind, params, direction in points]
+    tree["strategies"] = strategies
     tree["signals"]["select"] = None
     resolved = load_config(tree)
     assert isinstance(resolved, StudyConfig)

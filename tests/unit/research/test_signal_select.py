@@ -133,3 +133,18 @@ def test_an_empty_selection_says_what_the_store_holds(tmp_path: Path) -> None:
     other["data"] = {**other["data"], "volatility": 0.03}
     with pytest.raises(ConfigError, match="holds no signals for this data .*the data changed"):
         validate(other)
+
+
+def test_the_cli_replays_a_selection_of_a_yaml_study(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from admf.cli import main
+
+    store = tmp_path / "signals"
+    _generate(store)
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(_study(store)))
+    replay = ["--set", "topology.pattern=signal_replay", "--set", "strategies=[]"]
+    assert main(["run", str(path), *replay, "--set", "signals.select=all", "--no-write"]) == 0
+    assert "3 portfolios" in capsys.readouterr().out
+    assert main(["run", str(path), *replay, "--set", "signals.select={params: {fast: 7}}"]) == 2
+    assert f"{path}: signals.select: signal store" in capsys.readouterr().err
