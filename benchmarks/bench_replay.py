@@ -33,13 +33,15 @@ with dense storage of the same series (timestamp + target per bar) as raw
 bytes (16 bytes a bar) and as Parquet with pyarrow's defaults (measured on 3
 points, scaled to 1,000), and with the 1M bars themselves as Parquet.
 
-Measured on 2026-12-04 (2-core machine, lightly loaded, vectorbt 1.2.0 in
-a separate virtualenv): separate 23.1 s, cross product 16.8 s, generation
-0.21 s, replay 15.8 s (1.46x faster than separate runs, not the 10x the
-issue hoped for: the portfolios, booking every stop and target exit, are
+Measured on 2026-12-07 (2-core machine, lightly loaded, vectorbt 1.2.0 in
+a separate virtualenv): separate 10.6 s, cross product 7.0 s, replay 7.0 s
+(1.51x faster than separate runs, not the 10x the issue hoped for: the
+portfolios, booking every stop and target exit and their trade rows, are
 most of each run, and replay saves only the strategy and indicator work),
-vectorbt 9.6 s (faster than admf's replay); the store for 1,000 x 1M bars is
-195 MB, 1.2% of dense raw bytes and 2.7% of dense Parquet.
+vectorbt 10.4 s (admf's replay is faster); on 2026-12-04, before stops
+took the specialised loop: separate 23.1 s, cross product 16.8 s, replay
+15.8 s, vectorbt 9.6 s. The store for 1,000 x 1M bars is 195 MB, 1.2% of
+dense raw bytes and 2.7% of dense Parquet.
 
 The last line printed is one JSON object.
 

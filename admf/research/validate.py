@@ -123,7 +123,8 @@ def _check_file(study: StudyConfig, symbol: str, check: IntervalCheck) -> None:
     if not path.exists():
         raise ConfigError(f"data.path: {path} does not exist (symbol {symbol})")
     if not path.is_file():
-        raise ConfigError(f"data.path: {path} is a directory, not a {data.source} file "
+        kind = "a directory" if path.is_dir() else "not a regular file (a device, pipe or socket)"
+        raise ConfigError(f"data.path: {path} is {kind}, expected a {data.source} file "
                           f"(symbol {symbol})")
     if not os.access(path, os.R_OK):
         raise ConfigError(f"data.path: {path} cannot be read (permission denied)")

@@ -9,6 +9,7 @@ the phase and the key, and must fail a workflow run *before its first phase*
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,16 @@ def test_data_files_are_checked_in_every_phase(tmp_path: Path, capsys: pytest.Ca
     err = validate_error(path, capsys)
     assert "phase 'fallback' (phases[2])" in err and "data" in err and expected in err
     assert_fails_before_first_phase(path, "fallback")
+
+
+def test_a_device_is_not_called_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "X.csv").symlink_to(os.devnull)  # exists, neither a file nor a directory
+    config = {**base(tmp_path, _csv_data(tmp_path)), "name": "s", "strategies": [{"type": SMA}]}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(config))
+    err = validate_error(path, capsys)
+    assert "X.csv is not a regular file" in err and "is a directory" not in err
 
 
 def test_results_dir_must_be_writable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
