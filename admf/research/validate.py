@@ -63,12 +63,13 @@ def validate(config: Any, *, overrides: Any = (), source: str | None = None) -> 
         validate_workflow(loaded, source=where)
     else:
         try:
-            if loaded.topology.pattern == "signal_replay":  # a workflow's may be generated first
+            replay = loaded.topology.pattern == "signal_replay"
+            if replay:  # a workflow's may be generated first
                 from .signals.select import select_stored
 
                 loaded = select_stored(loaded)
             validate_study(loaded)
-            if loaded.topology.pattern == "signal_replay":
+            if replay:
                 from .sequences.plan import run_plan
                 from .signals.replay import check_stored
 

@@ -34,9 +34,10 @@ def select_stored(config: StudyConfig) -> StudyConfig:
         return config
     store = SignalStore(config.signal_store)
     digest = data_digest(config)
-    points = selected_points(store, digest, select)
+    rows = list(store.index().values())  # read once: the selection and its error use it
+    points = selected_points(rows, digest, select)
     if not points:
-        raise ConfigError(_nothing_selected(store, digest, select))
+        raise ConfigError(_nothing_selected(store, rows, digest, select))
     return with_strategies(config, [
         {"type": kind, "params": {k: _single(v) for k, v in params.items()}, "direction": direction}
         for kind, params, direction in points])
@@ -52,12 +53,12 @@ def with_strategies(config: StudyConfig, strategies: list[dict[str, Any]]) -> St
     return resolved
 
 
-def selected_points(store: SignalStore, digest: str, select: str | Mapping[str, Any]
+def selected_points(rows: list[dict[str, Any]], digest: str, select: str | Mapping[str, Any]
                     ) -> list[tuple[str, dict[str, Any], str]]:
-    """The distinct (type, params, direction) stored for data ``digest`` that
-    ``select`` keeps, sorted."""
+    """The distinct (type, params, direction) of the store's index ``rows``
+    for data ``digest`` that ``select`` keeps, sorted."""
     seen: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for row in store.index().values():
+    for row in rows:
         if row["data_digest"] != digest:
             continue
         params = json.loads(row["params"])
@@ -96,8 +97,8 @@ def _single(value: Any) -> Any:
     return [value] if isinstance(value, list | dict) else value
 
 
-def _nothing_selected(store: SignalStore, digest: str, select: Any) -> str:
-    rows = list(store.index().values())
+def _nothing_selected(store: SignalStore, rows: list[dict[str, Any]], digest: str,
+                      select: Any) -> str:
     where = f"signals.select: signal store {store.path}"
     if not rows:
         return (f"{where} holds no signals; run a study with topology.pattern: "
